@@ -1,0 +1,42 @@
+# lambda_views: PGXS build.  `make`, `make install`, `make installcheck`
+# (regression + isolation + TAP, each on its own throwaway cluster).
+
+EXTENSION = lambda_views
+MODULE_big = lambda_views
+DATA = lambda_views--0.1.sql
+
+OBJS = \
+	src/lambda_views.o \
+	src/agg_state.o \
+	src/partial.o \
+	src/definition.o \
+	src/catalog.o \
+	src/create.o \
+	src/capture.o \
+	src/fold.o \
+	src/batch.o \
+	src/merge.o \
+	src/guard.o \
+	src/worker.o
+
+PG_CPPFLAGS = -I$(srcdir)/include -Wall -Werror
+PG_CONFIG ?= pg_config
+
+# pg_regress: one file per feature, on a temp instance that preloads the library.
+REGRESS = create reject aggregates fold recompute realtime immutable lifecycle privileges
+REGRESS_OPTS = --temp-instance=./tmp_check_regress \
+	--temp-config=$(srcdir)/test/regress.conf --inputdir=$(srcdir)
+
+# isolation specs compare the view with its query on the source (EXCEPT ALL both ways).
+ISOLATION = out_of_order_commit aborted_insert fold_during_recompute read_during_swap
+ISOLATION_OPTS = --temp-instance=./tmp_check_iso \
+	--temp-config=$(srcdir)/test/regress.conf \
+	--inputdir=$(srcdir)/test/isolation --outputdir=./output_iso
+
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
+EXTRA_CLEAN = tmp_check_regress tmp_check_iso output_iso results regression.diffs regression.out
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

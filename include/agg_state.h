@@ -1,0 +1,65 @@
+/*
+ * agg_state.h
+ *	  Drive any combinable aggregate through its own support functions:
+ *	  transition, combine, serialize, deserialize and final.
+ */
+#ifndef LV_AGG_STATE_H
+#define LV_AGG_STATE_H
+
+#include "fmgr.h"
+#include "nodes/execnodes.h"
+
+/* Everything needed to run one aggregate's support functions. */
+typedef struct LvAggInfo
+{
+	Oid			aggfnoid;
+	int			nargs;
+	Oid			transtype;
+	int16		transtyplen;
+	bool		transtypbyval;
+	bool		initval_isnull;
+	Datum		initval;		/* in mcxt */
+	FmgrInfo	transfn;
+	FmgrInfo	combinefn;
+	FmgrInfo	serialfn;		/* valid when transtype is internal */
+	FmgrInfo	deserialfn;
+	FmgrInfo	finalfn;		/* valid when has_final */
+	Oid			typsend;		/* binary I/O when transtype is not internal */
+	Oid			typrecv;
+	Oid			typioparam;
+	bool		has_final;
+	bool		final_extra;
+	Oid			collation;
+	FunctionCallInfo transcall; /* reusable call frames */
+	FunctionCallInfo combinecall;
+	FunctionCallInfo finalcall;
+	MemoryContext mcxt;
+} LvAggInfo;
+
+/* A transition value being built. */
+typedef struct LvTransValue
+{
+	Datum		value;
+	bool		isnull;
+} LvTransValue;
+
+extern LvAggInfo *lv_agg_info(Oid aggfnoid, Oid *argtypes, int nargs,
+							  Oid collation, MemoryContext mcxt);
+extern void lv_trans_init(LvAggInfo *info, LvTransValue *tv,
+						  MemoryContext aggcontext);
+extern void lv_trans_advance(LvAggInfo *info, LvTransValue *tv,
+							 NullableDatum *args, fmNodePtr context,
+							 MemoryContext aggcontext);
+extern void lv_trans_combine(LvAggInfo *info, LvTransValue *tv,
+							 Datum other, bool other_isnull,
+							 fmNodePtr context, MemoryContext aggcontext);
+extern bytea *lv_trans_serialize(LvAggInfo *info, LvTransValue *tv,
+								 fmNodePtr context);
+extern void lv_trans_deserialize(LvAggInfo *info, bytea *data,
+								 fmNodePtr context, MemoryContext aggcontext,
+								 Datum *value, bool *isnull);
+extern Datum lv_trans_finalize(LvAggInfo *info, LvTransValue *tv,
+							   fmNodePtr context, bool *isnull);
+extern AggState *lv_standalone_agg_context(MemoryContext mcxt);
+
+#endif							/* LV_AGG_STATE_H */

@@ -1,0 +1,96 @@
+/*
+ * lambda_views.h
+ *	  Shared declarations: GUCs, a view's catalog entry, and the entry
+ *	  points of each layer.
+ */
+#ifndef LAMBDA_VIEWS_H
+#define LAMBDA_VIEWS_H
+
+#include "nodes/pg_list.h"
+#include "utils/timestamp.h"
+
+#define LV_DATA_SCHEMA "lambda_views_data"
+
+/* GUCs (lambda_views.c) */
+extern bool lv_realtime;
+extern int	lv_fold_chunk_rows;
+extern bool lv_workers_enabled;
+extern int	lv_naptime_ms;
+extern int	lv_max_workers;
+
+/* A lambda view as recorded in lambda_views.views (catalog.c). */
+typedef struct LvView
+{
+	int32		view_id;
+	char	   *view_schema;
+	char	   *view_name;
+	Oid			relid;			/* the relation users query */
+	Oid			source;
+	Oid			owner;
+	char	   *append_key;
+	Oid			key_sequence;
+	List	   *settings;
+	char	   *partial_sql;
+	char	   *fold_sql;
+	char	   *batch_sql;
+	int64		speed_interval_ms;
+	int64		batch_interval_ms;	/* 0 when none */
+	Oid			speed_table;
+	Oid			batch_table;
+	Oid			gen_sequence;
+} LvView;
+
+/* the current watermarks of a view (lambda_views.view_state) */
+typedef struct LvState
+{
+	int64		speed_watermark;
+	int64		batch_watermark;
+	int32		batch_gen;
+	int64		speed_gen;
+	int64		gen_start_watermark;
+	TransactionId batch_swap_xid;
+} LvState;
+
+/* catalog.c */
+extern LvView *lv_view_by_name(const char *name);
+extern LvView *lv_view_by_id(int32 view_id, bool missing_ok);
+extern List *lv_all_view_ids(void);
+extern LvState lv_lock_state(LvView *view);
+extern char *lv_storage_name(LvView *view, const char *suffix);
+extern void lv_check_owner(LvView *view);
+extern int	lv_become_owner(LvView *view, Oid *saved_user, int *saved_sec);
+extern void lv_restore_user(Oid saved_user, int saved_sec, int nestlevel);
+extern void lv_require_read_committed(const char *what);
+extern void lv_record_error(int32 view_id, const char *message);
+
+/* capture.c */
+extern int64 lv_sequence_last_value(Oid seqrelid);
+extern int64 lv_capture_high_water(LvView *view);
+extern void lv_wait_for_writers(Oid relid, bool with_partitions);
+
+/* fold.c */
+extern char *lv_fold_sql(void *def, const char *speed_table);
+extern int64 lv_fold_view(LvView *view, int max_chunks, bool *more);
+extern void lv_create_speed_table(void *def, const char *speed_table);
+
+/* batch.c */
+extern char *lv_batch_sql(void *def, const char *next);
+extern void lv_create_batch_table(void *def, const char *batch_table);
+extern int64 lv_recompute_view(LvView *view);
+extern void lv_drop_old_batches(LvView *view, int32 below_gen,
+								TransactionId swap_xid);
+
+/* merge.c */
+extern char *lv_view_sql(void *def, int32 view_id, Oid batch_table,
+						 const char *batch_name, const char *speed_name);
+
+/* guard.c */
+extern void lv_guard_source(Oid source);
+extern void lv_unguard_source(Oid source);
+
+/* worker.c */
+extern void lv_register_launcher(void);
+extern void lv_shmem_request(void);
+extern int	lv_worker_pid_for_database(Oid dbid);
+
+#endif							/* LAMBDA_VIEWS_H */

@@ -1,0 +1,320 @@
+/*-------------------------------------------------------------------------
+ *
+ * batch.c
+ *	  Batch layer: rebuild a view's batch from all source rows up to the
+ *	  speed watermark into a new partition of the batch table, then swap it
+ *	  in and drop the speed generations it covers, in one transaction.
+ *
+ * The batch table is partitioned by generation; readers pick the partition
+ * named by view_state.batch_gen in their own snapshot, so a swap is one row
+ * update plus ATTACH PARTITION (ShareUpdateExclusiveLock: readers and
+ * writers go on).  Old partitions are dropped once no snapshot can still
+ * read them and no reader holds the table.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "portability/instr_time.h"
+#include "storage/lmgr.h"
+#include "storage/procarray.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "lambda_views.h"
+#include "definition.h"
+
+PG_FUNCTION_INFO_V1(lv_recompute);
+
+#define LV_RECOMPUTE_LOCK_CLASS 0x4C56	/* advisory lock key space: "LV" */
+
+/* batch_columns writes the column list of the batch table. */
+static void
+batch_columns(StringInfo buf, LvDefinition *def)
+{
+	ListCell   *lc;
+
+	appendStringInfoString(buf, "gen int NOT NULL");
+	foreach(lc, def->keys)
+	{
+		LvKey	   *key = lfirst(lc);
+
+		appendStringInfo(buf, ", k%d %s%s", foreach_current_index(lc) + 1,
+						 key->type_sql, key->collate_sql);
+	}
+	foreach(lc, def->aggs)
+		appendStringInfo(buf, ", s%d bytea", foreach_current_index(lc) + 1);
+	foreach(lc, def->aggs)
+	{
+		LvAgg	   *agg = lfirst(lc);
+
+		appendStringInfo(buf, ", f%d %s", foreach_current_index(lc) + 1,
+						 strchr(agg->null_final_sql, ':') + 2);
+	}
+	appendStringInfoString(buf, ", nrows bigint NOT NULL");
+}
+
+/*
+ * null_key_predicate returns "k1 IS NULL OR ..." over the keys that may be
+ * null, or NULL when none can.
+ */
+static char *
+null_key_predicate(LvDefinition *def, const char *prefix)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, def->keys)
+	{
+		if (((LvKey *) lfirst(lc))->notnull)
+			continue;
+		appendStringInfo(&buf, "%s%sk%d IS NULL", buf.len > 0 ? " OR " : "",
+						 prefix, foreach_current_index(lc) + 1);
+	}
+	return buf.len > 0 ? buf.data : NULL;
+}
+
+/* index_sql returns the statements that index a batch table or partition. */
+static List *
+index_sql(LvDefinition *def, const char *table)
+{
+	List	   *stmts = NIL;
+	StringInfoData buf;
+	char	   *nullkeys = null_key_predicate(def, "");
+	int			i;
+
+	if (def->keys == NIL)
+		return NIL;
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "CREATE INDEX ON %s (", table);
+	for (i = 0; i < list_length(def->keys); i++)
+		appendStringInfo(&buf, "%sk%d", i > 0 ? ", " : "", i + 1);
+	appendStringInfoChar(&buf, ')');
+	stmts = lappend(stmts, buf.data);
+	if (nullkeys)
+		stmts = lappend(stmts, psprintf("CREATE INDEX ON %s (gen) WHERE %s",
+										table, nullkeys));
+	return stmts;
+}
+
+/*
+ * lv_create_batch_table creates the partitioned batch table of a view and
+ * its empty generation 0.
+ */
+void
+lv_create_batch_table(void *defp, const char *batch_table)
+{
+	LvDefinition *def = defp;
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "CREATE TABLE %s (", batch_table);
+	batch_columns(&buf, def);
+	appendStringInfoString(&buf, ") PARTITION BY LIST (gen)");
+	SPI_execute(buf.data, false, 0);
+	foreach(lc, index_sql(def, batch_table))
+		SPI_execute(lfirst(lc), false, 0);
+	SPI_execute(psprintf("CREATE TABLE %s PARTITION OF %s FOR VALUES IN (0)",
+						 quote_qualified_identifier(LV_DATA_SCHEMA,
+													psprintf("%s_0", strrchr(batch_table, '.') + 1)),
+						 batch_table),
+				false, 0);
+}
+
+/*
+ * lv_batch_sql returns the CREATE TABLE AS that builds generation $3 from
+ * the rows $1 < key <= $2 into the table named next.
+ */
+char *
+lv_batch_sql(void *defp, const char *next)
+{
+	LvDefinition *def = defp;
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "CREATE TABLE %s AS SELECT $3::int AS gen", next);
+	foreach(lc, def->keys)
+	{
+		LvKey	   *key = lfirst(lc);
+		int			i = foreach_current_index(lc) + 1;
+
+		appendStringInfo(&buf, ", p.k%d::%s%s AS k%d", i, key->type_sql,
+						 key->collate_sql, i);
+	}
+	foreach(lc, def->aggs)
+		appendStringInfo(&buf, ", p.s%d", foreach_current_index(lc) + 1);
+	foreach(lc, def->aggs)
+	{
+		LvAgg	   *agg = lfirst(lc);
+		int			j = foreach_current_index(lc) + 1;
+
+		appendStringInfo(&buf, ", lambda_views.finalize(%s, p.s%d, %s) AS f%d",
+						 agg->signature_sql, j, agg->null_final_sql, j);
+	}
+	appendStringInfo(&buf, ", p.nrows FROM (%s) p", def->partial_sql);
+	return buf.data;
+}
+
+/* run_sql executes one statement, failing loudly. */
+static void
+run_sql(const char *sql)
+{
+	if (SPI_execute(sql, false, 0) < 0)
+		elog(ERROR, "lambda_views: failed to run: %s", sql);
+}
+
+/*
+ * lv_drop_old_batches drops batch partitions older than below_gen once the
+ * swap that retired them (swap_xid) is older than every snapshot, and only
+ * if no reader holds the batch table right now: it never waits for a lock.
+ */
+void
+lv_drop_old_batches(LvView *view, int32 below_gen, TransactionId swap_xid)
+{
+	List	   *children;
+	ListCell   *lc;
+	char	   *prefix = psprintf("v%d_batch_", view->view_id);
+
+	if (TransactionIdIsValid(swap_xid) &&
+		!TransactionIdPrecedes(swap_xid, GetOldestNonRemovableTransactionId(NULL)))
+		return;
+	children = find_inheritance_children(view->batch_table, NoLock);
+	foreach(lc, children)
+	{
+		Oid			child = lfirst_oid(lc);
+		char	   *name = get_rel_name(child);
+		int32		gen;
+
+		if (name == NULL || strncmp(name, prefix, strlen(prefix)) != 0)
+			continue;
+		gen = pg_strtoint32(name + strlen(prefix));
+		if (gen >= below_gen)
+			continue;
+		if (!ConditionalLockRelationOid(view->batch_table, AccessExclusiveLock))
+			return;
+		if (!ConditionalLockRelationOid(child, AccessExclusiveLock))
+			continue;
+		run_sql(psprintf("DROP TABLE %s",
+						 quote_qualified_identifier(LV_DATA_SCHEMA, name)));
+	}
+}
+
+/*
+ * close_generation starts a new speed generation and returns the append key
+ * up to which the closed one (and all before it) reach.
+ */
+static int64
+close_generation(LvView *view, int64 *closed_gen)
+{
+	bool		isnull;
+	int64		new_gen;
+	int64		speed_gen;
+	int64		watermark;
+
+	SPI_execute(psprintf("SELECT pg_catalog.nextval(%s::pg_catalog.regclass)",
+						 quote_literal_cstr(lv_storage_name(view, "gen"))),
+				false, 1);
+	new_gen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										  SPI_tuptable->tupdesc, 1, &isnull));
+	*closed_gen = new_gen - 1;
+
+	/* folds that drew the closed generation lock the speed table first */
+	lv_wait_for_writers(view->speed_table, false);
+
+	SPI_execute_with_args("SELECT speed_gen, speed_watermark, gen_start_watermark "
+						  "FROM lambda_views.view_state WHERE view_id = $1",
+						  1, (Oid[]) {INT4OID},
+						  (Datum[]) {Int32GetDatum(view->view_id)}, NULL, false, 1);
+	speed_gen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	watermark = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+											speed_gen <= *closed_gen ? 2 : 3, &isnull));
+	return watermark;
+}
+
+/*
+ * lv_recompute_view rebuilds the view's batch and swaps it in; returns the
+ * number of source rows it read.
+ */
+int64
+lv_recompute_view(LvView *view)
+{
+	Oid			saved_user;
+	int			saved_sec;
+	int			nestlevel;
+	int64		closed_gen;
+	int64		watermark;
+	int64		rows;
+	bool		isnull;
+	char	   *next = lv_storage_name(view, "batch_next");
+	char	   *partition;
+	LvState		old;
+	instr_time	start;
+	instr_time	elapsed;
+
+	lv_require_read_committed("recompute");
+	INSTR_TIME_SET_CURRENT(start);
+	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
+	SPI_connect();
+	SPI_execute(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, %d)",
+						 LV_RECOMPUTE_LOCK_CLASS, view->view_id), false, 0);
+
+	watermark = close_generation(view, &closed_gen);
+
+	/* build: the long part, blocking nobody */
+	SPI_execute_with_args(view->batch_sql, 3,
+						  (Oid[]) {INT8OID, INT8OID, INT8OID},
+						  (Datum[]) {Int64GetDatum(PG_INT64_MIN), Int64GetDatum(watermark),
+						  Int64GetDatum(closed_gen)},
+						  NULL, false, 0);
+	SPI_execute(psprintf("SELECT coalesce(sum(nrows), 0)::bigint FROM %s", next), false, 1);
+	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	partition = psprintf("v%d_batch_" INT64_FORMAT, view->view_id, closed_gen);
+	/* ATTACH builds the partitioned table's indexes on the new partition */
+	run_sql(psprintf("ALTER TABLE %s RENAME TO %s", next, quote_identifier(partition)));
+	run_sql(psprintf("ALTER TABLE %s ATTACH PARTITION %s FOR VALUES IN (" INT64_FORMAT ")",
+					 lv_storage_name(view, "batch"),
+					 quote_qualified_identifier(LV_DATA_SCHEMA, partition), closed_gen));
+
+	/* swap: one short step under the state row lock */
+	old = lv_lock_state(view);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	SPI_execute_with_args("UPDATE lambda_views.view_state SET batch_gen = $2, "
+						  "batch_watermark = $3, batch_swap_xid = pg_catalog.pg_current_xact_id(), "
+						  "rows_recomputed = $4, last_recompute_at = now(), last_recompute_ms = $5 "
+						  "WHERE view_id = $1",
+						  5, (Oid[]) {INT4OID, INT4OID, INT8OID, INT8OID, FLOAT8OID},
+						  (Datum[]) {Int32GetDatum(view->view_id), Int32GetDatum((int32) closed_gen),
+							  Int64GetDatum(watermark), Int64GetDatum(rows),
+						  Float8GetDatum(INSTR_TIME_GET_MILLISEC(elapsed))},
+						  NULL, false, 0);
+	SPI_execute_with_args(psprintf("DELETE FROM %s WHERE gen <= $1", lv_storage_name(view, "speed")),
+						  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(closed_gen)},
+						  NULL, false, 0);
+	lv_drop_old_batches(view, old.batch_gen, old.batch_swap_xid);
+	SPI_finish();
+	lv_restore_user(saved_user, saved_sec, nestlevel);
+	return rows;
+}
+
+/*
+ * lv_recompute is lambda_views.recompute(name): rebuild the batch now and
+ * return the number of source rows read.
+ */
+Datum
+lv_recompute(PG_FUNCTION_ARGS)
+{
+	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+
+	lv_check_owner(view);
+	PG_RETURN_INT64(lv_recompute_view(view));
+}

@@ -1,0 +1,136 @@
+/*-------------------------------------------------------------------------
+ *
+ * capture.c
+ *	  Which source rows are safe to fold: the append key's high-water mark,
+ *	  and waiting for the writers that may still commit keys below it.
+ *
+ * Rule: a writer draws its append key from the sequence (column default)
+ * while it holds RowExclusiveLock on the source, and keeps that lock until
+ * it commits or aborts.  So after reading the sequence's last value H and
+ * waiting for every transaction that holds a write lock on the source at
+ * that moment (what CREATE INDEX CONCURRENTLY does), every key <= H is
+ * either committed or never will be.  New writers are never blocked.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "fmgr.h"
+#include "catalog/pg_inherits.h"
+#include "commands/sequence.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/sinvaladt.h"
+#include "utils/rel.h"
+
+#include "lambda_views.h"
+
+/*
+ * lv_sequence_last_value reads the last value a sequence handed out straight
+ * from its page, without the SELECT privilege on the sequence that reading
+ * it through SQL would need.  A sequence that never handed out a value
+ * returns its start value minus one.
+ */
+int64
+lv_sequence_last_value(Oid seqrelid)
+{
+	Relation	seqrel = relation_open(seqrelid, AccessShareLock);
+	Buffer		buf;
+	Page		page;
+	ItemId		lp;
+	HeapTupleData tuple;
+	Form_pg_sequence_data seq;
+	int64		last;
+
+	if (seqrel->rd_rel->relkind != RELKIND_SEQUENCE)
+		elog(ERROR, "\"%s\" is not a sequence", RelationGetRelationName(seqrel));
+	buf = ReadBuffer(seqrel, 0);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	lp = PageGetItemId(page, FirstOffsetNumber);
+	tuple.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+	tuple.t_len = ItemIdGetLength(lp);
+	seq = (Form_pg_sequence_data) GETSTRUCT(&tuple);
+	last = seq->is_called ? seq->last_value : seq->last_value - 1;
+	UnlockReleaseBuffer(buf);
+	relation_close(seqrel, AccessShareLock);
+	return last;
+}
+
+/*
+ * lv_wait_for_writers waits until every transaction that holds a write lock
+ * on the relation (and, for a partitioned table, on any partition) now has
+ * ended.  Vacuum and analyze also conflict with ShareLock but never insert,
+ * so they are not waited for.
+ */
+void
+lv_wait_for_writers(Oid relid, bool with_partitions)
+{
+	List	   *relids = with_partitions ?
+		find_all_inheritors(relid, NoLock, NULL) : list_make1_oid(relid);
+	List	   *waits = NIL;
+	ListCell   *lc;
+
+	foreach(lc, relids)
+	{
+		LOCKTAG		tag;
+		VirtualTransactionId *vxids;
+
+		SET_LOCKTAG_RELATION(tag, MyDatabaseId, lfirst_oid(lc));
+		vxids = GetLockConflicts(&tag, ShareLock, NULL);
+		for (; VirtualTransactionIdIsValid(*vxids); vxids++)
+		{
+			PGPROC	   *proc = BackendIdGetProc(vxids->backendId);
+
+			if (proc != NULL &&
+				(proc->statusFlags & (PROC_IN_VACUUM | PROC_IS_AUTOVACUUM)) &&
+				proc->lxid == vxids->localTransactionId)
+				continue;
+			{
+				VirtualTransactionId *copy = palloc(sizeof(VirtualTransactionId));
+
+				*copy = *vxids;
+				waits = lappend(waits, copy);
+			}
+		}
+	}
+	foreach(lc, waits)
+	{
+		CHECK_FOR_INTERRUPTS();
+		VirtualXactLock(*(VirtualTransactionId *) lfirst(lc), true);
+	}
+}
+
+/*
+ * lv_capture_high_water returns the highest append key below which every
+ * row of the view's source is settled: committed for good or never.
+ */
+int64
+lv_capture_high_water(LvView *view)
+{
+	int64		high_water = lv_sequence_last_value(view->key_sequence);
+
+	lv_wait_for_writers(view->source, true);
+	return high_water;
+}
+
+PG_FUNCTION_INFO_V1(lv_high_water_mark);
+
+/*
+ * lv_high_water_mark is lambda_views.high_water_mark(view_id): the last
+ * append key the source's sequence handed out.
+ */
+Datum
+lv_high_water_mark(PG_FUNCTION_ARGS)
+{
+	LvView	   *view = lv_view_by_id(PG_GETARG_INT32(0), true);
+
+	if (view == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(lv_sequence_last_value(view->key_sequence));
+}

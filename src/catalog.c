@@ -1,0 +1,273 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *	  The extension's own metadata: lambda_views.views and view_state.
+ *	  Reading a view's entry, locking its state, and acting as its owner.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+
+#include "lambda_views.h"
+#include "definition.h"
+
+#define VIEW_COLUMNS \
+	"view_id, view_schema, view_name, source, owner, append_key, key_sequence, " \
+	"settings, partial_sql, fold_sql, batch_sql, " \
+	"(extract(epoch FROM speed_interval) * 1000)::bigint, " \
+	"coalesce((extract(epoch FROM batch_interval) * 1000)::bigint, 0)"
+
+/* text_column returns a text column of the current SPI row, or NULL. */
+static char *
+text_column(int col)
+{
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+}
+
+/* datum_column returns a non-null column of the current SPI row. */
+static Datum
+datum_column(int col)
+{
+	bool		isnull;
+	Datum		value = SPI_getbinval(SPI_tuptable->vals[0],
+									  SPI_tuptable->tupdesc, col, &isnull);
+
+	if (isnull)
+		elog(ERROR, "unexpected null in lambda_views catalog column %d", col);
+	return value;
+}
+
+/* view_from_row builds an LvView in cxt from the first row of SPI_tuptable. */
+static LvView *
+view_from_row(MemoryContext cxt)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+	LvView	   *view = palloc0(sizeof(LvView));
+	Datum	   *elems;
+	int			nelems;
+	int			i;
+	Oid			dataschema;
+
+	view->view_id = DatumGetInt32(datum_column(1));
+	view->view_schema = text_column(2);
+	view->view_name = text_column(3);
+	view->source = DatumGetObjectId(datum_column(4));
+	view->owner = DatumGetObjectId(datum_column(5));
+	view->append_key = text_column(6);
+	view->key_sequence = DatumGetObjectId(datum_column(7));
+	deconstruct_array(DatumGetArrayTypeP(datum_column(8)), TEXTOID, -1, false,
+					  TYPALIGN_INT, &elems, NULL, &nelems);
+	for (i = 0; i < nelems; i++)
+		view->settings = lappend(view->settings, TextDatumGetCString(elems[i]));
+	view->partial_sql = text_column(9);
+	view->fold_sql = text_column(10);
+	view->batch_sql = text_column(11);
+	view->speed_interval_ms = DatumGetInt64(datum_column(12));
+	view->batch_interval_ms = DatumGetInt64(datum_column(13));
+
+	view->relid = get_relname_relid(view->view_name,
+									get_namespace_oid(view->view_schema, true));
+	dataschema = get_namespace_oid(LV_DATA_SCHEMA, false);
+	view->speed_table = get_relname_relid(psprintf("v%d_speed", view->view_id), dataschema);
+	view->batch_table = get_relname_relid(psprintf("v%d_batch", view->view_id), dataschema);
+	view->gen_sequence = get_relname_relid(psprintf("v%d_gen", view->view_id), dataschema);
+	MemoryContextSwitchTo(oldcxt);
+	return view;
+}
+
+/*
+ * lv_view_by_name finds a lambda view by its relation name, given in SQL
+ * identifier syntax as regclass input takes it.
+ */
+LvView *
+lv_view_by_name(const char *name)
+{
+	RangeVar   *rv = makeRangeVarFromNameList(stringToQualifiedNameList(name));
+	Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+	LvView	   *view;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("lambda view \"%s\" does not exist", name),
+				 errhint("SELECT view FROM lambda_views.status lists the lambda views.")));
+
+	SPI_connect();
+	SPI_execute_with_args("SELECT " VIEW_COLUMNS " FROM lambda_views.views "
+						  "WHERE view_schema = $1 AND view_name = $2",
+						  2, (Oid[]) {NAMEOID, NAMEOID},
+						  (Datum[]) {CStringGetDatum(get_namespace_name(get_rel_namespace(relid))),
+						  CStringGetDatum(get_rel_name(relid))},
+						  NULL, false, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a lambda view", name),
+				 errhint("Create one with lambda_views.create_view().")));
+	view = view_from_row(cxt);
+	SPI_finish();
+	return view;
+}
+
+/* lv_view_by_id finds a lambda view by id. */
+LvView *
+lv_view_by_id(int32 view_id, bool missing_ok)
+{
+	LvView	   *view = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	SPI_connect();
+	SPI_execute_with_args("SELECT " VIEW_COLUMNS " FROM lambda_views.views WHERE view_id = $1",
+						  1, (Oid[]) {INT4OID},
+						  (Datum[]) {Int32GetDatum(view_id)}, NULL, false, 1);
+	if (SPI_processed > 0)
+		view = view_from_row(cxt);
+	SPI_finish();
+	if (view == NULL && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("lambda view %d does not exist", view_id)));
+	return view;
+}
+
+/* lv_all_view_ids lists every view id in this database. */
+List *
+lv_all_view_ids(void)
+{
+	List	   *ids = NIL;
+	uint64		i;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	SPI_connect();
+	SPI_execute("SELECT view_id FROM lambda_views.views ORDER BY view_id", true, 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		id = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		ids = lappend_int(ids, DatumGetInt32(id));
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return ids;
+}
+
+/*
+ * lv_lock_state locks the view's state row (serializing folds and swaps of
+ * one view) and returns its newest committed contents.
+ */
+LvState
+lv_lock_state(LvView *view)
+{
+	LvState		state;
+	bool		isnull;
+
+	SPI_connect();
+	SPI_execute_with_args("SELECT speed_watermark, batch_watermark, batch_gen, speed_gen, "
+						  "gen_start_watermark, batch_swap_xid::text::bigint "
+						  "FROM lambda_views.view_state WHERE view_id = $1 FOR UPDATE",
+						  1, (Oid[]) {INT4OID},
+						  (Datum[]) {Int32GetDatum(view->view_id)}, NULL, false, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot lock the state of lambda view \"%s\"", view->view_name),
+				 errhint("Only the view's owner or a member of the owning role can fold or recompute it.")));
+	state.speed_watermark = DatumGetInt64(datum_column(1));
+	state.batch_watermark = DatumGetInt64(datum_column(2));
+	state.batch_gen = DatumGetInt32(datum_column(3));
+	state.speed_gen = DatumGetInt64(datum_column(4));
+	state.gen_start_watermark = DatumGetInt64(datum_column(5));
+	{
+		Datum		xid = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull);
+
+		state.batch_swap_xid = isnull ? InvalidTransactionId :
+			(TransactionId) (DatumGetInt64(xid) & 0xFFFFFFFF);
+	}
+	SPI_finish();
+	return state;
+}
+
+/* lv_storage_name returns the qualified name of one of the view's tables. */
+char *
+lv_storage_name(LvView *view, const char *suffix)
+{
+	return quote_qualified_identifier(LV_DATA_SCHEMA,
+									  psprintf("v%d_%s", view->view_id, suffix));
+}
+
+/* lv_check_owner fails unless the current user may run the view's work. */
+void
+lv_check_owner(LvView *view)
+{
+	if (!has_privs_of_role(GetUserId(), view->owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of lambda view \"%s\"", view->view_name),
+				 errhint("Only the view's owner or a member of the owning role can do this.")));
+}
+
+/*
+ * lv_become_owner runs what follows as the view's owner, under the settings
+ * pinned at create_view; undo with lv_restore_user.
+ */
+int
+lv_become_owner(LvView *view, Oid *saved_user, int *saved_sec)
+{
+	GetUserIdAndSecContext(saved_user, saved_sec);
+	SetUserIdAndSecContext(view->owner,
+						   *saved_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	return lv_pin_settings(view->settings);
+}
+
+/* lv_restore_user undoes lv_become_owner. */
+void
+lv_restore_user(Oid saved_user, int saved_sec, int nestlevel)
+{
+	lv_unpin_settings(nestlevel);
+	SetUserIdAndSecContext(saved_user, saved_sec);
+}
+
+/*
+ * lv_require_read_committed refuses to fold or swap under a transaction
+ * snapshot: rows committed after it would be skipped for good.
+ */
+void
+lv_require_read_committed(const char *what)
+{
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("%s must run in a READ COMMITTED transaction", what),
+				 errdetail("Under a transaction snapshot, rows committed later would be skipped."),
+				 errhint("Call it outside an explicit REPEATABLE READ or SERIALIZABLE transaction.")));
+}
+
+/* lv_record_error stores the last error of a view in its state row. */
+void
+lv_record_error(int32 view_id, const char *message)
+{
+	SPI_connect();
+	SPI_execute_with_args("UPDATE lambda_views.view_state SET last_error = $2, "
+						  "last_error_at = now() WHERE view_id = $1",
+						  2, (Oid[]) {INT4OID, TEXTOID},
+						  (Datum[]) {Int32GetDatum(view_id), CStringGetTextDatum(message)},
+						  NULL, false, 0);
+	SPI_finish();
+}

@@ -1,0 +1,302 @@
+/*-------------------------------------------------------------------------
+ *
+ * guard.c
+ *	  Keep the source immutable while a lambda view reads it, and forget a
+ *	  view whose relation is dropped.
+ *
+ * UPDATE, DELETE and TRUNCATE (and so INSERT ... ON CONFLICT DO UPDATE and
+ * MERGE, which fire UPDATE/DELETE statement triggers) are refused by
+ * statement triggers.  A partitioned source also gets a row trigger, which
+ * PostgreSQL clones onto every partition, present and future, so statements
+ * aimed straight at a partition are refused too.  Nothing is added to the
+ * insert path.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/partition.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "lambda_views.h"
+
+PG_FUNCTION_INFO_V1(lv_refuse_modification);
+PG_FUNCTION_INFO_V1(lv_on_sql_drop);
+PG_FUNCTION_INFO_V1(lv_drop_view);
+
+#define GUARD_TRIGGER "lambda_views_immutable"
+#define GUARD_ROW_TRIGGER "lambda_views_immutable_rows"
+
+/* has_trigger says whether relid has a trigger of that name. */
+static bool
+has_trigger(Oid relid, const char *name)
+{
+	bool		found;
+
+	SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND tgname = $2",
+						  2, (Oid[]) {OIDOID, NAMEOID},
+						  (Datum[]) {ObjectIdGetDatum(relid), CStringGetDatum(name)},
+						  NULL, true, 1);
+	found = SPI_processed > 0;
+	return found;
+}
+
+/* qualified_name returns schema.table, quoted. */
+static char *
+qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/*
+ * lv_guard_source installs the triggers that keep a source immutable.
+ * Freezing a table is the owner's power to grant: it takes ownership or the
+ * TRIGGER privilege.
+ */
+void
+lv_guard_source(Oid source)
+{
+	char	   *name = qualified_name(source);
+	List	   *relids;
+	ListCell   *lc;
+
+	if (pg_class_aclcheck(source, GetUserId(), ACL_TRIGGER) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to make table %s immutable", name),
+				 errdetail("A lambda view refuses UPDATE, DELETE and TRUNCATE on its source with triggers."),
+				 errhint("The table's owner can GRANT TRIGGER ON %s to the view's creator.", name)));
+
+	SPI_connect();
+	if (!has_trigger(source, GUARD_TRIGGER))
+		SPI_execute(psprintf("CREATE TRIGGER %s BEFORE UPDATE OR DELETE OR TRUNCATE ON %s "
+							 "FOR EACH STATEMENT EXECUTE FUNCTION lambda_views.refuse_modification()",
+							 GUARD_TRIGGER, name), false, 0);
+	if (get_rel_relkind(source) == RELKIND_PARTITIONED_TABLE)
+	{
+		if (!has_trigger(source, GUARD_ROW_TRIGGER))
+			SPI_execute(psprintf("CREATE TRIGGER %s BEFORE UPDATE OR DELETE ON %s "
+								 "FOR EACH ROW EXECUTE FUNCTION lambda_views.refuse_modification()",
+								 GUARD_ROW_TRIGGER, name), false, 0);
+		/* TRUNCATE of a partition fires only that partition's triggers */
+		relids = find_all_inheritors(source, NoLock, NULL);
+		foreach(lc, relids)
+		{
+			Oid			part = lfirst_oid(lc);
+
+			if (part == source || has_trigger(part, GUARD_TRIGGER))
+				continue;
+			SPI_execute(psprintf("CREATE TRIGGER %s BEFORE TRUNCATE ON %s "
+								 "FOR EACH STATEMENT EXECUTE FUNCTION lambda_views.refuse_modification()",
+								 GUARD_TRIGGER, qualified_name(part)), false, 0);
+		}
+	}
+	SPI_finish();
+}
+
+/*
+ * lv_unguard_source removes the triggers once no view reads the source,
+ * when the current user owns it; otherwise they stay, inert, since the
+ * trigger only refuses while some view reads the table.
+ */
+void
+lv_unguard_source(Oid source)
+{
+	List	   *relids;
+	ListCell   *lc;
+
+	if (!OidIsValid(source) || get_rel_name(source) == NULL ||
+		!pg_class_ownercheck(source, GetUserId()))
+		return;
+	SPI_connect();
+	SPI_execute_with_args("SELECT 1 FROM lambda_views.views WHERE source = $1",
+						  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(source)},
+						  NULL, false, 1);
+	if (SPI_processed == 0)
+	{
+		relids = find_all_inheritors(source, NoLock, NULL);
+		foreach(lc, relids)
+		{
+			Oid			rel = lfirst_oid(lc);
+
+			if (!pg_class_ownercheck(rel, GetUserId()))
+				continue;
+			if (has_trigger(rel, GUARD_TRIGGER))
+				SPI_execute(psprintf("DROP TRIGGER %s ON %s", GUARD_TRIGGER,
+									 qualified_name(rel)), false, 0);
+			if (rel == source && has_trigger(rel, GUARD_ROW_TRIGGER))
+				SPI_execute(psprintf("DROP TRIGGER %s ON %s", GUARD_ROW_TRIGGER,
+									 qualified_name(rel)), false, 0);
+		}
+	}
+	SPI_finish();
+}
+
+/*
+ * reading_view returns a lambda view that reads relid or one of its
+ * partition ancestors, or NULL.
+ */
+static char *
+reading_view(Oid relid)
+{
+	List	   *rels = lappend_oid(get_partition_ancestors(relid), relid);
+	Datum	   *elems = palloc(sizeof(Datum) * list_length(rels));
+	ListCell   *lc;
+	char	   *result = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	foreach(lc, rels)
+		elems[foreach_current_index(lc)] = ObjectIdGetDatum(lfirst_oid(lc));
+	SPI_connect();
+	SPI_execute_with_args("SELECT format('%I.%I', view_schema, view_name) FROM lambda_views.views "
+						  "WHERE source::pg_catalog.oid = ANY ($1) ORDER BY view_id LIMIT 1",
+						  1, (Oid[]) {OIDARRAYOID},
+						  (Datum[]) {PointerGetDatum(construct_array(elems, list_length(rels), OIDOID,
+																	 sizeof(Oid), true, TYPALIGN_INT))},
+						  NULL, true, 1);
+	if (SPI_processed > 0)
+		result = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	SPI_finish();
+	return result;
+}
+
+/*
+ * lv_refuse_modification is the trigger that refuses UPDATE, DELETE and
+ * TRUNCATE while a lambda view reads the table.
+ */
+Datum
+lv_refuse_modification(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	const char *op;
+	char	   *view;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "lambda_views.refuse_modification must be called as a trigger");
+	op = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "UPDATE" :
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "DELETE" : "TRUNCATE";
+	view = reading_view(RelationGetRelid(trigdata->tg_relation));
+	if (view != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot %s table \"%s\": it is the append-only source of lambda view %s",
+						op, RelationGetRelationName(trigdata->tg_relation), view),
+				 errdetail("The batch and speed layers hold every appended row; changing rows in place would make them disagree."),
+				 errhint("Append a correcting row (for example one with negated values), then run lambda_views.recompute('%s').",
+						 view)));
+	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
+							   trigdata->tg_newtuple : trigdata->tg_trigtuple);
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * forget_view deletes a view's catalog rows and drops whatever storage is
+ * left; its relation is already gone or about to be.
+ */
+static void
+forget_view(const char *schema, const char *name)
+{
+	int32		view_id;
+	Oid			source;
+	bool		isnull;
+
+	SPI_connect();
+	SPI_execute_with_args("DELETE FROM lambda_views.views WHERE view_schema = $1 AND view_name = $2 "
+						  "RETURNING view_id, source::pg_catalog.oid",
+						  2, (Oid[]) {NAMEOID, NAMEOID},
+						  (Datum[]) {CStringGetDatum(schema), CStringGetDatum(name)},
+						  NULL, false, 1);
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		return;
+	}
+	view_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	SPI_execute(psprintf("DROP TABLE IF EXISTS %s.%s, %s.%s, %s.%s",
+						 LV_DATA_SCHEMA, quote_identifier(psprintf("v%d_batch", view_id)),
+						 LV_DATA_SCHEMA, quote_identifier(psprintf("v%d_batch_next", view_id)),
+						 LV_DATA_SCHEMA, quote_identifier(psprintf("v%d_speed", view_id))),
+				false, 0);
+	SPI_execute(psprintf("DROP SEQUENCE IF EXISTS %s.%s", LV_DATA_SCHEMA,
+						 quote_identifier(psprintf("v%d_gen", view_id))), false, 0);
+	SPI_finish();
+	lv_unguard_source(source);
+}
+
+/*
+ * lv_on_sql_drop is the sql_drop event trigger: when a lambda view's
+ * relation is dropped (DROP VIEW, or DROP TABLE source CASCADE), forget it.
+ */
+Datum
+lv_on_sql_drop(PG_FUNCTION_ARGS)
+{
+	uint64		i;
+	List	   *dropped = NIL;
+	ListCell   *lc;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		elog(ERROR, "lambda_views.on_sql_drop must be called as an event trigger");
+
+	SPI_connect();
+	SPI_execute("SELECT 1 FROM pg_catalog.pg_event_trigger_dropped_objects() "
+				"WHERE object_type = 'extension' AND object_identity = 'lambda_views'",
+				true, 1);
+	if (SPI_processed > 0)
+	{
+		SPI_finish();
+		PG_RETURN_VOID();
+	}
+	SPI_execute("SELECT schema_name, object_name FROM pg_catalog.pg_event_trigger_dropped_objects() d "
+				"WHERE object_type = 'view' AND EXISTS (SELECT 1 FROM lambda_views.views v "
+				"WHERE v.view_schema = d.schema_name AND v.view_name = d.object_name)",
+				true, 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		dropped = lappend(dropped, pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+		dropped = lappend(dropped, pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)));
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	for (lc = list_head(dropped); lc != NULL; lc = lnext(dropped, lnext(dropped, lc)))
+		forget_view(lfirst(lc), lfirst(lnext(dropped, lc)));
+	PG_RETURN_VOID();
+}
+
+/*
+ * lv_drop_view is lambda_views.drop_view(name): drop the relation, its
+ * storage and its catalog entry.
+ */
+Datum
+lv_drop_view(PG_FUNCTION_ARGS)
+{
+	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+
+	if (!pg_class_ownercheck(view->relid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of lambda view %s", view->view_name)));
+	SPI_connect();
+	SPI_execute(psprintf("DROP VIEW %s", quote_qualified_identifier(view->view_schema, view->view_name)),
+				false, 0);
+	SPI_finish();
+	forget_view(view->view_schema, view->view_name);
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,57 @@
+/*-------------------------------------------------------------------------
+ *
+ * lambda_views.c
+ *	  Module entry: GUCs and, when preloaded, the background workers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "lambda_views.h"
+
+PG_MODULE_MAGIC;
+
+bool		lv_realtime = true;
+int			lv_fold_chunk_rows = 1000000;
+bool		lv_workers_enabled = true;
+int			lv_naptime_ms = 1000;
+int			lv_max_workers = 4;
+
+void		_PG_init(void);
+
+/* _PG_init defines the GUCs and registers the launcher when preloaded. */
+void
+_PG_init(void)
+{
+	DefineCustomBoolVariable("lambda_views.realtime",
+							 "Lambda views also aggregate committed rows the speed layer has not folded yet.",
+							 "On, a reader sees its own committed inserts at once; off, it reads batch and speed only.",
+							 &lv_realtime, true, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lambda_views.fold_chunk_rows",
+							"Append keys folded per chunk.",
+							"A fold of a large backlog runs in chunks of this many keys, so memory stays flat.",
+							&lv_fold_chunk_rows, 1000000, 1000, INT_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("lambda_views.workers_enabled",
+							 "Background workers fold and recompute lambda views.",
+							 "Off, views stay exact through lambda_views.fold() and recompute() by hand or from pg_cron.",
+							 &lv_workers_enabled, true, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lambda_views.naptime",
+							"How often the launcher looks for databases with lambda views.",
+							NULL, &lv_naptime_ms, 1000, 10, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("lambda_views.max_workers",
+							"Background workers lambda_views may run at once (per-database folders and batch builders).",
+							NULL, &lv_max_workers, 4, 1, 64,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("lambda_views");
+
+	if (process_shared_preload_libraries_in_progress)
+		lv_register_launcher();
+}

@@ -1,0 +1,361 @@
+/*-------------------------------------------------------------------------
+ *
+ * merge.c
+ *	  Serving layer: the relation users query, batch ⊕ speed ⊕ tail.
+ *
+ * The relation is a plain SQL view over the batch table, the speed table and
+ * lambda_views.tail(), so the planner pushes a filter on group keys into
+ * index scans of both tables.  Groups that neither the speed table nor the
+ * tail touch are read straight from the batch's finalized columns; only the
+ * touched ones (and groups with a NULL key) go through lambda_views.merge,
+ * which combines the stored states and finalizes them.
+ *
+ *   query(t) = batch(0..W) ⊕ speed(W..F) ⊕ tail(F..t)
+ *
+ * lambda_views.tail() aggregates, in the reader's snapshot, the committed
+ * source rows beyond the speed watermark (an index range scan on the append
+ * key), as the view's owner and under the view's pinned settings.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/tuplestore.h"
+
+#include "lambda_views.h"
+#include "definition.h"
+
+PG_FUNCTION_INFO_V1(lv_tail);
+
+/* appends "<p>k1 <op> <q>k1 AND ..." */
+static void
+key_match(StringInfo buf, LvDefinition *def, const char *p, const char *q)
+{
+	int			i;
+
+	for (i = 0; i < list_length(def->keys); i++)
+		appendStringInfo(buf, "%s%sk%d = %sk%d", i > 0 ? " AND " : "",
+						 p, i + 1, q, i + 1);
+}
+
+/* appends " AND p.k IS NOT NULL ..." for keys that may be null */
+static bool
+keys_not_null(StringInfo buf, LvDefinition *def, const char *p)
+{
+	ListCell   *lc;
+	bool		any = false;
+
+	foreach(lc, def->keys)
+	{
+		if (((LvKey *) lfirst(lc))->notnull)
+			continue;
+		appendStringInfo(buf, " AND %sk%d IS NOT NULL", p,
+						 foreach_current_index(lc) + 1);
+		any = true;
+	}
+	return any;
+}
+
+/* appends "p.k1, p.k2" */
+static void
+keys(StringInfo buf, LvDefinition *def, const char *p, bool leading_comma)
+{
+	int			i;
+
+	for (i = 0; i < list_length(def->keys); i++)
+		appendStringInfo(buf, "%s%sk%d", (i > 0 || leading_comma) ? ", " : "",
+						 p, i + 1);
+}
+
+/* appends ", p.s1, ..." and ", p.f1, ..." (or typed NULLs for finals) */
+static void
+states_and_finals(StringInfo buf, LvDefinition *def, const char *p,
+				  bool null_finals)
+{
+	ListCell   *lc;
+
+	foreach(lc, def->aggs)
+		appendStringInfo(buf, ", %ss%d", p, foreach_current_index(lc) + 1);
+	foreach(lc, def->aggs)
+	{
+		LvAgg	   *agg = lfirst(lc);
+
+		if (null_finals)
+			appendStringInfo(buf, ", %s", agg->null_final_sql);
+		else
+			appendStringInfo(buf, ", %sf%d", p, foreach_current_index(lc) + 1);
+	}
+}
+
+/*
+ * lv_view_sql returns the query of the relation users read.  Output
+ * expressions are deparsed over the batch table's columns (alias x).
+ */
+char *
+lv_view_sql(void *defp, int32 view_id, Oid batch_table,
+			const char *batch_name, const char *speed_name)
+{
+	LvDefinition *def = defp;
+	StringInfoData buf;
+	StringInfoData gen;
+	ListCell   *lc;
+	bool		keyed = def->keys != NIL;
+
+	initStringInfo(&gen);
+	appendStringInfo(&gen, "b.gen = (SELECT st.batch_gen FROM lambda_views.view_state st WHERE st.view_id = %d)",
+					 view_id);
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "WITH lv_tail AS MATERIALIZED (SELECT * FROM lambda_views.tail(%d, %s::pg_catalog.regclass) AS t(",
+					 view_id,
+					 quote_literal_cstr(quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->source)),
+																   get_rel_name(def->source))));
+	foreach(lc, def->keys)
+	{
+		LvKey	   *key = lfirst(lc);
+
+		appendStringInfo(&buf, "k%d %s%s, ", foreach_current_index(lc) + 1,
+						 key->type_sql, key->collate_sql);
+	}
+	foreach(lc, def->aggs)
+		appendStringInfo(&buf, "s%d bytea, ", foreach_current_index(lc) + 1);
+	appendStringInfoString(&buf, "nrows bigint)) SELECT ");
+
+	foreach(lc, def->outputs)
+	{
+		LvOutput   *out = lfirst(lc);
+
+		appendStringInfo(&buf, "%s%s AS %s", foreach_current_index(lc) > 0 ? ", " : "",
+						 lv_deparse_over(out->expr, "x", batch_table),
+						 quote_identifier(out->name));
+	}
+	appendStringInfoString(&buf, " FROM (");
+
+	if (keyed)
+	{
+		char	   *nullpred = NULL;
+		StringInfoData tmp;
+
+		/* groups only the batch holds: finalized values as stored */
+		appendStringInfoString(&buf, "SELECT ");
+		keys(&buf, def, "b.", false);
+		foreach(lc, def->aggs)
+			appendStringInfo(&buf, ", b.f%d", foreach_current_index(lc) + 1);
+		appendStringInfo(&buf, " FROM %s b WHERE %s", batch_name, gen.data);
+		keys_not_null(&buf, def, "b.");
+		appendStringInfo(&buf, " AND NOT EXISTS (SELECT 1 FROM %s s WHERE ", speed_name);
+		key_match(&buf, def, "s.", "b.");
+		appendStringInfoString(&buf, ") AND NOT EXISTS (SELECT 1 FROM lv_tail t WHERE ");
+		key_match(&buf, def, "t.", "b.");
+		appendStringInfoString(&buf, ") UNION ALL ");
+
+		/* groups the speed layer or the tail touched: combine and finalize */
+		appendStringInfoString(&buf, "SELECT ");
+		keys(&buf, def, "u.", false);
+		foreach(lc, def->aggs)
+		{
+			LvAgg	   *agg = lfirst(lc);
+			int			j = foreach_current_index(lc) + 1;
+
+			appendStringInfo(&buf, ", lambda_views.merge(%s, u.s%d, u.f%d, u.from_batch) AS f%d",
+							 agg->signature_sql, j, j, j);
+		}
+		appendStringInfoString(&buf, " FROM (SELECT ");
+		keys(&buf, def, "b.", false);
+		states_and_finals(&buf, def, "b.", false);
+		appendStringInfo(&buf, ", true AS from_batch FROM %s b WHERE %s", batch_name, gen.data);
+		keys_not_null(&buf, def, "b.");
+		appendStringInfoString(&buf, " AND EXISTS (SELECT 1 FROM (SELECT ");
+		keys(&buf, def, "s.", false);
+		appendStringInfo(&buf, " FROM %s s UNION ALL SELECT ", speed_name);
+		keys(&buf, def, "t.", false);
+		appendStringInfoString(&buf, " FROM lv_tail t) d WHERE ");
+		key_match(&buf, def, "d.", "b.");
+		appendStringInfoChar(&buf, ')');
+
+		/* batch groups with a NULL key: equality cannot match them */
+		initStringInfo(&tmp);
+		foreach(lc, def->keys)
+			if (!((LvKey *) lfirst(lc))->notnull)
+				appendStringInfo(&tmp, "%sb.k%d IS NULL", tmp.len ? " OR " : "",
+								 foreach_current_index(lc) + 1);
+		nullpred = tmp.len ? tmp.data : NULL;
+		if (nullpred)
+		{
+			appendStringInfoString(&buf, " UNION ALL SELECT ");
+			keys(&buf, def, "b.", false);
+			states_and_finals(&buf, def, "b.", false);
+			appendStringInfo(&buf, ", true FROM %s b WHERE %s AND (%s)",
+							 batch_name, gen.data, nullpred);
+		}
+		appendStringInfoString(&buf, " UNION ALL SELECT ");
+		keys(&buf, def, "s.", false);
+		states_and_finals(&buf, def, "s.", true);
+		appendStringInfo(&buf, ", false FROM %s s UNION ALL SELECT ", speed_name);
+		keys(&buf, def, "t.", false);
+		states_and_finals(&buf, def, "t.", true);
+		appendStringInfoString(&buf, ", false FROM lv_tail t) u GROUP BY ");
+		keys(&buf, def, "u.", false);
+	}
+	else
+	{
+		/* no GROUP BY: one row, always combined */
+		appendStringInfoString(&buf, "SELECT ");
+		foreach(lc, def->aggs)
+		{
+			LvAgg	   *agg = lfirst(lc);
+			int			j = foreach_current_index(lc) + 1;
+
+			appendStringInfo(&buf, "%slambda_views.merge(%s, u.s%d, u.f%d, u.from_batch) AS f%d",
+							 j > 1 ? ", " : "", agg->signature_sql, j, j, j);
+		}
+		appendStringInfoString(&buf, " FROM (SELECT true AS lv");
+		states_and_finals(&buf, def, "b.", false);
+		appendStringInfo(&buf, ", true AS from_batch FROM %s b WHERE %s", batch_name, gen.data);
+		appendStringInfoString(&buf, " UNION ALL SELECT true");
+		states_and_finals(&buf, def, "s.", true);
+		appendStringInfo(&buf, ", false FROM %s s UNION ALL SELECT true", speed_name);
+		states_and_finals(&buf, def, "t.", true);
+		appendStringInfoString(&buf, ", false FROM lv_tail t) u");
+	}
+	appendStringInfoString(&buf, ") x");
+	if (def->having)
+		appendStringInfo(&buf, " WHERE %s",
+						 lv_deparse_over(def->having, "x", batch_table));
+	return buf.data;
+}
+
+/* A prepared tail query, cached per backend and view. */
+typedef struct TailPlan
+{
+	int32		view_id;
+	char	   *partial_sql;
+	SPIPlanPtr	plan;
+} TailPlan;
+
+static List *tail_plans = NIL;
+
+/* tail_plan returns the saved plan for the view's partial query. */
+static SPIPlanPtr
+tail_plan(int32 view_id, const char *partial_sql)
+{
+	ListCell   *lc;
+	TailPlan   *tp = NULL;
+	MemoryContext oldcxt;
+
+	foreach(lc, tail_plans)
+	{
+		if (((TailPlan *) lfirst(lc))->view_id == view_id)
+			tp = lfirst(lc);
+	}
+	if (tp != NULL && strcmp(tp->partial_sql, partial_sql) == 0)
+		return tp->plan;
+	if (tp == NULL)
+	{
+		oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+		tp = palloc0(sizeof(TailPlan));
+		tp->view_id = view_id;
+		tail_plans = lappend(tail_plans, tp);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	else
+	{
+		SPI_freeplan(tp->plan);
+		pfree(tp->partial_sql);
+	}
+	tp->plan = SPI_prepare(partial_sql, 2, (Oid[]) {INT8OID, INT8OID});
+	if (tp->plan == NULL)
+		elog(ERROR, "lambda_views: could not prepare the tail of view %d", view_id);
+	SPI_keepplan(tp->plan);
+	tp->partial_sql = MemoryContextStrdup(TopMemoryContext, partial_sql);
+	return tp->plan;
+}
+
+/*
+ * lv_tail is lambda_views.tail(view_id, source): the partial states of the
+ * committed source rows beyond the speed watermark, in the caller's
+ * snapshot.  Empty when lambda_views.realtime is off.
+ */
+Datum
+lv_tail(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int32		view_id = PG_GETARG_INT32(0);
+	Oid			saved_user;
+	int			saved_sec;
+	int			nestlevel;
+	bool		isnull;
+	HeapTuple	meta;
+	TupleDesc	metadesc;
+	Oid			relid;
+	Oid			owner;
+	int64		watermark;
+	List	   *settings = NIL;
+	ArrayType  *arr;
+	Datum	   *elems;
+	int			nelems;
+	int			i;
+	uint64		row;
+	SPIPlanPtr	plan;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	if (!lv_realtime)
+		return (Datum) 0;
+
+	SPI_connect();
+	/* read_only: the catalog and watermark in the caller's snapshot */
+	SPI_execute_with_args("SELECT v.view_schema, v.view_name, v.owner, s.speed_watermark, "
+						  "v.settings, v.partial_sql FROM lambda_views.views v "
+						  "JOIN lambda_views.view_state s USING (view_id) WHERE v.view_id = $1",
+						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view_id)},
+						  NULL, true, 1);
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		return (Datum) 0;
+	}
+	meta = SPI_tuptable->vals[0];
+	metadesc = SPI_tuptable->tupdesc;
+	relid = get_relname_relid(SPI_getvalue(meta, metadesc, 2),
+							  get_namespace_oid(SPI_getvalue(meta, metadesc, 1), false));
+	if (!OidIsValid(relid) ||
+		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for lambda view %s.%s",
+						SPI_getvalue(meta, metadesc, 1), SPI_getvalue(meta, metadesc, 2)),
+				 errhint("Reading the real-time tail needs SELECT on the view.")));
+	owner = DatumGetObjectId(SPI_getbinval(meta, metadesc, 3, &isnull));
+	watermark = DatumGetInt64(SPI_getbinval(meta, metadesc, 4, &isnull));
+	arr = DatumGetArrayTypeP(SPI_getbinval(meta, metadesc, 5, &isnull));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &nelems);
+	for (i = 0; i < nelems; i++)
+		settings = lappend(settings, TextDatumGetCString(elems[i]));
+
+	GetUserIdAndSecContext(&saved_user, &saved_sec);
+	SetUserIdAndSecContext(owner, saved_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	nestlevel = lv_pin_settings(settings);
+	plan = tail_plan(view_id, SPI_getvalue(meta, metadesc, 6));
+	SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(watermark), Int64GetDatum(PG_INT64_MAX)},
+					 NULL, true, 0);
+	for (row = 0; row < SPI_processed; row++)
+		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[row]);
+	lv_unpin_settings(nestlevel);
+	SetUserIdAndSecContext(saved_user, saved_sec);
+	SPI_finish();
+	return (Datum) 0;
+}
