@@ -60,6 +60,7 @@ extern void lv_trans_deserialize(LvAggInfo *info, bytea *data,
 								 Datum *value, bool *isnull);
 extern Datum lv_trans_finalize(LvAggInfo *info, LvTransValue *tv,
 							   fmNodePtr context, bool *isnull);
-extern AggState *lv_standalone_agg_context(MemoryContext mcxt);
+extern AggState *lv_standalone_agg_context(MemoryContext allocxt,
+											 MemoryContext mcxt);
 
 #endif							/* LV_AGG_STATE_H */

@@ -385,12 +385,12 @@ lv_trans_finalize(LvAggInfo *info, LvTransValue *tv, fmNodePtr context,
  * lv_standalone_agg_context builds an aggregate call context for support
  * functions that run outside an Agg node (the scalar combine of two stored
  * states).  Support functions only use it to find their memory context,
- * which is mcxt here.
+ * which is mcxt here; the context itself lives in allocxt.
  */
 AggState *
-lv_standalone_agg_context(MemoryContext mcxt)
+lv_standalone_agg_context(MemoryContext allocxt, MemoryContext mcxt)
 {
-	MemoryContext oldcxt = MemoryContextSwitchTo(mcxt);
+	MemoryContext oldcxt = MemoryContextSwitchTo(allocxt);
 	AggState   *aggstate = makeNode(AggState);
 	ExprContext *econtext = makeNode(ExprContext);
 

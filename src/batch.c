@@ -39,7 +39,7 @@ batch_columns(StringInfo buf, LvDefinition *def)
 {
 	ListCell   *lc;
 
-	appendStringInfoString(buf, "gen int NOT NULL");
+	appendStringInfoString(buf, "gen int");
 	foreach(lc, def->keys)
 	{
 		LvKey	   *key = lfirst(lc);
@@ -56,7 +56,7 @@ batch_columns(StringInfo buf, LvDefinition *def)
 		appendStringInfo(buf, ", f%d %s", foreach_current_index(lc) + 1,
 						 strchr(agg->null_final_sql, ':') + 2);
 	}
-	appendStringInfoString(buf, ", nrows bigint NOT NULL");
+	appendStringInfoString(buf, ", nrows bigint");
 }
 
 /*

@@ -110,8 +110,8 @@ lv_view_by_name(const char *name)
 	SPI_execute_with_args("SELECT " VIEW_COLUMNS " FROM lambda_views.views "
 						  "WHERE view_schema = $1 AND view_name = $2",
 						  2, (Oid[]) {NAMEOID, NAMEOID},
-						  (Datum[]) {CStringGetDatum(get_namespace_name(get_rel_namespace(relid))),
-						  CStringGetDatum(get_rel_name(relid))},
+						  (Datum[]) {DirectFunctionCall1(namein, CStringGetDatum(get_namespace_name(get_rel_namespace(relid)))),
+						  DirectFunctionCall1(namein, CStringGetDatum(get_rel_name(relid)))},
 						  NULL, false, 1);
 	if (SPI_processed == 0)
 		ereport(ERROR,

@@ -121,13 +121,14 @@ lv_create_view(PG_FUNCTION_ARGS)
 						  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', '') RETURNING view_id",
 						  10, (Oid[]) {NAMEOID, NAMEOID, REGCLASSOID, NAMEOID, REGCLASSOID, TEXTOID,
 							  TEXTARRAYOID, INTERVALOID, INTERVALOID, TEXTOID},
-						  (Datum[]) {CStringGetDatum(get_namespace_name(nspid)), CStringGetDatum(rv->relname),
-							  ObjectIdGetDatum(def->source), CStringGetDatum(def->append_key),
+						  (Datum[]) {DirectFunctionCall1(namein, CStringGetDatum(get_namespace_name(nspid))),
+							  DirectFunctionCall1(namein, CStringGetDatum(rv->relname)),
+							  ObjectIdGetDatum(def->source), DirectFunctionCall1(namein, CStringGetDatum(def->append_key)),
 							  ObjectIdGetDatum(def->key_sequence), CStringGetTextDatum(def->query_sql),
 							  settings_array(def->settings), PG_GETARG_DATUM(3),
 							  PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4),
 						  CStringGetTextDatum(def->partial_sql)},
-						  PG_ARGISNULL(4) ? "         n " : NULL, false, 1);
+						  PG_ARGISNULL(4) ? "        n " : NULL, false, 1);
 	view_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
 	speed = quote_qualified_identifier(LV_DATA_SCHEMA, psprintf("v%d_speed", view_id));

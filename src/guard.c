@@ -47,7 +47,7 @@ has_trigger(Oid relid, const char *name)
 
 	SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND tgname = $2",
 						  2, (Oid[]) {OIDOID, NAMEOID},
-						  (Datum[]) {ObjectIdGetDatum(relid), CStringGetDatum(name)},
+						  (Datum[]) {ObjectIdGetDatum(relid), DirectFunctionCall1(namein, CStringGetDatum(name))},
 						  NULL, true, 1);
 	found = SPI_processed > 0;
 	return found;
@@ -218,7 +218,7 @@ forget_view(const char *schema, const char *name)
 	SPI_execute_with_args("DELETE FROM lambda_views.views WHERE view_schema = $1 AND view_name = $2 "
 						  "RETURNING view_id, source::pg_catalog.oid",
 						  2, (Oid[]) {NAMEOID, NAMEOID},
-						  (Datum[]) {CStringGetDatum(schema), CStringGetDatum(name)},
+						  (Datum[]) {DirectFunctionCall1(namein, CStringGetDatum(schema)), DirectFunctionCall1(namein, CStringGetDatum(name))},
 						  NULL, false, 1);
 	if (SPI_processed == 0)
 	{

@@ -414,7 +414,8 @@ scalar_cache(FunctionCallInfo fcinfo, Oid aggfnoid)
 	cache->workcxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt,
 										   "lambda_views scalar state",
 										   ALLOCSET_DEFAULT_SIZES);
-	cache->aggcontext = lv_standalone_agg_context(cache->workcxt);
+	cache->aggcontext = lv_standalone_agg_context(fcinfo->flinfo->fn_mcxt,
+												   cache->workcxt);
 	fcinfo->flinfo->fn_extra = cache;
 	return cache;
 }
