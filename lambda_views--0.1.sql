@@ -173,6 +173,11 @@ RETURNS int AS 'MODULE_PATHNAME', 'lv_worker_pid' LANGUAGE C STRICT;
 COMMENT ON FUNCTION lambda_views.worker_pid(int) IS
   'pid of the background worker that folds this view''s database, or NULL when none runs';
 
+CREATE FUNCTION lambda_views.wake_launcher()
+RETURNS bool AS 'MODULE_PATHNAME', 'lv_wake_launcher' LANGUAGE C;
+COMMENT ON FUNCTION lambda_views.wake_launcher() IS
+  'asks the launcher to start a background worker for this database; false when the library is not preloaded';
+
 CREATE FUNCTION lambda_views.high_water_mark(view_id int)
 RETURNS bigint AS 'MODULE_PATHNAME', 'lv_high_water_mark' LANGUAGE C STRICT;
 COMMENT ON FUNCTION lambda_views.high_water_mark(int) IS
@@ -224,3 +229,6 @@ SELECT v.view_id,
 GRANT SELECT ON lambda_views.status TO PUBLIC;
 COMMENT ON VIEW lambda_views.status IS
   'one row per lambda view: watermarks, backlog, last fold and recompute, worker, last error';
+
+-- Start folding this database now (a no-op without shared_preload_libraries).
+SELECT lambda_views.wake_launcher();

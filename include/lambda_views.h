@@ -90,7 +90,5 @@ extern void lv_unguard_source(Oid source);
 
 /* worker.c */
 extern void lv_register_launcher(void);
-extern void lv_shmem_request(void);
-extern int	lv_worker_pid_for_database(Oid dbid);
 
 #endif							/* LAMBDA_VIEWS_H */

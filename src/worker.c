@@ -1,28 +1,692 @@
 /*-------------------------------------------------------------------------
  *
  * worker.c
- *	  Background workers: a launcher, one folding worker per database with
- *	  the extension, and dynamic workers for batch recomputes.
+ *	  Background workers: a launcher, one folding worker per database that
+ *	  has the extension, and dynamic workers for batch recomputes.
+ *
+ * The launcher starts a worker for each database it has not yet ruled out.
+ * A worker that finds no extension marks its database "no extension" and
+ * exits; CREATE EXTENSION (the install script calls wake_launcher) puts the
+ * database back in play.  A worker folds each view every speed_interval,
+ * one chunk per transaction, and starts a dynamic worker for each due batch
+ * recompute, so a long rebuild never stalls folding.  Errors in one view are
+ * recorded in its status row and retried with backoff; other views go on.
+ * DROP DATABASE (without FORCE) succeeds because a utility hook asks the
+ * worker of that database to exit first.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "lambda_views.h"
 
 PG_FUNCTION_INFO_V1(lv_worker_pid);
+PG_FUNCTION_INFO_V1(lv_wake_launcher);
 
-/* lv_register_launcher registers the launcher at postmaster start. */
+PGDLLEXPORT void lv_launcher_main(Datum main_arg);
+PGDLLEXPORT void lv_db_worker_main(Datum main_arg);
+PGDLLEXPORT void lv_batch_worker_main(Datum main_arg);
+
+#define LV_MAX_DATABASES 64
+#define LV_MAX_VIEWS_PER_DB 256
+#define LV_DROPPING_TIMEOUT_MS 60000
+
+typedef enum LvDbStatus
+{
+	LV_DB_UNKNOWN = 0,			/* launcher should start a worker */
+	LV_DB_NO_EXTENSION,			/* worker found no extension; wait for wake */
+	LV_DB_DROPPING				/* DROP DATABASE in progress */
+} LvDbStatus;
+
+typedef struct LvDbSlot
+{
+	Oid			dbid;
+	LvDbStatus	status;
+	pid_t		pid;			/* folding worker, 0 if none */
+	TimestampTz status_since;
+} LvDbSlot;
+
+typedef struct LvShared
+{
+	slock_t		mutex;
+	Latch	   *launcher_latch;
+	int			workers;		/* running lambda_views workers of all kinds */
+	LvDbSlot	dbs[LV_MAX_DATABASES];
+} LvShared;
+
+static LvShared *lv_shared = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static ProcessUtility_hook_type prev_process_utility_hook = NULL;
+
+/* per-view schedule inside a database worker */
+typedef struct ViewSchedule
+{
+	int32		view_id;
+	TimestampTz next_fold;
+	int			failures;
+	BackgroundWorkerHandle *batch;
+	bool		seen;
+} ViewSchedule;
+
+/* lv_shmem_request asks for the shared state. */
+static void
+lv_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(LvShared)));
+}
+
+/* lv_shmem_startup creates or attaches to the shared state. */
+static void
+lv_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	lv_shared = ShmemInitStruct("lambda_views", sizeof(LvShared), &found);
+	if (!found)
+	{
+		memset(lv_shared, 0, sizeof(LvShared));
+		SpinLockInit(&lv_shared->mutex);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* db_slot returns the slot of a database, creating it; call under mutex. */
+static LvDbSlot *
+db_slot(Oid dbid, bool create)
+{
+	int			i;
+	LvDbSlot   *free_slot = NULL;
+
+	for (i = 0; i < LV_MAX_DATABASES; i++)
+	{
+		if (lv_shared->dbs[i].dbid == dbid)
+			return &lv_shared->dbs[i];
+		if (free_slot == NULL && lv_shared->dbs[i].dbid == InvalidOid)
+			free_slot = &lv_shared->dbs[i];
+	}
+	if (!create || free_slot == NULL)
+		return NULL;
+	memset(free_slot, 0, sizeof(LvDbSlot));
+	free_slot->dbid = dbid;
+	return free_slot;
+}
+
+/* set_db_status records a database's status and wakes the launcher. */
+static void
+set_db_status(Oid dbid, LvDbStatus status)
+{
+	LvDbSlot   *slot;
+
+	if (lv_shared == NULL)
+		return;
+	SpinLockAcquire(&lv_shared->mutex);
+	slot = db_slot(dbid, true);
+	if (slot)
+	{
+		slot->status = status;
+		slot->status_since = GetCurrentTimestamp();
+	}
+	SpinLockRelease(&lv_shared->mutex);
+	if (lv_shared->launcher_latch)
+		SetLatch(lv_shared->launcher_latch);
+}
+
+/* db_worker_pid returns the folding worker of a database, or 0. */
+static pid_t
+db_worker_pid(Oid dbid)
+{
+	LvDbSlot   *slot;
+	pid_t		pid = 0;
+
+	if (lv_shared == NULL)
+		return 0;
+	SpinLockAcquire(&lv_shared->mutex);
+	slot = db_slot(dbid, false);
+	if (slot)
+		pid = slot->pid;
+	SpinLockRelease(&lv_shared->mutex);
+	return pid;
+}
+
+/*
+ * lv_process_utility makes the folding worker of a database step aside
+ * before DROP DATABASE, which refuses to run while anyone is connected.
+ */
+static void
+lv_process_utility(PlannedStmt *pstmt, const char *queryString,
+				   bool readOnlyTree, ProcessUtilityContext context,
+				   ParamListInfo params, QueryEnvironment *queryEnv,
+				   DestReceiver *dest, QueryCompletion *qc)
+{
+	if (IsA(pstmt->utilityStmt, DropdbStmt) && lv_shared != NULL)
+	{
+		DropdbStmt *stmt = (DropdbStmt *) pstmt->utilityStmt;
+		Oid			dbid = get_database_oid(stmt->dbname, true);
+		int			waited;
+
+		if (OidIsValid(dbid))
+		{
+			pid_t		pid;
+
+			set_db_status(dbid, LV_DB_DROPPING);
+			pid = db_worker_pid(dbid);
+			if (pid != 0)
+				kill(pid, SIGTERM);
+			for (waited = 0; waited < 10000 && db_worker_pid(dbid) != 0; waited += 10)
+			{
+				CHECK_FOR_INTERRUPTS();
+				pg_usleep(10000L);
+			}
+		}
+	}
+	if (prev_process_utility_hook)
+		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context,
+								  params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
+/*
+ * lv_register_launcher registers the launcher and the shared-memory and
+ * utility hooks; called from _PG_init when preloaded.
+ */
 void
 lv_register_launcher(void)
 {
+	BackgroundWorker worker;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = lv_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = lv_shmem_startup;
+	prev_process_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = lv_process_utility;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 5;
+	strlcpy(worker.bgw_library_name, "lambda_views", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "lv_launcher_main", BGW_MAXLEN);
+	strlcpy(worker.bgw_name, "lambda_views launcher", BGW_MAXLEN);
+	strlcpy(worker.bgw_type, "lambda_views launcher", BGW_MAXLEN);
+	RegisterBackgroundWorker(&worker);
 }
 
-/* lv_worker_pid is lambda_views.worker_pid(view_id): NULL, none runs. */
+/* start_worker starts a dynamic lambda_views worker, within max_workers. */
+static BackgroundWorkerHandle *
+start_worker(const char *function, const char *name, Oid dbid, int32 view_id)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+
+	SpinLockAcquire(&lv_shared->mutex);
+	if (lv_shared->workers >= lv_max_workers)
+	{
+		SpinLockRelease(&lv_shared->mutex);
+		return NULL;
+	}
+	lv_shared->workers++;
+	SpinLockRelease(&lv_shared->mutex);
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker.bgw_library_name, "lambda_views", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, function, BGW_MAXLEN);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "%s", name);
+	strlcpy(worker.bgw_type, name, BGW_MAXLEN);
+	worker.bgw_main_arg = ObjectIdGetDatum(dbid);
+	memcpy(worker.bgw_extra, &view_id, sizeof(int32));
+	worker.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		SpinLockAcquire(&lv_shared->mutex);
+		lv_shared->workers--;
+		SpinLockRelease(&lv_shared->mutex);
+		return NULL;
+	}
+	return handle;
+}
+
+/* worker_exited gives back a worker's place; before_shmem_exit callback. */
+static void
+worker_exited(int code, Datum arg)
+{
+	Oid			dbid = DatumGetObjectId(arg);
+
+	SpinLockAcquire(&lv_shared->mutex);
+	lv_shared->workers--;
+	if (OidIsValid(dbid))
+	{
+		LvDbSlot   *slot = db_slot(dbid, false);
+
+		if (slot && slot->pid == MyProcPid)
+			slot->pid = 0;
+	}
+	SpinLockRelease(&lv_shared->mutex);
+	if (lv_shared->launcher_latch)
+		SetLatch(lv_shared->launcher_latch);
+}
+
+/* connectable_databases lists databases a worker may connect to. */
+static List *
+connectable_databases(void)
+{
+	List	   *dbids = NIL;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+		MemoryContext old;
+
+		if (!db->datallowconn || db->datistemplate)
+			continue;
+		old = MemoryContextSwitchTo(cxt);
+		dbids = lappend_oid(dbids, db->oid);
+		MemoryContextSwitchTo(old);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	return dbids;
+}
+
+/*
+ * lv_launcher_main starts a folding worker for every database not ruled
+ * out, every naptime and whenever a worker exits or CREATE EXTENSION runs.
+ */
+void
+lv_launcher_main(Datum main_arg)
+{
+	BackgroundWorkerHandle *handles[LV_MAX_DATABASES] = {0};
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	pgstat_report_appname("lambda_views launcher");
+
+	SpinLockAcquire(&lv_shared->mutex);
+	lv_shared->launcher_latch = MyLatch;
+	lv_shared->workers = 0;
+	SpinLockRelease(&lv_shared->mutex);
+
+	for (;;)
+	{
+		List	   *dbids;
+		ListCell   *lc;
+		int			i;
+
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		dbids = lv_workers_enabled ? connectable_databases() : NIL;
+		foreach(lc, dbids)
+		{
+			Oid			dbid = lfirst_oid(lc);
+			LvDbSlot   *slot;
+			bool		start = false;
+
+			SpinLockAcquire(&lv_shared->mutex);
+			slot = db_slot(dbid, true);
+			i = slot ? slot - lv_shared->dbs : -1;
+			if (slot && slot->status == LV_DB_DROPPING &&
+				TimestampDifferenceExceeds(slot->status_since, GetCurrentTimestamp(),
+										   LV_DROPPING_TIMEOUT_MS))
+				slot->status = LV_DB_UNKNOWN;
+			if (slot && slot->status == LV_DB_UNKNOWN)
+			{
+				pid_t		pid;
+
+				start = handles[i] == NULL ||
+					GetBackgroundWorkerPid(handles[i], &pid) == BGWH_STOPPED;
+			}
+			SpinLockRelease(&lv_shared->mutex);
+			if (start)
+				handles[i] = start_worker("lv_db_worker_main", "lambda_views worker",
+										  dbid, 0);
+		}
+		/* forget databases that no longer exist */
+		SpinLockAcquire(&lv_shared->mutex);
+		for (i = 0; i < LV_MAX_DATABASES; i++)
+			if (OidIsValid(lv_shared->dbs[i].dbid) && lv_workers_enabled &&
+				!list_member_oid(dbids, lv_shared->dbs[i].dbid) &&
+				lv_shared->dbs[i].pid == 0)
+			{
+				lv_shared->dbs[i].dbid = InvalidOid;
+				handles[i] = NULL;
+			}
+		SpinLockRelease(&lv_shared->mutex);
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 lv_naptime_ms, PG_WAIT_EXTENSION);
+	}
+}
+
+/*
+ * run_view_step runs one unit of a view's work in its own transaction; an
+ * error is logged and recorded in the view's status row, and false returned.
+ */
+static bool
+run_view_step(int32 view_id, bool recompute, bool *more)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	*more = false;
+	PG_TRY();
+	{
+		LvView	   *view;
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		view = lv_view_by_id(view_id, true);
+		if (view != NULL)
+		{
+			pgstat_report_activity(STATE_RUNNING,
+								   psprintf("lambda_views: %s %s.%s",
+											recompute ? "recompute" : "fold",
+											view->view_schema, view->view_name));
+			if (recompute)
+				(void) lv_recompute_view(view);
+			else
+			{
+				LvState		state;
+				Oid			saved_user;
+				int			saved_sec;
+				int			nestlevel;
+
+				(void) lv_fold_view(view, 1, more);
+				/* old batch partitions go once nobody can read them */
+				nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
+				SPI_connect();
+				state = lv_lock_state(view);
+				lv_drop_old_batches(view, state.batch_gen, state.batch_swap_xid);
+				SPI_finish();
+				lv_restore_user(saved_user, saved_sec, nestlevel);
+			}
+		}
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(LOG,
+				(errmsg("lambda_views: %s of view %d failed: %s",
+						recompute ? "recompute" : "fold", view_id, edata->message)));
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		lv_record_error(view_id, edata->message);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		ok = false;
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return ok;
+}
+
+/* due_views reads each view's schedule inputs; false if no extension. */
+static bool
+due_views(List **view_ids, List **speed_ms, List **batch_due)
+{
+	bool		has_extension;
+	uint64		i;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	has_extension = OidIsValid(get_extension_oid("lambda_views", true));
+	if (has_extension)
+	{
+		SPI_connect();
+		SPI_execute("SELECT v.view_id, (extract(epoch FROM v.speed_interval) * 1000)::bigint, "
+					"v.batch_interval IS NOT NULL AND (s.last_recompute_at IS NULL OR "
+					"s.last_recompute_at + v.batch_interval <= now()) "
+					"FROM lambda_views.views v JOIN lambda_views.view_state s USING (view_id) "
+					"ORDER BY v.view_id", true, LV_MAX_VIEWS_PER_DB);
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			*view_ids = lappend_int(*view_ids, DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull)));
+			*speed_ms = lappend_int(*speed_ms, (int) DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)));
+			*batch_due = lappend_int(*batch_due, DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull)));
+			MemoryContextSwitchTo(old);
+		}
+		SPI_finish();
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	return has_extension;
+}
+
+/* schedule_for finds or adds a view's schedule entry. */
+static ViewSchedule *
+schedule_for(List **schedules, int32 view_id)
+{
+	ListCell   *lc;
+	ViewSchedule *s;
+
+	foreach(lc, *schedules)
+		if (((ViewSchedule *) lfirst(lc))->view_id == view_id)
+			return lfirst(lc);
+	s = MemoryContextAllocZero(TopMemoryContext, sizeof(ViewSchedule));
+	s->view_id = view_id;
+	*schedules = lappend(*schedules, s);
+	return s;
+}
+
+/*
+ * lv_db_worker_main folds every view of one database at its speed_interval
+ * and starts batch workers for due recomputes.
+ */
+void
+lv_db_worker_main(Datum main_arg)
+{
+	Oid			dbid = DatumGetObjectId(main_arg);
+	List	   *schedules = NIL;
+	MemoryContext loopcxt;
+
+	before_shmem_exit(worker_exited, ObjectIdGetDatum(dbid));
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	SpinLockAcquire(&lv_shared->mutex);
+	{
+		LvDbSlot   *slot = db_slot(dbid, true);
+
+		if (slot == NULL || slot->status != LV_DB_UNKNOWN || slot->pid != 0)
+		{
+			SpinLockRelease(&lv_shared->mutex);
+			proc_exit(0);
+		}
+		slot->pid = MyProcPid;
+	}
+	SpinLockRelease(&lv_shared->mutex);
+
+	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+	pgstat_report_appname("lambda_views worker");
+	loopcxt = AllocSetContextCreate(TopMemoryContext, "lambda_views worker loop",
+									ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		List	   *view_ids = NIL;
+		List	   *speed_ms = NIL;
+		List	   *batch_due = NIL;
+		ListCell   *lc;
+		TimestampTz now;
+		long		sleep_ms = lv_naptime_ms;
+
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		MemoryContextReset(loopcxt);
+		MemoryContextSwitchTo(loopcxt);
+
+		if (lv_workers_enabled)
+		{
+			if (!due_views(&view_ids, &speed_ms, &batch_due))
+			{
+				set_db_status(dbid, LV_DB_NO_EXTENSION);
+				proc_exit(0);
+			}
+			foreach(lc, schedules)
+				((ViewSchedule *) lfirst(lc))->seen = false;
+			foreach(lc, view_ids)
+			{
+				int			idx = foreach_current_index(lc);
+				ViewSchedule *s = schedule_for(&schedules, lfirst_int(lc));
+				bool		more = true;
+
+				s->seen = true;
+				now = GetCurrentTimestamp();
+				if (now >= s->next_fold)
+				{
+					bool		ok = true;
+
+					while (more && ok)
+					{
+						CHECK_FOR_INTERRUPTS();
+						ok = run_view_step(s->view_id, false, &more);
+					}
+					s->failures = ok ? 0 : Min(s->failures + 1, 10);
+					/* exponential backoff after errors, up to ~17 minutes */
+					s->next_fold = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+															   (int64) list_nth_int(speed_ms, idx) << s->failures);
+				}
+				if (list_nth_int(batch_due, idx))
+				{
+					pid_t		pid;
+
+					if (s->batch == NULL ||
+						GetBackgroundWorkerPid(s->batch, &pid) == BGWH_STOPPED)
+					{
+						MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+						if (s->batch)
+							pfree(s->batch);
+						s->batch = start_worker("lv_batch_worker_main",
+												"lambda_views batch", dbid, s->view_id);
+						MemoryContextSwitchTo(old);
+					}
+				}
+				sleep_ms = Min(sleep_ms,
+							   Max(1, TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
+																	  s->next_fold)));
+			}
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 sleep_ms, PG_WAIT_EXTENSION);
+	}
+}
+
+/* lv_batch_worker_main recomputes one view's batch and exits. */
+void
+lv_batch_worker_main(Datum main_arg)
+{
+	Oid			dbid = DatumGetObjectId(main_arg);
+	int32		view_id;
+	bool		more;
+
+	memcpy(&view_id, MyBgworkerEntry->bgw_extra, sizeof(int32));
+	before_shmem_exit(worker_exited, ObjectIdGetDatum(InvalidOid));
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+	pgstat_report_appname("lambda_views batch");
+	(void) run_view_step(view_id, true, &more);
+	proc_exit(0);
+}
+
+/*
+ * lv_worker_pid is lambda_views.worker_pid(view_id): the pid of the worker
+ * folding this database, or NULL when none runs.
+ */
 Datum
 lv_worker_pid(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_NULL();
+	pid_t		pid = db_worker_pid(MyDatabaseId);
+
+	if (pid == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(pid);
+}
+
+/*
+ * lv_wake_launcher is lambda_views.wake_launcher(): called by CREATE
+ * EXTENSION so the launcher starts a worker for this database.
+ */
+Datum
+lv_wake_launcher(PG_FUNCTION_ARGS)
+{
+	set_db_status(MyDatabaseId, LV_DB_UNKNOWN);
+	PG_RETURN_BOOL(lv_shared != NULL);
 }
