@@ -29,7 +29,7 @@ PG_FUNCTION_INFO_V1(lv_create_view);
 
 /* check_interval refuses a non-positive interval argument. */
 static void
-check_interval(const char *argname, Interval *interval)
+check_interval(const char *argname, Interval *interval, const char *hint)
 {
 	Interval	zero = {0};
 
@@ -38,7 +38,7 @@ check_interval(const char *argname, Interval *interval)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be positive", argname),
-				 errhint("Pass an interval such as '1 second', or NULL for no built-in schedule.")));
+				 errhint("%s", hint)));
 }
 
 /* settings_array turns the pinned settings into a text[]. */
@@ -96,9 +96,11 @@ lv_create_view(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("speed_interval must not be null"),
 				 errhint("Pass how often the background worker folds, e.g. '1 second'.")));
-	check_interval("speed_interval", PG_GETARG_INTERVAL_P(3));
+	check_interval("speed_interval", PG_GETARG_INTERVAL_P(3),
+				   "Pass how often the background worker folds, e.g. '1 second'.");
 	if (!PG_ARGISNULL(4))
-		check_interval("batch_interval", PG_GETARG_INTERVAL_P(4));
+		check_interval("batch_interval", PG_GETARG_INTERVAL_P(4),
+					   "Pass how often the batch is rebuilt, e.g. '1 day', or NULL to leave it to recompute() or pg_cron.");
 
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	rv = makeRangeVarFromNameList(stringToQualifiedNameList(name));

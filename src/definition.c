@@ -103,6 +103,24 @@ lv_parse_definition(const char *query_text, const char *append_key)
 	return def;
 }
 
+/*
+ * query_error_callback points a parser error's cursor into the view query
+ * rather than into the statement that called create_view.
+ */
+static void
+query_error_callback(void *arg)
+{
+	int			position = geterrposition();
+
+	if (position > 0)
+	{
+		errposition(0);
+		internalerrposition(position);
+		internalerrquery((const char *) arg);
+	}
+	errcontext("query of the lambda view");
+}
+
 /* analyze_one_select parses and analyzes exactly one SELECT statement. */
 static Query *
 analyze_one_select(const char *query_text)
@@ -110,7 +128,12 @@ analyze_one_select(const char *query_text)
 	List	   *raw;
 	RawStmt    *stmt;
 	Query	   *query;
+	ErrorContextCallback errcallback;
 
+	errcallback.callback = query_error_callback;
+	errcallback.arg = (void *) query_text;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
 	raw = raw_parser(query_text, RAW_PARSE_DEFAULT);
 	if (list_length(raw) != 1)
 		ereport(ERROR,
@@ -124,6 +147,7 @@ analyze_one_select(const char *query_text)
 				 errmsg("a lambda view is defined by a SELECT statement"),
 				 errhint("Pass a SELECT ... FROM source GROUP BY ... query.")));
 	query = parse_analyze_fixedparams(stmt, query_text, NULL, 0, NULL);
+	error_context_stack = errcallback.previous;
 	if (query->commandType != CMD_SELECT || query->utilityStmt != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -648,8 +672,15 @@ agg_partial_sql(LvDefinition *def, LvAgg *agg)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
 
-		appendStringInfo(&buf, ", %s",
-						 deparse_over_source(def, (Node *) tle->expr));
+		/*
+		 * partial() takes VARIADIC "any", so nothing would coerce an argument
+		 * to the aggregate's declared type: the deparser hides implicit
+		 * casts, which the aggregate's own call relied on.  Cast explicitly.
+		 */
+		appendStringInfo(&buf, ", CAST(%s AS %s)",
+						 deparse_over_source(def, (Node *) tle->expr),
+						 type_sql(exprType((Node *) tle->expr),
+								  exprTypmod((Node *) tle->expr)));
 	}
 	appendStringInfoChar(&buf, ')');
 	if (agg->aggref->aggfilter != NULL)

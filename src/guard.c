@@ -48,7 +48,7 @@ has_trigger(Oid relid, const char *name)
 	SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND tgname = $2",
 						  2, (Oid[]) {OIDOID, NAMEOID},
 						  (Datum[]) {ObjectIdGetDatum(relid), DirectFunctionCall1(namein, CStringGetDatum(name))},
-						  NULL, true, 1);
+						  NULL, false, 1);
 	found = SPI_processed > 0;
 	return found;
 }
