@@ -5,6 +5,7 @@
 -- lives in lambda_views_data, owned by each view's owner.
 CREATE SCHEMA lambda_views_data;
 GRANT USAGE, CREATE ON SCHEMA lambda_views_data TO PUBLIC;
+GRANT USAGE ON SCHEMA lambda_views TO PUBLIC;
 
 -- One row per lambda view: its definition as SQL text (schema-qualified, so
 -- pg_dump and pg_upgrade keep it) and the SQL derived from it.

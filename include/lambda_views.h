@@ -87,6 +87,7 @@ extern char *lv_view_sql(void *def, int32 view_id, Oid batch_table,
 /* guard.c */
 extern void lv_guard_source(Oid source);
 extern void lv_unguard_source(Oid source);
+extern void lv_guard_utility(Node *stmt);
 
 /* worker.c */
 extern void lv_register_launcher(void);

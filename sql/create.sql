@@ -93,3 +93,9 @@ SELECT p.proname
  WHERE n.nspname = 'lambda_views' AND obj_description(p.oid, 'pg_proc') IS NULL
    AND p.proname NOT LIKE '%\_trans' AND p.proname NOT LIKE 'state\_%' AND p.proname NOT LIKE 'merge\_final'
  ORDER BY 1;
+
+SELECT lambda_views.drop_view('pv_daily');
+SELECT lambda_views.drop_view('pv_total');
+SELECT lambda_views.drop_view('"Odd Schema"."By ""Kind"""');
+DROP SCHEMA "Odd Schema" CASCADE;
+DROP TABLE pageviews;

@@ -29,6 +29,10 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "access/xact.h"
+#include "utils/snapmgr.h"
+#include "catalog/namespace.h"
+#include "nodes/parsenodes.h"
 
 #include "lambda_views.h"
 
@@ -203,6 +207,136 @@ lv_refuse_modification(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/* extension_installed says whether this database has lambda_views. */
+static bool
+extension_installed(void)
+{
+	Oid			nsp = get_namespace_oid("lambda_views", true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("views", nsp));
+}
+
+/* is_lambda_view says whether relid is the relation of a lambda view. */
+static bool
+is_lambda_view(Oid relid)
+{
+	bool		found;
+
+	SPI_connect();
+	SPI_execute_with_args("SELECT 1 FROM lambda_views.views WHERE view_schema = $1 AND view_name = $2",
+						  2, (Oid[]) {NAMEOID, NAMEOID},
+						  (Datum[]) {DirectFunctionCall1(namein, CStringGetDatum(get_namespace_name(get_rel_namespace(relid)))),
+						  DirectFunctionCall1(namein, CStringGetDatum(get_rel_name(relid)))},
+						  NULL, false, 1);
+	found = SPI_processed > 0;
+	SPI_finish();
+	return found;
+}
+
+/* refuse_rename raises the error for renaming what a view's SQL names. */
+static void
+refuse_rename(const char *what, Oid relid, const char *view)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot rename or move %s \"%s\"", what, get_rel_name(relid)),
+			 view ? errdetail("Lambda view %s is stored as SQL text that names it.", view)
+			 : errdetail("A lambda view's catalog entry names its relation."),
+			 errhint("Drop the lambda view with lambda_views.drop_view(), then rename, then create it again.")));
+}
+
+/*
+ * lv_guard_utility refuses, before they run, the utility commands that would
+ * break a lambda view behind its back: TRUNCATE of a source or of any of its
+ * partitions (also one attached after the view was created, which has no
+ * TRUNCATE trigger), and renaming or moving a source, a source's column or
+ * a lambda view's relation.  Called from the ProcessUtility hook, so only
+ * when the library is preloaded; the triggers guard the rest without it.
+ */
+static void guard_utility(Node *stmt);
+
+void
+lv_guard_utility(Node *stmt)
+{
+	bool		pushed = false;
+
+	if (!IsTransactionState() || !extension_installed())
+		return;
+	if (!IsA(stmt, TruncateStmt) && !IsA(stmt, RenameStmt) &&
+		!IsA(stmt, AlterObjectSchemaStmt))
+		return;
+	if (!ActiveSnapshotSet())
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed = true;
+	}
+	guard_utility(stmt);
+	if (pushed)
+		PopActiveSnapshot();
+}
+
+/* guard_utility does the work of lv_guard_utility under a snapshot. */
+static void
+guard_utility(Node *stmt)
+{
+	ListCell   *lc;
+
+	if (IsA(stmt, TruncateStmt))
+	{
+		foreach(lc, ((TruncateStmt *) stmt)->relations)
+		{
+			Oid			relid = RangeVarGetRelid(lfirst_node(RangeVar, lc), NoLock, true);
+			char	   *view;
+
+			if (!OidIsValid(relid))
+				continue;
+			view = reading_view(relid);
+			if (view != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot TRUNCATE table \"%s\": it is the append-only source of lambda view %s",
+								get_rel_name(relid), view),
+						 errdetail("The batch and speed layers hold every appended row; changing rows in place would make them disagree."),
+						 errhint("Append a correcting row (for example one with negated values), then run lambda_views.recompute('%s').",
+								 view)));
+		}
+	}
+	else if (IsA(stmt, RenameStmt) || IsA(stmt, AlterObjectSchemaStmt))
+	{
+		RangeVar   *rv;
+		ObjectType	type;
+		Oid			relid;
+		char	   *view;
+
+		if (IsA(stmt, RenameStmt))
+		{
+			rv = ((RenameStmt *) stmt)->relation;
+			type = ((RenameStmt *) stmt)->renameType;
+			if (type == OBJECT_COLUMN)
+				type = ((RenameStmt *) stmt)->relationType;
+		}
+		else
+		{
+			rv = ((AlterObjectSchemaStmt *) stmt)->relation;
+			type = ((AlterObjectSchemaStmt *) stmt)->objectType;
+		}
+		if (rv == NULL || (type != OBJECT_TABLE && type != OBJECT_VIEW))
+			return;
+		relid = RangeVarGetRelid(rv, NoLock, true);
+		if (!OidIsValid(relid))
+			return;
+		if (type == OBJECT_VIEW || get_rel_relkind(relid) == RELKIND_VIEW)
+		{
+			if (is_lambda_view(relid))
+				refuse_rename("lambda view", relid, NULL);
+			return;
+		}
+		view = reading_view(relid);
+		if (view != NULL)
+			refuse_rename("source table", relid, view);
+	}
+}
+
 /*
  * forget_view deletes a view's catalog rows and drops whatever storage is
  * left; its relation is already gone or about to be.
@@ -289,10 +423,7 @@ lv_drop_view(PG_FUNCTION_ARGS)
 {
 	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 
-	if (!pg_class_ownercheck(view->relid, GetUserId()))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be owner of lambda view %s", view->view_name)));
+	lv_check_owner(view);
 	SPI_connect();
 	SPI_execute(psprintf("DROP VIEW %s", quote_qualified_identifier(view->view_schema, view->view_name)),
 				false, 0);

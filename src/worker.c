@@ -211,6 +211,7 @@ lv_process_utility(PlannedStmt *pstmt, const char *queryString,
 			}
 		}
 	}
+	lv_guard_utility(pstmt->utilityStmt);
 	if (prev_process_utility_hook)
 		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context,
 								  params, queryEnv, dest, qc);

@@ -1,0 +1,86 @@
+-- recompute(): rebuild the batch from every source row up to the speed
+-- watermark into a new table, swap it in, and drop the speed rows it covers.
+SET client_min_messages = warning;
+CREATE TABLE sales (
+    id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    region  text NOT NULL,
+    amount  numeric NOT NULL
+);
+INSERT INTO sales (region, amount) SELECT 'r' || (i % 4), i FROM generate_series(1, 400) i;
+SELECT lambda_views.create_view('sales_by_region',
+  'SELECT region, count(*) AS n, sum(amount) AS total, avg(amount) AS mean FROM sales GROUP BY region');
+\set q 'SELECT region, count(*) AS n, sum(amount) AS total, avg(amount) AS mean FROM sales GROUP BY region'
+CREATE FUNCTION speed_rows() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+    EXECUTE format('SELECT count(*) FROM lambda_views_data.%I',
+                   (SELECT format('v%s_speed', view_id) FROM lambda_views.views WHERE view_name = 'sales_by_region'))
+       INTO n;
+    RETURN n;
+END $$;
+CREATE FUNCTION batch_partitions() RETURNS bigint LANGUAGE sql AS $$
+SELECT count(*) FROM pg_inherits i JOIN lambda_views.views v
+    ON i.inhparent = format('lambda_views_data.v%s_batch', v.view_id)::regclass
+ WHERE v.view_name = 'sales_by_region'
+$$;
+
+SELECT batch_gen, batch_watermark, speed_watermark FROM lambda_views.status WHERE view = 'public.sales_by_region';
+
+-- Fold some rows, then recompute: the batch now covers them, the speed rows
+-- of the closed generation are gone, and the view is unchanged.
+INSERT INTO sales (region, amount) SELECT 'r' || (i % 6), i * 2 FROM generate_series(1, 120) i;
+SELECT lambda_views.fold('sales_by_region');
+SELECT speed_rows() > 0 AS speed_has_rows;
+SELECT lambda_views.recompute('sales_by_region') = (SELECT count(*) FROM sales) AS read_every_row;
+SELECT speed_rows() AS speed_rows_after_recompute;
+SELECT batch_gen, batch_watermark = speed_watermark AS batch_at_speed_watermark, rows_recomputed
+  FROM lambda_views.status WHERE view = 'public.sales_by_region';
+SELECT lv_diff('sales_by_region', :'q') AS differing_rows;
+SET lambda_views.realtime = off;
+SELECT lv_diff('sales_by_region', :'q') AS differing_rows_realtime_off;
+RESET lambda_views.realtime;
+
+-- Rows not folded yet are not in the batch (it stops at the speed
+-- watermark), but the view still shows them through the real-time tail.
+INSERT INTO sales (region, amount) VALUES ('late', 5), ('late', 6);
+SELECT lambda_views.recompute('sales_by_region') = (SELECT count(*) FROM sales WHERE region <> 'late') AS stops_at_watermark;
+SELECT * FROM sales_by_region WHERE region = 'late';
+SELECT lv_diff('sales_by_region', :'q') AS differing_rows;
+SET lambda_views.realtime = off;
+SELECT count(*) AS late_groups_without_tail FROM sales_by_region WHERE region = 'late';
+SELECT lambda_views.fold('sales_by_region');
+SELECT lv_diff('sales_by_region', :'q') AS differing_rows_realtime_off;
+RESET lambda_views.realtime;
+
+-- Several speed generations between recomputes hand over exactly.
+INSERT INTO sales (region, amount) SELECT 'r1', 1 FROM generate_series(1, 10);
+SELECT lambda_views.fold('sales_by_region');
+SELECT lambda_views.recompute('sales_by_region') > 0 AS recomputed;
+INSERT INTO sales (region, amount) SELECT 'r2', 1 FROM generate_series(1, 10);
+SELECT lambda_views.fold('sales_by_region');
+INSERT INTO sales (region, amount) SELECT 'r3', 1 FROM generate_series(1, 10);
+SELECT lambda_views.fold('sales_by_region');
+SELECT lambda_views.recompute('sales_by_region') > 0 AS recomputed;
+SELECT lv_diff('sales_by_region', :'q') AS differing_rows;
+
+-- Replaced batch tables are dropped once no snapshot can still read them:
+-- at most the current one and the one it replaced remain.
+SELECT batch_partitions() <= 2 AS old_batches_dropped;
+
+-- Correcting data: append a compensating row, then recompute.
+INSERT INTO sales (region, amount) VALUES ('r0', -100);
+SELECT lambda_views.fold('sales_by_region');
+SELECT lambda_views.recompute('sales_by_region') > 0 AS recomputed;
+SELECT lv_diff('sales_by_region', :'q') AS differing_rows;
+
+-- recompute inside a transaction that rolls back changes nothing.
+SELECT batch_gen AS gen_before FROM lambda_views.status WHERE view = 'public.sales_by_region' \gset
+BEGIN;
+SELECT lambda_views.recompute('sales_by_region') > 0 AS recomputed;
+ROLLBACK;
+SELECT batch_gen = :gen_before AS gen_unchanged FROM lambda_views.status WHERE view = 'public.sales_by_region';
+SELECT lv_diff('sales_by_region', :'q') AS differing_rows;
+
+SELECT lambda_views.drop_view('sales_by_region');
+DROP TABLE sales;
+DROP FUNCTION speed_rows(), batch_partitions();
