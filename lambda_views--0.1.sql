@@ -179,6 +179,11 @@ RETURNS bool AS 'MODULE_PATHNAME', 'lv_wake_launcher' LANGUAGE C;
 COMMENT ON FUNCTION lambda_views.wake_launcher() IS
   'asks the launcher to start a background worker for this database; false when the library is not preloaded';
 
+CREATE FUNCTION lambda_views.pending_rows(view_id int)
+RETURNS bigint AS 'MODULE_PATHNAME', 'lv_pending_rows' LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION lambda_views.pending_rows(int) IS
+  'committed source rows beyond the speed watermark, counted as the view''s owner (NULL if the caller may not read the view)';
+
 CREATE FUNCTION lambda_views.high_water_mark(view_id int)
 RETURNS bigint AS 'MODULE_PATHNAME', 'lv_high_water_mark' LANGUAGE C STRICT;
 COMMENT ON FUNCTION lambda_views.high_water_mark(int) IS
@@ -207,11 +212,17 @@ SELECT v.view_id,
        pg_catalog.format('%I.%I', v.view_schema, v.view_name) AS view,
        v.source,
        v.owner,
-       lambda_views.high_water_mark(v.view_id) AS high_water_mark,
+       h.high_water_mark,
        s.speed_watermark,
        s.batch_watermark,
        s.batch_gen,
-       GREATEST(lambda_views.high_water_mark(v.view_id) - s.speed_watermark, 0) AS pending_keys,
+       GREATEST(h.high_water_mark - s.speed_watermark, 0) AS pending_keys,
+       p.pending_rows,
+       -- every unfolded row committed after the last fold began, so this
+       -- bounds the age of the oldest one from above
+       CASE WHEN p.pending_rows = 0 THEN interval '0'
+            ELSE pg_catalog.clock_timestamp() - COALESCE(s.last_fold_at, v.created_at)
+       END AS freshness,
        v.speed_interval,
        v.batch_interval,
        s.last_fold_at,
@@ -220,13 +231,18 @@ SELECT v.view_id,
        s.last_recompute_at,
        s.last_recompute_ms,
        s.rows_recomputed,
-       lambda_views.worker_pid(v.view_id) AS worker_pid,
-       CASE WHEN lambda_views.worker_pid(v.view_id) IS NULL
-            THEN 'no worker running' ELSE 'running' END AS worker_state,
+       w.worker_pid,
+       CASE WHEN w.worker_pid IS NULL THEN 'no worker running'
+            WHEN s.last_error_at > COALESCE(GREATEST(s.last_fold_at, s.last_recompute_at), '-infinity')
+            THEN 'retrying after error'
+            ELSE 'running' END AS worker_state,
        s.last_error,
        s.last_error_at
   FROM lambda_views.views v
-  JOIN lambda_views.view_state s USING (view_id);
+  JOIN lambda_views.view_state s USING (view_id)
+  CROSS JOIN LATERAL (SELECT lambda_views.high_water_mark(v.view_id) AS high_water_mark) h
+  CROSS JOIN LATERAL (SELECT lambda_views.pending_rows(v.view_id) AS pending_rows) p
+  CROSS JOIN LATERAL (SELECT lambda_views.worker_pid(v.view_id) AS worker_pid) w;
 GRANT SELECT ON lambda_views.status TO PUBLIC;
 COMMENT ON VIEW lambda_views.status IS
   'one row per lambda view: watermarks, backlog, last fold and recompute, worker, last error';

@@ -15,13 +15,13 @@ SELECT lambda_views.create_view('clicks_by_page',
 SET lambda_views.realtime = off;
 -- Nothing folded yet: with realtime off the view shows only batch + speed.
 SELECT count(*) AS groups FROM clicks_by_page;
-SELECT view, high_water_mark, speed_watermark, pending_keys FROM lambda_views.status WHERE view = 'public.clicks_by_page';
+SELECT view, high_water_mark, speed_watermark, pending_keys, pending_rows, freshness > interval '0' AS behind FROM lambda_views.status WHERE view = 'public.clicks_by_page';
 
 -- fold returns the rows it folded and advances the watermark in the same
 -- transaction; a second fold finds nothing.
 SELECT lambda_views.fold('clicks_by_page') = (SELECT count(*) FROM clicks) AS folded_all;
 SELECT lambda_views.fold('clicks_by_page') AS folded_again;
-SELECT speed_watermark = (SELECT max(id) FROM clicks) AS at_head, pending_keys, rows_folded
+SELECT speed_watermark = (SELECT max(id) FROM clicks) AS at_head, pending_keys, pending_rows, freshness, rows_folded
   FROM lambda_views.status WHERE view = 'public.clicks_by_page';
 SELECT lv_diff('clicks_by_page', :'q') AS differing_rows;
 
@@ -48,6 +48,8 @@ RESET lambda_views.fold_chunk_rows;
 BEGIN;
 INSERT INTO clicks (page, ms) SELECT 'ghost', 1 FROM generate_series(1, 100);
 ROLLBACK;
+-- burned keys are pending keys, but not pending rows
+SELECT pending_keys, pending_rows, freshness FROM lambda_views.status WHERE view = 'public.clicks_by_page';
 INSERT INTO clicks (page, ms) VALUES ('after-gap', 7);
 SELECT lambda_views.fold('clicks_by_page');
 SELECT * FROM clicks_by_page WHERE page IN ('ghost', 'after-gap') ORDER BY page;

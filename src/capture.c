@@ -27,6 +27,11 @@
 #include "storage/proc.h"
 #include "storage/sinvaladt.h"
 #include "utils/rel.h"
+#include "executor/spi.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "catalog/pg_type.h"
 
 #include "lambda_views.h"
 
@@ -133,4 +138,41 @@ lv_high_water_mark(PG_FUNCTION_ARGS)
 	if (view == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(lv_sequence_last_value(view->key_sequence));
+}
+
+PG_FUNCTION_INFO_V1(lv_pending_rows);
+
+/*
+ * lv_pending_rows is lambda_views.pending_rows(view_id): the committed
+ * source rows beyond the speed watermark, in the caller's snapshot.  It
+ * counts them as the view's owner (an index range scan on the append key),
+ * for callers who may read the view.
+ */
+Datum
+lv_pending_rows(PG_FUNCTION_ARGS)
+{
+	LvView	   *view = lv_view_by_id(PG_GETARG_INT32(0), true);
+	Oid			saved_user;
+	int			saved_sec;
+	int			nestlevel;
+	int64		pending;
+	bool		isnull;
+
+	if (view == NULL || get_rel_name(view->source) == NULL ||
+		pg_class_aclcheck(view->relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+		pg_class_aclcheck(view->source, view->owner, ACL_SELECT) != ACLCHECK_OK)
+		PG_RETURN_NULL();
+	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
+	SPI_connect();
+	SPI_execute_with_args(psprintf("SELECT count(*) FROM %s WHERE %s > "
+								   "(SELECT speed_watermark FROM lambda_views.view_state WHERE view_id = $1)",
+								   quote_qualified_identifier(get_namespace_name(get_rel_namespace(view->source)),
+															  get_rel_name(view->source)),
+								   quote_identifier(view->append_key)),
+						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view->view_id)},
+						  NULL, true, 1);
+	pending = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	lv_restore_user(saved_user, saved_sec, nestlevel);
+	PG_RETURN_INT64(pending);
 }
