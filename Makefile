@@ -3,7 +3,9 @@
 
 EXTENSION = lambda_views
 MODULE_big = lambda_views
-DATA = lambda_views--0.1.sql
+# The install script is assembled from src/sql/, one file per concern, in
+# name order (the last one starts the workers).
+DATA_built = lambda_views--0.1.sql
 
 OBJS = \
 	src/lambda_views.o \
@@ -40,3 +42,6 @@ EXTRA_CLEAN = tmp_check_regress tmp_check_iso output_iso results regression.diff
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+lambda_views--0.1.sql: $(sort $(wildcard $(srcdir)/src/sql/*.sql))
+	cat $^ > $@

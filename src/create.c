@@ -186,6 +186,18 @@ lv_create_view(PG_FUNCTION_ARGS)
 	SPI_finish();
 	lv_unpin_settings(nestlevel);
 
+	/* data-product metadata; governance policies may refuse the view here */
+	SPI_connect();
+	SPI_execute_with_args("SELECT lambda_views.product_on_create($1, $2, $3, $4, $5, $6)",
+						  6, (Oid[]) {REGCLASSOID, REGROLEOID, TEXTOID, INTERVALOID, NUMERICOID, TEXTARRAYOID},
+						  (Datum[]) {ObjectIdGetDatum(relid), PG_GETARG_DATUM(6), PG_GETARG_DATUM(7),
+							  PG_GETARG_DATUM(8), PG_GETARG_DATUM(9), PG_GETARG_DATUM(10)},
+						  (char[]) {' ', PG_ARGISNULL(6) ? 'n' : ' ', PG_ARGISNULL(7) ? 'n' : ' ',
+							  PG_ARGISNULL(8) ? 'n' : ' ', PG_ARGISNULL(9) ? 'n' : ' ',
+						  PG_ARGISNULL(10) ? 'n' : ' ', '\0'},
+						  false, 0);
+	SPI_finish();
+
 	lv_guard_source(def->source);
 	if (PG_GETARG_BOOL(5))
 		(void) lv_recompute_view(lv_view_by_id(view_id, false));
