@@ -19,6 +19,7 @@ OBJS = \
 	src/batch.o \
 	src/merge.o \
 	src/guard.o \
+	src/version.o \
 	src/worker.o
 
 PG_CPPFLAGS = -I$(srcdir)/include -Wall -Werror

@@ -70,7 +70,7 @@ extern void lv_wait_for_writers(Oid relid, bool with_partitions);
 
 /* fold.c */
 extern char *lv_fold_sql(void *def, const char *speed_table);
-extern int64 lv_fold_view(LvView *view, int max_chunks, bool *more);
+extern int64 lv_fold_view(LvView *view, int max_chunks, int64 max_keys, bool *more);
 extern void lv_create_speed_table(void *def, const char *speed_table);
 
 /* batch.c */
@@ -84,10 +84,18 @@ extern void lv_drop_old_batches(LvView *view, int32 below_gen,
 extern char *lv_view_sql(void *def, int32 view_id, Oid batch_table,
 						 const char *batch_name, const char *speed_name);
 
+/* version.c */
+extern void lv_advance_versions(LvView *view);
+extern int64 lv_replay_keys(LvView *view);
+extern bool lv_finish_replay(LvView *replay);
+extern void lv_drop_expired_versions(void);
+extern void lv_drop_family(LvView *view);
+
 /* guard.c */
 extern void lv_guard_source(Oid source);
 extern void lv_unguard_source(Oid source);
 extern void lv_guard_utility(Node *stmt);
+extern bool lv_internal_ddl;
 
 /* worker.c */
 extern void lv_register_launcher(void);

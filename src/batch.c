@@ -314,7 +314,16 @@ Datum
 lv_recompute(PG_FUNCTION_ARGS)
 {
 	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int64		rows;
+	LvView	   *current;
 
 	lv_check_owner(view);
-	PG_RETURN_INT64(lv_recompute_view(view));
+	rows = lv_recompute_view(view);
+	/* a pending alter_view switches now; its batch is built the same way */
+	lv_advance_versions(view);
+	current = lv_view_by_name(name);
+	if (current->view_id != view->view_id)
+		rows = lv_recompute_view(current);
+	PG_RETURN_INT64(rows);
 }

@@ -67,6 +67,116 @@ depend_auto(Oid storage, Oid view)
 }
 
 /*
+ * lv_create_version creates one version of a lambda view: its catalog row,
+ * generation sequence, speed table, batch table, state row and the relation
+ * users read, named relname in nspid (NULL: v<id>_replay in the data schema,
+ * for a version that alter_view replays).  With initial_batch the first
+ * batch covers every row settled now; otherwise the speed layer starts from
+ * the first row.  Returns the view id; the caller builds the batch.
+ */
+int32
+lv_create_version(LvDefinition *def, Oid nspid, const char *relname,
+				  Datum speed_interval, Datum batch_interval, bool no_batch_interval,
+				  bool initial_batch)
+{
+	int32		view_id;
+	bool		isnull;
+	char	   *speed;
+	char	   *batch;
+	char	   *gen;
+	char	   *viewname;
+	Oid			relid;
+	int64		speed_watermark;
+	int			nestlevel;
+
+	if (relname == NULL)
+		nspid = get_namespace_oid(LV_DATA_SCHEMA, false);
+
+	nestlevel = lv_pin_settings(def->settings);
+	SPI_connect();
+	SPI_execute_with_args("INSERT INTO lambda_views.views (view_schema, view_name, source, append_key, "
+						  "key_sequence, definition, settings, speed_interval, batch_interval, "
+						  "partial_sql, fold_sql, batch_sql) "
+						  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', '') RETURNING view_id",
+						  10, (Oid[]) {NAMEOID, NAMEOID, REGCLASSOID, NAMEOID, REGCLASSOID, TEXTOID,
+							  TEXTARRAYOID, INTERVALOID, INTERVALOID, TEXTOID},
+						  (Datum[]) {DirectFunctionCall1(namein, CStringGetDatum(get_namespace_name(nspid))),
+							  DirectFunctionCall1(namein, CStringGetDatum(relname ? relname : "(replay)")),
+							  ObjectIdGetDatum(def->source), DirectFunctionCall1(namein, CStringGetDatum(def->append_key)),
+							  ObjectIdGetDatum(def->key_sequence), CStringGetTextDatum(def->query_sql),
+							  settings_array(def->settings), speed_interval, batch_interval,
+						  CStringGetTextDatum(def->partial_sql)},
+						  no_batch_interval ? "        n " : NULL, false, 1);
+	view_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_execute_with_args("UPDATE lambda_views.views SET family = view_id WHERE view_id = $1",
+						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view_id)},
+						  NULL, false, 0);
+	if (relname == NULL)
+	{
+		relname = psprintf("v%d_replay", view_id);
+		SPI_execute_with_args("UPDATE lambda_views.views SET view_name = $2 WHERE view_id = $1",
+							  2, (Oid[]) {INT4OID, NAMEOID},
+							  (Datum[]) {Int32GetDatum(view_id), DirectFunctionCall1(namein, CStringGetDatum(relname))},
+							  NULL, false, 0);
+	}
+	viewname = quote_qualified_identifier(get_namespace_name(nspid), relname);
+
+	speed = quote_qualified_identifier(LV_DATA_SCHEMA, psprintf("v%d_speed", view_id));
+	batch = quote_qualified_identifier(LV_DATA_SCHEMA, psprintf("v%d_batch", view_id));
+	gen = quote_qualified_identifier(LV_DATA_SCHEMA, psprintf("v%d_gen", view_id));
+
+	/* generation 1 is the first speed generation; batch 0 is empty */
+	SPI_execute(psprintf("CREATE SEQUENCE %s", gen), false, 0);
+	SPI_execute(psprintf("SELECT pg_catalog.nextval(%s::pg_catalog.regclass)",
+						 quote_literal_cstr(gen)), false, 0);
+	lv_create_speed_table(def, speed);
+	lv_create_batch_table(def, batch);
+
+	SPI_execute_with_args("UPDATE lambda_views.views SET fold_sql = $2, batch_sql = $3 WHERE view_id = $1",
+						  3, (Oid[]) {INT4OID, TEXTOID, TEXTOID},
+						  (Datum[]) {Int32GetDatum(view_id),
+							  CStringGetTextDatum(lv_fold_sql(def, speed)),
+						  CStringGetTextDatum(lv_batch_sql(def, quote_qualified_identifier(LV_DATA_SCHEMA, psprintf("v%d_batch_next", view_id))))},
+						  NULL, false, 0);
+
+	SPI_execute(psprintf("CREATE VIEW %s AS %s", viewname,
+						 lv_view_sql(def, view_id,
+									 get_relname_relid(psprintf("v%d_batch", view_id),
+													   get_namespace_oid(LV_DATA_SCHEMA, false)),
+									 batch, speed)),
+				false, 0);
+	relid = get_relname_relid(relname, nspid);
+	{
+		Oid			dataschema = get_namespace_oid(LV_DATA_SCHEMA, false);
+
+		depend_auto(get_relname_relid(psprintf("v%d_speed", view_id), dataschema), relid);
+		depend_auto(get_relname_relid(psprintf("v%d_batch", view_id), dataschema), relid);
+		depend_auto(get_relname_relid(psprintf("v%d_gen", view_id), dataschema), relid);
+	}
+
+	/* with a first batch, it covers every row settled now */
+	speed_watermark = def->key_floor;
+	if (initial_batch)
+	{
+		LvView		probe = {0};
+
+		probe.source = def->source;
+		probe.key_sequence = def->key_sequence;
+		speed_watermark = lv_capture_high_water(&probe);
+	}
+	SPI_execute_with_args("INSERT INTO lambda_views.view_state (view_id, speed_watermark, "
+						  "batch_watermark, batch_gen, speed_gen, gen_start_watermark) "
+						  "VALUES ($1, $2, $3, 0, 1, $3)",
+						  3, (Oid[]) {INT4OID, INT8OID, INT8OID},
+						  (Datum[]) {Int32GetDatum(view_id), Int64GetDatum(speed_watermark),
+						  Int64GetDatum(def->key_floor)},
+						  NULL, false, 0);
+	SPI_finish();
+	lv_unpin_settings(nestlevel);
+	return view_id;
+}
+
+/*
  * lv_create_view is lambda_views.create_view(name, query, append_key,
  * speed_interval, batch_interval, initial_batch).
  */
@@ -78,14 +188,7 @@ lv_create_view(PG_FUNCTION_ARGS)
 	Oid			nspid;
 	LvDefinition *def;
 	int32		view_id;
-	bool		isnull;
-	char	   *speed;
-	char	   *batch;
-	char	   *gen;
-	char	   *viewname;
 	Oid			relid;
-	int64		speed_watermark;
-	int			nestlevel;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -113,78 +216,10 @@ lv_create_view(PG_FUNCTION_ARGS)
 
 	def = lv_parse_definition(text_to_cstring(PG_GETARG_TEXT_PP(1)),
 							  PG_ARGISNULL(2) ? NULL : NameStr(*PG_GETARG_NAME(2)));
-	viewname = quote_qualified_identifier(get_namespace_name(nspid), rv->relname);
-
-	nestlevel = lv_pin_settings(def->settings);
-	SPI_connect();
-	SPI_execute_with_args("INSERT INTO lambda_views.views (view_schema, view_name, source, append_key, "
-						  "key_sequence, definition, settings, speed_interval, batch_interval, "
-						  "partial_sql, fold_sql, batch_sql) "
-						  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', '') RETURNING view_id",
-						  10, (Oid[]) {NAMEOID, NAMEOID, REGCLASSOID, NAMEOID, REGCLASSOID, TEXTOID,
-							  TEXTARRAYOID, INTERVALOID, INTERVALOID, TEXTOID},
-						  (Datum[]) {DirectFunctionCall1(namein, CStringGetDatum(get_namespace_name(nspid))),
-							  DirectFunctionCall1(namein, CStringGetDatum(rv->relname)),
-							  ObjectIdGetDatum(def->source), DirectFunctionCall1(namein, CStringGetDatum(def->append_key)),
-							  ObjectIdGetDatum(def->key_sequence), CStringGetTextDatum(def->query_sql),
-							  settings_array(def->settings), PG_GETARG_DATUM(3),
-							  PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4),
-						  CStringGetTextDatum(def->partial_sql)},
-						  PG_ARGISNULL(4) ? "        n " : NULL, false, 1);
-	view_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-
-	speed = quote_qualified_identifier(LV_DATA_SCHEMA, psprintf("v%d_speed", view_id));
-	batch = quote_qualified_identifier(LV_DATA_SCHEMA, psprintf("v%d_batch", view_id));
-	gen = quote_qualified_identifier(LV_DATA_SCHEMA, psprintf("v%d_gen", view_id));
-
-	/* generation 1 is the first speed generation; batch 0 is empty */
-	SPI_execute(psprintf("CREATE SEQUENCE %s", gen), false, 0);
-	SPI_execute(psprintf("SELECT pg_catalog.nextval(%s::pg_catalog.regclass)",
-						 quote_literal_cstr(gen)), false, 0);
-	lv_create_speed_table(def, speed);
-	lv_create_batch_table(def, batch);
-
-	SPI_execute_with_args("UPDATE lambda_views.views SET fold_sql = $2, batch_sql = $3 WHERE view_id = $1",
-						  3, (Oid[]) {INT4OID, TEXTOID, TEXTOID},
-						  (Datum[]) {Int32GetDatum(view_id),
-							  CStringGetTextDatum(lv_fold_sql(def, speed)),
-						  CStringGetTextDatum(lv_batch_sql(def, quote_qualified_identifier(LV_DATA_SCHEMA, psprintf("v%d_batch_next", view_id))))},
-						  NULL, false, 0);
-
-	SPI_execute(psprintf("CREATE VIEW %s AS %s", viewname,
-						 lv_view_sql(def, view_id,
-									 get_relname_relid(psprintf("v%d_batch", view_id),
-													   get_namespace_oid(LV_DATA_SCHEMA, false)),
-									 batch, speed)),
-				false, 0);
+	view_id = lv_create_version(def, nspid, rv->relname, PG_GETARG_DATUM(3),
+								PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4),
+								PG_ARGISNULL(4), PG_GETARG_BOOL(5));
 	relid = get_relname_relid(rv->relname, nspid);
-	{
-		Oid			dataschema = get_namespace_oid(LV_DATA_SCHEMA, false);
-
-		depend_auto(get_relname_relid(psprintf("v%d_speed", view_id), dataschema), relid);
-		depend_auto(get_relname_relid(psprintf("v%d_batch", view_id), dataschema), relid);
-		depend_auto(get_relname_relid(psprintf("v%d_gen", view_id), dataschema), relid);
-	}
-
-	/* with a first batch, it covers every row settled now */
-	speed_watermark = def->key_floor;
-	if (PG_GETARG_BOOL(5))
-	{
-		LvView		probe = {0};
-
-		probe.source = def->source;
-		probe.key_sequence = def->key_sequence;
-		speed_watermark = lv_capture_high_water(&probe);
-	}
-	SPI_execute_with_args("INSERT INTO lambda_views.view_state (view_id, speed_watermark, "
-						  "batch_watermark, batch_gen, speed_gen, gen_start_watermark) "
-						  "VALUES ($1, $2, $3, 0, 1, $3)",
-						  3, (Oid[]) {INT4OID, INT8OID, INT8OID},
-						  (Datum[]) {Int32GetDatum(view_id), Int64GetDatum(speed_watermark),
-						  Int64GetDatum(def->key_floor)},
-						  NULL, false, 0);
-	SPI_finish();
-	lv_unpin_settings(nestlevel);
 
 	/* data-product metadata; governance policies may refuse the view here */
 	SPI_connect();

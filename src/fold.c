@@ -130,11 +130,12 @@ fold_range(LvView *view, int64 lo, int64 hi, int64 gen)
 
 /*
  * lv_fold_view folds settled source rows beyond the speed watermark, at most
- * max_chunks chunks of lambda_views.fold_chunk_rows keys (0: all), in the
- * current transaction.  *more says whether settled rows remain.
+ * max_chunks chunks of lambda_views.fold_chunk_rows keys (0: all) and at
+ * most max_keys keys (0: no limit; a replay's throttle), in the current
+ * transaction.  *more says whether settled rows remain.
  */
 int64
-lv_fold_view(LvView *view, int max_chunks, bool *more)
+lv_fold_view(LvView *view, int max_chunks, int64 max_keys, bool *more)
 {
 	Oid			saved_user;
 	int			saved_sec;
@@ -148,12 +149,21 @@ lv_fold_view(LvView *view, int max_chunks, bool *more)
 	instr_time	start;
 	instr_time	elapsed;
 
+	if (more)
+		*more = false;
 	lv_require_read_committed("fold");
 	INSTR_TIME_SET_CURRENT(start);
 	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
 	state = lv_lock_state(view);
 	lo = state.speed_watermark;
 	high_water = lv_capture_high_water(view);
+	if (max_keys > 0 && high_water - lo > max_keys)
+	{
+		/* stop short, but report the rest as pending */
+		if (more)
+			*more = true;
+		high_water = lo + max_keys;
+	}
 
 	SPI_connect();
 	while (lo < high_water && (max_chunks == 0 || chunks < max_chunks))
@@ -168,8 +178,8 @@ lv_fold_view(LvView *view, int max_chunks, bool *more)
 		lo = hi;
 		chunks++;
 	}
-	if (more)
-		*more = lo < high_water;
+	if (more && lo < high_water)
+		*more = true;
 
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
@@ -198,7 +208,10 @@ Datum
 lv_fold(PG_FUNCTION_ARGS)
 {
 	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	int64		folded;
 
 	lv_check_owner(view);
-	PG_RETURN_INT64(lv_fold_view(view, 0, NULL));
+	folded = lv_fold_view(view, 0, 0, NULL);
+	lv_advance_versions(view);
+	PG_RETURN_INT64(folded);
 }

@@ -255,12 +255,15 @@ refuse_rename(const char *what, Oid relid, const char *view)
  */
 static void guard_utility(Node *stmt);
 
+/* set while alter_view renames relations of its own */
+bool		lv_internal_ddl = false;
+
 void
 lv_guard_utility(Node *stmt)
 {
 	bool		pushed = false;
 
-	if (!IsTransactionState() || !extension_installed())
+	if (lv_internal_ddl || !IsTransactionState() || !extension_installed())
 		return;
 	if (!IsA(stmt, TruncateStmt) && !IsA(stmt, RenameStmt) &&
 		!IsA(stmt, AlterObjectSchemaStmt))
@@ -424,6 +427,7 @@ lv_drop_view(PG_FUNCTION_ARGS)
 	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 
 	lv_check_owner(view);
+	lv_drop_family(view);
 	SPI_connect();
 	SPI_execute(psprintf("DROP VIEW %s", quote_qualified_identifier(view->view_schema, view->view_name)),
 				false, 0);

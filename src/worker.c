@@ -447,7 +447,18 @@ run_view_step(int32 view_id, bool recompute, bool *more)
 				int			saved_sec;
 				int			nestlevel;
 
-				(void) lv_fold_view(view, 1, more);
+				int64		replay_keys = lv_replay_keys(view);
+
+				(void) lv_fold_view(view, 1, Max(replay_keys, 0), more);
+				if (replay_keys >= 0)
+				{
+					/* a replay folds one (throttled) chunk per round */
+					if (!*more)
+						(void) lv_finish_replay(view);
+					*more = false;
+				}
+				else
+					lv_drop_expired_versions();
 				/* old batch partitions go once nobody can read them */
 				nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
 				SPI_connect();
@@ -502,8 +513,10 @@ due_views(List **view_ids, List **speed_ms, List **batch_due)
 		SPI_execute("SELECT v.view_id, (extract(epoch FROM v.speed_interval) * 1000)::bigint, "
 					"v.batch_interval IS NOT NULL AND (s.last_recompute_at IS NULL OR "
 					"s.last_recompute_at + v.batch_interval <= now()) "
+					/* a version switched in by alter_view gets its first batch */
+					"OR (v.role = 'serving' AND v.version > 1 AND s.batch_gen = 0) "
 					"FROM lambda_views.views v JOIN lambda_views.view_state s USING (view_id) "
-					"ORDER BY v.view_id", true, LV_MAX_VIEWS_PER_DB);
+					"WHERE v.role <> 'retired' ORDER BY v.view_id", true, LV_MAX_VIEWS_PER_DB);
 		for (i = 0; i < SPI_processed; i++)
 		{
 			bool		isnull;

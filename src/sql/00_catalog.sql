@@ -25,8 +25,21 @@ CREATE TABLE lambda_views.views (
     fold_sql        text NOT NULL,
     batch_sql       text NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now(),
+    -- versions (alter_view): every version of one view shares its family;
+    -- one serves under the view's name, at most one replays the source
+    -- from the first row, older ones are retired and kept for rollback.
+    family          int,
+    version         int NOT NULL DEFAULT 1,
+    role            text NOT NULL DEFAULT 'serving'
+                    CHECK (role IN ('serving', 'replaying', 'retired')),
+    replay_rows_per_second int CHECK (replay_rows_per_second > 0),
+    replay_total    bigint,
+    replay_started_at timestamptz,
+    keep_old        interval NOT NULL DEFAULT '1 day',
+    retired_at      timestamptz,
     UNIQUE (view_schema, view_name)
 );
+CREATE INDEX ON lambda_views.views (family);
 CREATE INDEX ON lambda_views.views (source);
 COMMENT ON TABLE lambda_views.views IS
   'lambda views: definition (schema-qualified SQL), pinned settings and the SQL derived from it';

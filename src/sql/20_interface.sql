@@ -27,6 +27,20 @@ RETURNS bigint AS 'MODULE_PATHNAME', 'lv_recompute' LANGUAGE C STRICT;
 COMMENT ON FUNCTION lambda_views.recompute(text) IS
   'batch layer: rebuild the batch table from all source rows up to the speed watermark and swap it in; returns the number of source rows read';
 
+CREATE FUNCTION lambda_views.alter_view(
+    name text,
+    query text,
+    rows_per_second int DEFAULT NULL,
+    keep_old interval DEFAULT NULL)
+RETURNS regclass AS 'MODULE_PATHNAME', 'lv_alter_view' LANGUAGE C;
+COMMENT ON FUNCTION lambda_views.alter_view(text, text, int, interval) IS
+  'Kappa reprocessing: build a new version of the view from the first source row (throttled to rows_per_second if given) while the current one serves, then switch when it has caught up; the old version is kept for keep_old (default 1 day) for rollback_view. Returns the relation of the new version while it replays';
+
+CREATE FUNCTION lambda_views.rollback_view(name text)
+RETURNS int AS 'MODULE_PATHNAME', 'lv_rollback_view' LANGUAGE C STRICT;
+COMMENT ON FUNCTION lambda_views.rollback_view(text) IS
+  'serve the most recently retired version of the view again (folded up to the head); returns the version number that was serving';
+
 CREATE FUNCTION lambda_views.drop_view(name text)
 RETURNS void AS 'MODULE_PATHNAME', 'lv_drop_view' LANGUAGE C STRICT;
 COMMENT ON FUNCTION lambda_views.drop_view(text) IS

@@ -6,6 +6,9 @@ SELECT v.view_id,
        pg_catalog.format('%I.%I', v.view_schema, v.view_name) AS view,
        v.source,
        v.owner,
+       v.version,
+       v.role,
+       v.family,
        h.high_water_mark,
        s.speed_watermark,
        s.batch_watermark,
@@ -31,7 +34,16 @@ SELECT v.view_id,
             THEN 'retrying after error'
             ELSE 'running' END AS worker_state,
        s.last_error,
-       s.last_error_at
+       s.last_error_at,
+       -- replay progress of a version that alter_view builds
+       CASE WHEN v.role = 'replaying' THEN s.speed_watermark END AS replay_keys_done,
+       CASE WHEN v.role = 'replaying' THEN GREATEST(v.replay_total, s.speed_watermark) END AS replay_keys_total,
+       CASE WHEN v.role = 'replaying' AND pg_catalog.clock_timestamp() > v.replay_started_at
+            THEN s.rows_folded / extract(epoch FROM pg_catalog.clock_timestamp() - v.replay_started_at) END AS replay_rows_per_second,
+       CASE WHEN v.role = 'replaying' AND s.speed_watermark > 0
+            THEN (pg_catalog.clock_timestamp() - v.replay_started_at)
+                 * (GREATEST(h.high_water_mark - s.speed_watermark, 0)::float8 / s.speed_watermark) END AS replay_eta,
+       v.retired_at + v.keep_old AS kept_until
   FROM lambda_views.views v
   JOIN lambda_views.view_state s USING (view_id)
   CROSS JOIN LATERAL (SELECT lambda_views.high_water_mark(v.view_id) AS high_water_mark) h
