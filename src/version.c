@@ -101,13 +101,15 @@ relation_sql(LvView *view)
 }
 
 /*
- * refuse_dependents fails the switch when other relations are defined over
- * the serving relation: they would silently follow the retired version.
+ * check_dependents reports (at elevel) and returns false when other
+ * relations are defined over the serving relation: they would silently
+ * follow the retired version.
  */
-static void
-refuse_dependents(LvView *from, LvView *to)
+static bool
+check_dependents(LvView *from, int elevel)
 {
 	char	   *dependents = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	SPI_connect();
 	SPI_execute_with_args("SELECT pg_catalog.string_agg(DISTINCT r.ev_class::pg_catalog.regclass::text, ', ') "
@@ -118,17 +120,21 @@ refuse_dependents(LvView *from, LvView *to)
 						  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(from->relid)},
 						  NULL, false, 1);
 	if (SPI_processed > 0)
+	{
 		dependents = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		if (dependents != NULL)
+			dependents = MemoryContextStrdup(cxt, dependents);
+	}
+	SPI_finish();
 	if (dependents != NULL)
-		ereport(ERROR,
+		ereport(elevel,
 				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 				 errmsg("cannot switch lambda view %s to another version while other relations depend on it",
 						relation_sql(from)),
 				 errdetail("Relations defined over it: %s.", dependents),
 				 errhint("Drop or redefine them, then run lambda_views.fold('%s') to switch; the current version keeps serving until then.",
 						 relation_sql(from))));
-	SPI_finish();
-	(void) to;
+	return dependents == NULL;
 }
 
 /* rename_relation renames a lambda view's relation, past the rename guard. */
@@ -223,7 +229,7 @@ switch_versions(LvView *from, LvView *to)
 	char	   *retired_name = psprintf("v%d_retired", from->view_id);
 	char	   *to_sql = quote_qualified_identifier(from->view_schema, from->view_name);
 
-	refuse_dependents(from, to);
+	(void) check_dependents(from, ERROR);
 	(void) lv_fold_view(to, 0, 0, NULL);
 
 	nestlevel = lv_become_owner(from, &saved_user, &saved_sec);
@@ -365,9 +371,12 @@ lv_advance_versions(LvView *view)
 	if (replay_id != 0 && replay_id != view->view_id)
 	{
 		LvView	   *replay = lv_view_by_id(replay_id, false);
+		int32		serving_id = family_member(info.family, "serving");
 
 		(void) lv_fold_view(replay, 0, 0, NULL);
-		(void) lv_finish_replay(replay);
+		/* the caller's own fold or recompute stands even if no switch */
+		if (serving_id != 0 && check_dependents(lv_view_by_id(serving_id, false), WARNING))
+			(void) lv_finish_replay(replay);
 	}
 	drop_expired(info.family);
 }
