@@ -8,7 +8,7 @@ CREATE TABLE taps (
     ms     int NOT NULL
 );
 INSERT INTO taps (board, ms) SELECT 'b' || (i % 4), i % 250 FROM generate_series(1, 5000) i;
-SELECT lambda_views.create_view('taps_by_board', 'SELECT board, count(*) AS n FROM taps GROUP BY board');
+SELECT lambda_views.create_view('taps_by_board', 'SELECT board, count(*) AS n FROM taps GROUP BY board', speed_interval => '250 ms', batch_interval => '1 hour');
 \set q1 'SELECT board, count(*) AS n FROM taps GROUP BY board'
 \set q2 'SELECT board, count(*) AS n, avg(ms)::numeric(10,3) AS mean_ms, max(ms) AS slowest FROM taps WHERE ms > 0 GROUP BY board'
 CREATE ROLE lv_alter_reader;

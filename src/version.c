@@ -27,6 +27,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "datatype/timestamp.h"
 #include "utils/lsyscache.h"
 
 #include "lambda_views.h"
@@ -481,10 +482,10 @@ lv_alter_view(PG_FUNCTION_ARGS)
 		MemoryContext old = MemoryContextSwitchTo(cxt);
 
 		speed_interval = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull),
-										   false, -1);
+										   false, sizeof(Interval));
 		batch_interval = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &no_batch_interval);
 		if (!no_batch_interval)
-			batch_interval = SPI_datumTransfer(batch_interval, false, -1);
+			batch_interval = SPI_datumTransfer(batch_interval, false, sizeof(Interval));
 		MemoryContextSwitchTo(old);
 	}
 	SPI_finish();
