@@ -277,9 +277,12 @@ drop_version(LvView *view)
 	lv_restore_user(saved_user, saved_sec, nestlevel);
 }
 
-/* drop_expired drops the retired versions of one family past keep_old. */
+/*
+ * drop_versions drops the versions that a query with two int parameters
+ * ($1, $2) selects by view id.
+ */
 static void
-drop_expired(int32 family)
+drop_versions(const char *query, int32 arg1, int32 arg2)
 {
 	List	   *ids = NIL;
 	ListCell   *lc;
@@ -288,9 +291,8 @@ drop_expired(int32 family)
 	MemoryContext cxt = CurrentMemoryContext;
 
 	SPI_connect();
-	SPI_execute_with_args("SELECT view_id FROM lambda_views.views WHERE role = 'retired' "
-						  "AND retired_at + keep_old <= now() AND ($1 = 0 OR family = $1)",
-						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(family)},
+	SPI_execute_with_args(query, 2, (Oid[]) {INT4OID, INT4OID},
+						  (Datum[]) {Int32GetDatum(arg1), Int32GetDatum(arg2)},
 						  NULL, false, 0);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -308,6 +310,15 @@ drop_expired(int32 family)
 		if (view != NULL)
 			drop_version(view);
 	}
+}
+
+/* drop_expired drops the retired versions of one family (0: all) past keep_old. */
+static void
+drop_expired(int32 family)
+{
+	drop_versions("SELECT view_id FROM lambda_views.views WHERE role = 'retired' "
+				  "AND retired_at + keep_old <= now() AND ($1 = 0 OR family = $1) AND $2 = 0",
+				  family, 0);
 }
 
 /* lv_drop_expired_versions drops every retired version past keep_old. */
@@ -389,35 +400,11 @@ void
 lv_drop_family(LvView *view)
 {
 	VersionInfo info = version_info(view->view_id);
-	List	   *ids = NIL;
-	ListCell   *lc;
-	uint64		i;
-	bool		isnull;
-	MemoryContext cxt = CurrentMemoryContext;
 
 	if (info.role == NULL)
 		return;
-	SPI_connect();
-	SPI_execute_with_args("SELECT view_id FROM lambda_views.views WHERE family = $1 AND view_id <> $2",
-						  2, (Oid[]) {INT4OID, INT4OID},
-						  (Datum[]) {Int32GetDatum(info.family), Int32GetDatum(view->view_id)},
-						  NULL, false, 0);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		ids = lappend_int(ids, DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
-														   SPI_tuptable->tupdesc, 1, &isnull)));
-		MemoryContextSwitchTo(old);
-	}
-	SPI_finish();
-	foreach(lc, ids)
-	{
-		LvView	   *member = lv_view_by_id(lfirst_int(lc), true);
-
-		if (member != NULL)
-			drop_version(member);
-	}
+	drop_versions("SELECT view_id FROM lambda_views.views WHERE family = $1 AND view_id <> $2",
+				  info.family, view->view_id);
 }
 
 /*
