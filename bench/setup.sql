@@ -11,8 +11,15 @@ CREATE TABLE pageviews (
     ts      timestamptz NOT NULL
 );
 
--- The ingest baseline: the same table (same columns, identity, primary key),
--- never the source of a lambda view.
+-- The ingest figure: pageviews_ingest gets three lambda views, pageviews_plain
+-- (the baseline) none; both start empty and are otherwise the same table
+-- (columns, identity, primary key).
+CREATE TABLE pageviews_ingest (
+    id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    url     text NOT NULL,
+    user_id bigint NOT NULL,
+    ts      timestamptz NOT NULL
+);
 CREATE TABLE pageviews_plain (
     id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     url     text NOT NULL,
@@ -28,3 +35,4 @@ SELECT '/p/' || floor(100000 * random() ^ 3)::int,
 
 VACUUM (ANALYZE) pageviews;
 VACUUM (ANALYZE) pageviews_plain;
+VACUUM (ANALYZE) pageviews_ingest;
