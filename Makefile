@@ -20,7 +20,8 @@ OBJS = \
 	src/merge.o \
 	src/guard.o \
 	src/version.o \
-	src/worker.o
+	src/worker.o \
+	src/products.o
 
 PG_CPPFLAGS = -I$(srcdir)/include -Wall -Werror
 PG_CONFIG ?= pg_config

@@ -35,6 +35,7 @@
 #include "nodes/parsenodes.h"
 
 #include "lambda_views.h"
+#include "products.h"
 
 PG_FUNCTION_INFO_V1(lv_refuse_modification);
 PG_FUNCTION_INFO_V1(lv_on_sql_drop);
@@ -192,7 +193,12 @@ lv_refuse_modification(PG_FUNCTION_ARGS)
 		elog(ERROR, "lambda_views.refuse_modification must be called as a trigger");
 	op = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "UPDATE" :
 		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "DELETE" : "TRUNCATE";
-	view = reading_view(RelationGetRelid(trigdata->tg_relation));
+	/* lambda_views.purge() deleting from this very table is the one exception */
+	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) &&
+		lv_purge_allows(RelationGetRelid(trigdata->tg_relation)))
+		view = NULL;
+	else
+		view = reading_view(RelationGetRelid(trigdata->tg_relation));
 	if (view != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
