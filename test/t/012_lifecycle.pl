@@ -9,6 +9,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time usleep);
 
+$SIG{PIPE} = 'IGNORE';
+
 my $q = 'SELECT kind, count(*) AS n, sum(amount) AS total FROM public.items GROUP BY kind';
 
 sub diff_sql
@@ -24,7 +26,9 @@ sub wait_for
 	my $deadline = time() + $secs;
 	while (time() < $deadline)
 	{
-		my ($rc, $out) = $node->psql($db, $sql);
+		# the server may be restarting: psql can fail or close its stdin early
+		my ($rc, $out) = (1, '');
+		eval { ($rc, $out) = $node->psql($db, $sql); };
 		return 1 if $rc == 0 && $out eq 't';
 		usleep(100_000);
 	}
