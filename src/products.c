@@ -30,6 +30,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/plancache.h"
 #include "utils/syscache.h"
 
 #include "lambda_views.h"
@@ -134,6 +135,23 @@ lv_run_check_sql(PG_FUNCTION_ARGS)
 	(void) set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	SPI_connect();
+	if (!execute)
+	{
+		/* one SELECT, said plainly before the wrapped form is planned */
+		SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
+		List	   *sources;
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		sources = SPI_plan_get_plan_sources(plan);
+		if (list_length(sources) != 1 ||
+			((CachedPlanSource *) linitial(sources))->commandTag != CMDTAG_SELECT)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("check query must be a single SELECT"),
+					 errdetail("A check returns the rows that break it; it changes nothing."),
+					 errhint("Pass a SELECT that returns no rows when all is well.")));
+	}
 	if (!execute)
 	{
 		if (SPI_prepare(query, 0, NULL) == NULL)
