@@ -151,7 +151,12 @@ lv_create_version(LvDefinition *def, Oid nspid, const char *relname,
 
 		depend_auto(get_relname_relid(psprintf("v%d_speed", view_id), dataschema), relid);
 		depend_auto(get_relname_relid(psprintf("v%d_batch", view_id), dataschema), relid);
-		depend_auto(get_relname_relid(psprintf("v%d_gen", view_id), dataschema), relid);
+		/*
+		 * The generation sequence goes with the speed table (OWNED BY): an
+		 * AUTO dependency without a column would read to pg_dump as an
+		 * OWNED BY of column 0.
+		 */
+		SPI_execute(psprintf("ALTER SEQUENCE %s OWNED BY %s.gen", gen, speed), false, 0);
 	}
 
 	/* with a first batch, it covers every row settled now */

@@ -495,6 +495,43 @@ run_view_step(int32 view_id, bool recompute, bool *more)
 	return ok;
 }
 
+/*
+ * run_checks_step runs the data-product quality checks that are due, in a
+ * transaction of their own; lambda_views.run_due_checks() runs each view's
+ * checks as its owner and turns one view's failure into a warning.
+ */
+static void
+run_checks_step(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "lambda_views: quality checks");
+		SPI_connect();
+		SPI_execute("SELECT lambda_views.run_due_checks()", false, 0);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(LOG,
+				(errmsg("lambda_views: quality checks failed: %s", edata->message)));
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
 /* due_views reads each view's schedule inputs; false if no extension. */
 static bool
 due_views(List **view_ids, List **speed_ms, List **batch_due)
@@ -562,6 +599,7 @@ lv_db_worker_main(Datum main_arg)
 	Oid			dbid = DatumGetObjectId(main_arg);
 	List	   *schedules = NIL;
 	MemoryContext loopcxt;
+	TimestampTz next_checks = 0;
 
 	before_shmem_exit(worker_exited, ObjectIdGetDatum(dbid));
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -656,6 +694,12 @@ lv_db_worker_main(Datum main_arg)
 							   Max(1, TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
 																	  s->next_fold)));
 			}
+		}
+		/* quality checks keep their own intervals; look every 10 seconds */
+		if (lv_workers_enabled && GetCurrentTimestamp() >= next_checks)
+		{
+			run_checks_step();
+			next_checks = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 10000);
 		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 sleep_ms, PG_WAIT_EXTENSION);
