@@ -63,6 +63,12 @@ ALTER TABLE v6 RENAME TO v6_renamed;
 \echo :LAST_ERROR_SQLSTATE
 ALTER VIEW v6 SET SCHEMA elsewhere;
 \echo :LAST_ERROR_SQLSTATE
+-- changing or dropping a source column is refused too; adding one is fine
+ALTER TABLE src ALTER COLUMN k TYPE bigint;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE src DROP COLUMN k;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE src ADD COLUMN note text;
 INSERT INTO src (k) VALUES (42);
 SELECT lambda_views.fold('v6');
 SELECT * FROM v6 WHERE k = 42;

@@ -272,7 +272,7 @@ lv_guard_utility(Node *stmt)
 	if (lv_internal_ddl || !IsTransactionState() || !extension_installed())
 		return;
 	if (!IsA(stmt, TruncateStmt) && !IsA(stmt, RenameStmt) &&
-		!IsA(stmt, AlterObjectSchemaStmt))
+		!IsA(stmt, AlterObjectSchemaStmt) && !IsA(stmt, AlterTableStmt))
 		return;
 	if (!ActiveSnapshotSet())
 	{
@@ -310,6 +310,28 @@ guard_utility(Node *stmt)
 								 view)));
 		}
 	}
+	else if (IsA(stmt, AlterTableStmt))
+	{
+		AlterTableStmt *alter = (AlterTableStmt *) stmt;
+		Oid			relid = RangeVarGetRelid(alter->relation, NoLock, true);
+		char	   *view;
+
+		if (!OidIsValid(relid) || (view = reading_view(relid)) == NULL)
+			return;
+		foreach(lc, alter->cmds)
+		{
+			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+			if (cmd->subtype == AT_AlterColumnType || cmd->subtype == AT_DropColumn)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot %s column \"%s\" of table \"%s\": it is the source of lambda view %s",
+								cmd->subtype == AT_DropColumn ? "drop" : "change the type of",
+								cmd->name, get_rel_name(relid), view),
+						 errdetail("The view's batch and speed layers hold values computed from the columns as they are."),
+						 errhint("Drop the lambda view first, or add a new column and move the view to it with lambda_views.alter_view().")));
+		}
+	}
 	else if (IsA(stmt, RenameStmt) || IsA(stmt, AlterObjectSchemaStmt))
 	{
 		RangeVar   *rv;
@@ -317,12 +339,17 @@ guard_utility(Node *stmt)
 		Oid			relid;
 		char	   *view;
 
+		bool		column = false;
+
 		if (IsA(stmt, RenameStmt))
 		{
 			rv = ((RenameStmt *) stmt)->relation;
 			type = ((RenameStmt *) stmt)->renameType;
 			if (type == OBJECT_COLUMN)
+			{
 				type = ((RenameStmt *) stmt)->relationType;
+				column = true;
+			}
 		}
 		else
 		{
@@ -342,7 +369,7 @@ guard_utility(Node *stmt)
 		}
 		view = reading_view(relid);
 		if (view != NULL)
-			refuse_rename("source table", relid, view);
+			refuse_rename(column ? "a column of source table" : "source table", relid, view);
 	}
 }
 

@@ -738,6 +738,24 @@ lv_worker_pid(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(pid);
 }
 
+static bool wake_pending = false;
+
+/*
+ * wake_at_commit lets the launcher look at this database once the
+ * transaction that asked for it (CREATE EXTENSION) has committed: a worker
+ * started earlier would not see the extension yet.
+ */
+static void
+wake_at_commit(XactEvent event, void *arg)
+{
+	if (!wake_pending)
+		return;
+	if (event == XACT_EVENT_COMMIT)
+		set_db_status(MyDatabaseId, LV_DB_UNKNOWN);
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
+		wake_pending = false;
+}
+
 /*
  * lv_wake_launcher is lambda_views.wake_launcher(): called by CREATE
  * EXTENSION so the launcher starts a worker for this database.
@@ -745,6 +763,15 @@ lv_worker_pid(PG_FUNCTION_ARGS)
 Datum
 lv_wake_launcher(PG_FUNCTION_ARGS)
 {
-	set_db_status(MyDatabaseId, LV_DB_UNKNOWN);
-	PG_RETURN_BOOL(lv_shared != NULL);
+	static bool registered = false;
+
+	if (lv_shared == NULL)
+		PG_RETURN_BOOL(false);
+	if (!registered)
+	{
+		RegisterXactCallback(wake_at_commit, NULL);
+		registered = true;
+	}
+	wake_pending = true;
+	PG_RETURN_BOOL(true);
 }
