@@ -44,12 +44,7 @@ lambda_views.naptime = 1000
 ));
 $node->start;
 
-# known bug: CREATE EXTENSION wakes the launcher from inside its own
-# transaction, so a worker that looks for the extension before that commit
-# marks the database "no extension" for good (no folding until a restart).
-# Wake the launcher again once the extension is committed.
 $node->safe_psql('postgres', 'CREATE EXTENSION lambda_views');
-$node->safe_psql('postgres', 'SELECT lambda_views.wake_launcher()');
 $node->safe_psql('postgres', q{
 CREATE TABLE events (
     id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

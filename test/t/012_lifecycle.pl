@@ -66,14 +66,6 @@ sub setup_db
 {
 	my ($node, $db) = @_;
 	$node->safe_psql($db, 'CREATE EXTENSION lambda_views');
-	# known bug: CREATE EXTENSION wakes the launcher from inside its own
-	# transaction (the install script calls wake_launcher()), so a worker
-	# that starts and looks for the extension before that transaction
-	# commits marks the database "no extension" for good and no worker ever
-	# folds it until a restart.  The assertion that CREATE EXTENSION alone
-	# starts a worker is left out; waking the launcher again after the
-	# commit makes the rest of this test independent of that race.
-	$node->safe_psql($db, 'SELECT lambda_views.wake_launcher()');
 	$node->safe_psql($db, qq{
 CREATE TABLE items (
     id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -134,8 +126,7 @@ is($node->safe_psql('db_ext', 'SELECT worker_pid, worker_state FROM lambda_views
 	"$pid|running", 'status names the worker folding the database');
 folds_exactly($node, 'db_ext', 'first start');
 
-# CREATE EXTENSION in another database starts a worker there, no restart
-# (see the known bug in setup_db).
+# CREATE EXTENSION in another database starts a worker there, no restart.
 setup_db($node, 'db_plain');
 ok(wait_workers($node, 'db_ext,db_plain', 20), 'a new database with the extension gets a worker without a restart');
 folds_exactly($node, 'db_plain', 'after CREATE EXTENSION');

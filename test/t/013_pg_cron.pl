@@ -52,12 +52,7 @@ my $cron_version = $node->safe_psql('postgres',
 	"SELECT default_version FROM pg_available_extensions WHERE name = 'pg_cron'");
 note("pg_cron $cron_version");
 
-# known bug: CREATE EXTENSION wakes the launcher from inside its own
-# transaction, so a worker that looks for the extension before that commit
-# marks the database "no extension" for good (no folding until a restart).
-# Wake the launcher again once the extension is committed.
 $node->safe_psql('postgres', 'CREATE EXTENSION lambda_views');
-$node->safe_psql('postgres', 'SELECT lambda_views.wake_launcher()');
 $node->safe_psql('postgres', qq{
 CREATE EXTENSION pg_cron;
 CREATE ROLE lv_owner LOGIN;
