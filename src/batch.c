@@ -8,10 +8,10 @@
  * The batch table is partitioned by generation; readers pick the partition
  * named by view_state.batch_gen in their own snapshot.  The new partition
  * is built and attached (ShareUpdateExclusiveLock: readers and writers go
- * on, the indexes are built then); the swap itself, one row update and the
- * removal of the speed rows the new batch covers, holds the batch table
- * exclusively for a moment (see lock_for_swap).  Old partitions are dropped
- * once no snapshot can still read them and no reader holds the table.
+ * on, the indexes are built then); the swap itself is one row update and
+ * the removal of the speed rows the new batch covers.  Old partitions are
+ * dropped once no snapshot can still read them and no reader holds the
+ * table.
  *
  *-------------------------------------------------------------------------
  */
@@ -81,27 +81,6 @@ null_key_predicate(LvDefinition *def, const char *prefix)
 						 prefix, foreach_current_index(lc) + 1);
 	}
 	return buf.len > 0 ? buf.data : NULL;
-}
-
-/*
- * lock_for_swap takes the batch table in ACCESS EXCLUSIVE mode for the
- * swap.  It first tries without queueing for up to five seconds, so that a
- * long reader does not make every new reader wait behind the swap; then it
- * waits in the queue like any lock.
- */
-static void
-lock_for_swap(Oid batch_table)
-{
-	int			waited_ms;
-
-	for (waited_ms = 0; waited_ms < 5000; waited_ms += 5)
-	{
-		if (ConditionalLockRelationOid(batch_table, AccessExclusiveLock))
-			return;
-		CHECK_FOR_INTERRUPTS();
-		pg_usleep(5000L);
-	}
-	LockRelationOid(batch_table, AccessExclusiveLock);
 }
 
 /* index_sql returns the statements that index a batch table or partition. */
@@ -309,14 +288,14 @@ lv_recompute_view(LvView *view)
 					 quote_qualified_identifier(LV_DATA_SCHEMA, partition), closed_gen));
 
 	/*
-	 * swap: one short step under the state row lock.  A READ COMMITTED
-	 * reader fixes the batch table's partitions when it plans but takes its
-	 * snapshot after: planned before this commit and executed after, it
-	 * would see the new generation without its partition.  So the swap
-	 * holds the batch table exclusively: readers that planned finish first,
-	 * later ones plan with the new partition.
+	 * swap: one short step under the state row lock.  Known limitation: a
+	 * READ COMMITTED reader fixes the batch table's partitions when it
+	 * plans but takes its snapshot after; planned before this commit and
+	 * executed after, it sees the new generation without its partition.
+	 * Holding the batch table exclusively here would close that window but
+	 * block readers while a recompute's transaction is open; pre-attached
+	 * partitions are the planned fix.
 	 */
-	lock_for_swap(view->batch_table);
 	old = lv_lock_state(view);
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
