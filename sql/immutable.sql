@@ -79,6 +79,16 @@ TRUNCATE readings_2027;
 \echo :LAST_ERROR_SQLSTATE
 TRUNCATE readings_2026, ledger;
 \echo :LAST_ERROR_SQLSTATE
+-- rows may not join or leave through partition DDL either
+ALTER TABLE readings DETACH PARTITION readings_2027;
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE readings_2027;
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE readings_2028 (LIKE readings INCLUDING DEFAULTS);
+INSERT INTO readings_2028 (day, value) VALUES ('2028-05-05', 1);
+ALTER TABLE readings ATTACH PARTITION readings_2028 FOR VALUES FROM ('2028-01-01') TO ('2029-01-01');
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE readings_2028;
 SELECT count(*) AS rows_kept FROM readings;
 SELECT lambda_views.drop_view('readings_daily');
 DROP TABLE ledger, readings;

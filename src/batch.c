@@ -17,6 +17,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -311,7 +312,13 @@ lv_recompute_view(LvView *view)
 	SPI_execute_with_args(psprintf("DELETE FROM %s WHERE gen <= $1", lv_storage_name(view, "speed")),
 						  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(closed_gen)},
 						  NULL, false, 0);
-	lv_drop_old_batches(view, old.batch_gen, old.batch_swap_xid);
+	/*
+	 * Dropping a replaced partition locks it until commit; inside a user's
+	 * transaction block that would keep readers waiting, so leave it to
+	 * the next fold.
+	 */
+	if (!IsTransactionBlock())
+		lv_drop_old_batches(view, old.batch_gen, old.batch_swap_xid);
 	SPI_finish();
 	lv_restore_user(saved_user, saved_sec, nestlevel);
 	return rows;

@@ -239,6 +239,25 @@ is_lambda_view(Oid relid)
 	return found;
 }
 
+/* table_is_empty says whether a table (to be attached) has no rows. */
+static bool
+table_is_empty(RangeVar *rv)
+{
+	Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+	bool		empty;
+
+	if (!OidIsValid(relid))
+		return true;
+	SPI_connect();
+	SPI_execute(psprintf("SELECT 1 FROM %s LIMIT 1",
+						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+													get_rel_name(relid))),
+				true, 1);
+	empty = SPI_processed == 0;
+	SPI_finish();
+	return empty;
+}
+
 /* refuse_rename raises the error for renaming what a view's SQL names. */
 static void
 refuse_rename(const char *what, Oid relid, const char *view)
@@ -272,7 +291,8 @@ lv_guard_utility(Node *stmt)
 	if (lv_internal_ddl || !IsTransactionState() || !extension_installed())
 		return;
 	if (!IsA(stmt, TruncateStmt) && !IsA(stmt, RenameStmt) &&
-		!IsA(stmt, AlterObjectSchemaStmt) && !IsA(stmt, AlterTableStmt))
+		!IsA(stmt, AlterObjectSchemaStmt) && !IsA(stmt, AlterTableStmt) &&
+		!IsA(stmt, DropStmt))
 		return;
 	if (!ActiveSnapshotSet())
 	{
@@ -322,6 +342,18 @@ guard_utility(Node *stmt)
 		{
 			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
 
+			if (cmd->subtype == AT_AttachPartition &&
+				table_is_empty(((PartitionCmd *) cmd->def)->name))
+				continue;		/* an empty partition brings no rows */
+			if (cmd->subtype == AT_AttachPartition || cmd->subtype == AT_DetachPartition ||
+				cmd->subtype == AT_DetachPartitionFinalize)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot %s a partition of table \"%s\": it is the source of lambda view %s",
+								cmd->subtype == AT_AttachPartition ? "attach" : "detach",
+								get_rel_name(relid), view),
+						 errdetail("Rows would join or leave the source without passing through the speed layer."),
+						 errhint("Create partitions with CREATE TABLE ... PARTITION OF and insert rows through the source.")));
 			if (cmd->subtype == AT_AlterColumnType || cmd->subtype == AT_DropColumn)
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -330,6 +362,27 @@ guard_utility(Node *stmt)
 								cmd->name, get_rel_name(relid), view),
 						 errdetail("The view's batch and speed layers hold values computed from the columns as they are."),
 						 errhint("Drop the lambda view first, or add a new column and move the view to it with lambda_views.alter_view().")));
+		}
+	}
+	else if (IsA(stmt, DropStmt) && ((DropStmt *) stmt)->removeType == OBJECT_TABLE)
+	{
+		/* dropping the source itself is left to the dependency on it */
+		foreach(lc, ((DropStmt *) stmt)->objects)
+		{
+			RangeVar   *rv = makeRangeVarFromNameList((List *) lfirst(lc));
+			Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+			char	   *view;
+
+			if (!OidIsValid(relid) || !get_rel_relispartition(relid))
+				continue;
+			view = reading_view(relid);
+			if (view != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot drop table \"%s\": it is a partition of the source of lambda view %s",
+								get_rel_name(relid), view),
+						 errdetail("Its rows would leave the source without passing through the speed layer."),
+						 errhint("To delete old rows use lambda_views.purge().")));
 		}
 	}
 	else if (IsA(stmt, RenameStmt) || IsA(stmt, AlterObjectSchemaStmt))
