@@ -45,5 +45,8 @@ EXTRA_CLEAN = tmp_check_regress tmp_check_iso output_iso results regression.diff
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# after PGXS, which resets it: the TAP tests' shared helpers
+PROVE_FLAGS += -I $(srcdir)/test/perl
+
 lambda_views--0.1.sql: $(sort $(wildcard $(srcdir)/src/sql/*.sql))
 	cat $^ > $@

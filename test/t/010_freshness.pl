@@ -7,18 +7,13 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use LambdaViewsTest qw(diff_sql);
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
 my $q = 'SELECT grp, count(*) AS n, sum(val) AS total, max(val) AS top FROM public.events GROUP BY grp';
 
 # diff_sql counts the rows in which the view and its query differ (EXCEPT ALL both ways).
-sub diff_sql
-{
-	my ($view, $query) = @_;
-	return "SELECT count(*) FROM ((SELECT * FROM $view EXCEPT ALL ($query)) "
-	  . "UNION ALL (($query) EXCEPT ALL SELECT * FROM $view)) d";
-}
 
 # wait_for polls a query until it returns 't', for at most $secs seconds.
 sub wait_for

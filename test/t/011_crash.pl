@@ -8,6 +8,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use LambdaViewsTest;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
@@ -15,28 +16,7 @@ $SIG{PIPE} = 'IGNORE';
 
 my $q = 'SELECT grp, count(*) AS n, sum(val) AS total, min(val) AS lo, max(val) AS hi FROM public.big GROUP BY grp';
 
-sub diff_sql
-{
-	my ($view, $query) = @_;
-	return "SELECT count(*) FROM ((SELECT * FROM $view EXCEPT ALL ($query)) "
-	  . "UNION ALL (($query) EXCEPT ALL SELECT * FROM $view)) d";
-}
 
-sub wait_for
-{
-	my ($node, $db, $sql, $secs) = @_;
-	my $deadline = time() + $secs;
-	while (time() < $deadline)
-	{
-		# the server may be restarting: psql can fail or close its stdin early
-		my ($rc, $out) = (1, '');
-		eval { ($rc, $out) = $node->psql($db, $sql); };
-		return 1 if $rc == 0 && $out eq 't';
-		usleep(50_000);
-	}
-	diag("timed out after ${secs}s waiting for: $sql");
-	return 0;
-}
 
 # children lists the processes whose parent is the given pid.
 sub children

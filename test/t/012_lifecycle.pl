@@ -7,34 +7,14 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use LambdaViewsTest;
 use Time::HiRes qw(time usleep);
 
 $SIG{PIPE} = 'IGNORE';
 
 my $q = 'SELECT kind, count(*) AS n, sum(amount) AS total FROM public.items GROUP BY kind';
 
-sub diff_sql
-{
-	my ($view, $query) = @_;
-	return "SELECT count(*) FROM ((SELECT * FROM $view EXCEPT ALL ($query)) "
-	  . "UNION ALL (($query) EXCEPT ALL SELECT * FROM $view)) d";
-}
 
-sub wait_for
-{
-	my ($node, $db, $sql, $secs) = @_;
-	my $deadline = time() + $secs;
-	while (time() < $deadline)
-	{
-		# the server may be restarting: psql can fail or close its stdin early
-		my ($rc, $out) = (1, '');
-		eval { ($rc, $out) = $node->psql($db, $sql); };
-		return 1 if $rc == 0 && $out eq 't';
-		usleep(100_000);
-	}
-	diag("timed out after ${secs}s waiting for: $sql");
-	return 0;
-}
 
 # workers returns the databases with a lambda_views folding worker, sorted.
 sub workers

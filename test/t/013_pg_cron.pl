@@ -11,16 +11,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use LambdaViewsTest qw(diff_sql);
 use Time::HiRes qw(time usleep);
 
 my $q = 'SELECT region, count(*) AS n, sum(qty) AS total, max(qty) AS top FROM public.sales GROUP BY region';
 
-sub diff_sql
-{
-	my ($view, $query) = @_;
-	return "SELECT count(*) FROM ((SELECT * FROM $view EXCEPT ALL ($query)) "
-	  . "UNION ALL (($query) EXCEPT ALL SELECT * FROM $view)) d";
-}
 
 sub wait_for
 {

@@ -8,17 +8,12 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use LambdaViewsTest qw(diff_sql);
 use Time::HiRes qw(time usleep);
 
 my $qa = 'SELECT cat, count(*) AS n, sum(amount) AS total FROM public.src_a GROUP BY cat';
 my $qb = 'SELECT cat, count(*) AS n, sum(amount) AS total, min(amount) AS lo FROM public.src_b GROUP BY cat';
 
-sub diff_sql
-{
-	my ($view, $query) = @_;
-	return "SELECT count(*) FROM ((SELECT * FROM $view EXCEPT ALL ($query)) "
-	  . "UNION ALL (($query) EXCEPT ALL SELECT * FROM $view)) d";
-}
 
 sub wait_for
 {

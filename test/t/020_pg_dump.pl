@@ -8,6 +8,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use LambdaViewsTest;
 use IPC::Run;
 
 my $q_kind = 'SELECT kind, count(*) AS n, sum(amount) AS total FROM public.items GROUP BY kind';
@@ -19,12 +20,6 @@ my %views = (
 	'public.big_items'     => $q_big,
 	'public.items_total'   => $q_all);
 
-sub diff_sql
-{
-	my ($view, $query) = @_;
-	return "SELECT count(*) FROM ((SELECT * FROM $view EXCEPT ALL ($query)) "
-	  . "UNION ALL (($query) EXCEPT ALL SELECT * FROM $view)) d";
-}
 
 # all_exact checks every view against its query; once everything is
 # folded, also without the real-time tail (batch + speed alone).

@@ -11,6 +11,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use LambdaViewsTest qw(diff_sql);
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
@@ -21,12 +22,6 @@ my $source_rows = 1_000_000;
 my $rows_per_second = 80_000;
 
 # diff_sql counts the rows in which the view and its query differ (EXCEPT ALL both ways).
-sub diff_sql
-{
-	my ($view, $query) = @_;
-	return "SELECT count(*) FROM ((SELECT * FROM $view EXCEPT ALL ($query)) "
-	  . "UNION ALL (($query) EXCEPT ALL SELECT * FROM $view)) d";
-}
 
 # wait_for polls a query until it returns 't', for at most $secs seconds.
 sub wait_for

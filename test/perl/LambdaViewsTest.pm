@@ -1,0 +1,38 @@
+# LambdaViewsTest: helpers shared by the TAP tests of lambda_views.
+package LambdaViewsTest;
+
+use strict;
+use warnings;
+use Exporter 'import';
+use Test::More;
+use Time::HiRes qw(time usleep);
+
+our @EXPORT = qw(diff_sql wait_for);
+
+# diff_sql returns a query counting the rows in which a view and its own
+# query on the source differ (EXCEPT ALL in both directions).
+sub diff_sql
+{
+	my ($view, $query) = @_;
+	return "SELECT count(*) FROM ((SELECT * FROM $view EXCEPT ALL ($query)) "
+	  . "UNION ALL (($query) EXCEPT ALL SELECT * FROM $view)) d";
+}
+
+# wait_for polls until $sql returns 't' in $db, for at most $secs seconds.
+sub wait_for
+{
+	my ($node, $db, $sql, $secs) = @_;
+	my $deadline = time() + $secs;
+	while (time() < $deadline)
+	{
+		# the server may be restarting: psql can fail or close its stdin early
+		my ($rc, $out) = (1, '');
+		eval { ($rc, $out) = $node->psql($db, $sql); };
+		return 1 if $rc == 0 && $out eq 't';
+		usleep(50_000);
+	}
+	diag("timed out after ${secs}s waiting for: $sql");
+	return 0;
+}
+
+1;
