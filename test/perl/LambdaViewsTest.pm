@@ -7,7 +7,7 @@ use Exporter 'import';
 use Test::More;
 use Time::HiRes qw(time usleep);
 
-our @EXPORT = qw(diff_sql wait_for);
+our @EXPORT = qw(diff_sql wait_for children);
 
 # diff_sql returns a query counting the rows in which a view and its own
 # query on the source differ (EXCEPT ALL in both directions).
@@ -33,6 +33,24 @@ sub wait_for
 	}
 	diag("timed out after ${secs}s waiting for: $sql");
 	return 0;
+}
+
+# children lists the processes whose parent is the given pid.
+sub children
+{
+	my ($ppid) = @_;
+	my @kids;
+	opendir(my $dh, '/proc') or die "no /proc: $!";
+	for my $p (grep { /^\d+$/ } readdir($dh))
+	{
+		open(my $fh, '<', "/proc/$p/stat") or next;
+		my $stat = <$fh>;
+		close($fh);
+		next unless defined $stat && $stat =~ /\)\s+\S\s+(\d+)/;
+		push @kids, $p if $1 == $ppid;
+	}
+	closedir($dh);
+	return @kids;
 }
 
 1;

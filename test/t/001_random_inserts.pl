@@ -11,6 +11,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use LambdaViewsTest;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
@@ -22,14 +23,6 @@ my $rate = 1000;
 my $query = 'SELECT g, h, count(*) AS n, count(x) AS nx, sum(x) AS s, '
   . 'min(x) AS lo, max(x) AS hi, avg(x) AS mean FROM public.ev';
 my $group_by = ' GROUP BY g, h';
-
-# diff_sql counts the rows in which the view and the query differ.
-sub diff_sql
-{
-	my ($q) = @_;
-	return "SELECT count(*) FROM ((SELECT * FROM public.ev_v EXCEPT ALL ($q)) "
-	  . "UNION ALL (($q) EXCEPT ALL SELECT * FROM public.ev_v)) d";
-}
 
 my $node = PostgreSQL::Test::Cluster->new('random_inserts');
 $node->init;
@@ -66,7 +59,7 @@ sub check_now
 	my ($what, $full_off) = @_;
 	my $fails = 0;
 
-	my $on = $node->safe_psql('postgres', diff_sql($query . $group_by));
+	my $on = $node->safe_psql('postgres', diff_sql('public.ev_v', $query . $group_by));
 	$fails++ unless is($on, '0', "$what: realtime on, view equals its query");
 
 	# realtime off: batch + speed, which is the query over the rows up to
@@ -77,7 +70,7 @@ sub check_now
 	my $off = $node->safe_psql('postgres', qq{
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SET LOCAL lambda_views.realtime = off;
-@{[ diff_sql($upto) ]};
+@{[ diff_sql('public.ev_v', $upto) ]};
 COMMIT;});
 	$fails++
 	  unless is($off, '0',
@@ -87,7 +80,7 @@ COMMIT;});
 	{
 		my $all = $node->safe_psql('postgres', qq{
 SET lambda_views.realtime = off;
-@{[ diff_sql($query . $group_by) ]};});
+@{[ diff_sql('public.ev_v', $query . $group_by) ]};});
 		$fails++
 		  unless is($all, '0', "$what: realtime off after a fold, view equals its query");
 	}

@@ -12,6 +12,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use LambdaViewsTest;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
@@ -20,13 +21,6 @@ my $seconds = 12;
 my $query = 'SELECT g, b / 50 AS bucket, count(*) AS n, sum(x) AS s, '
   . 'min(x) AS lo, max(x) AS hi FROM public.pev';
 my $group_by = ' GROUP BY g, b / 50';
-
-sub diff_sql
-{
-	my ($q) = @_;
-	return "SELECT count(*) FROM ((SELECT * FROM public.pev_v EXCEPT ALL ($q)) "
-	  . "UNION ALL (($q) EXCEPT ALL SELECT * FROM public.pev_v)) d";
-}
 
 my $node = PostgreSQL::Test::Cluster->new('partitioned_source');
 $node->init;
@@ -71,7 +65,7 @@ sub check_now
 {
 	my ($what, $full_off) = @_;
 
-	is($node->safe_psql('postgres', diff_sql($query . $group_by)),
+	is($node->safe_psql('postgres', diff_sql('public.pev_v', $query . $group_by)),
 		'0', "$what: realtime on, view equals its query");
 	my $upto = $query
 	  . ' WHERE id <= (SELECT speed_watermark FROM lambda_views.status'
@@ -79,7 +73,7 @@ sub check_now
 	is( $node->safe_psql('postgres', qq{
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SET LOCAL lambda_views.realtime = off;
-@{[ diff_sql($upto) ]};
+@{[ diff_sql('public.pev_v', $upto) ]};
 COMMIT;}),
 		'0',
 		"$what: realtime off, view equals its query up to the speed watermark");
@@ -87,7 +81,7 @@ COMMIT;}),
 	{
 		is( $node->safe_psql('postgres', qq{
 SET lambda_views.realtime = off;
-@{[ diff_sql($query . $group_by) ]};}),
+@{[ diff_sql('public.pev_v', $query . $group_by) ]};}),
 			'0', "$what: realtime off after a fold, view equals its query");
 	}
 }

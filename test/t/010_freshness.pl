@@ -7,28 +7,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use LambdaViewsTest qw(diff_sql);
+use LambdaViewsTest;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
 my $q = 'SELECT grp, count(*) AS n, sum(val) AS total, max(val) AS top FROM public.events GROUP BY grp';
-
-# diff_sql counts the rows in which the view and its query differ (EXCEPT ALL both ways).
-
-# wait_for polls a query until it returns 't', for at most $secs seconds.
-sub wait_for
-{
-	my ($node, $db, $sql, $secs) = @_;
-	my $deadline = time() + $secs;
-	while (time() < $deadline)
-	{
-		my ($rc, $out) = $node->psql($db, $sql);
-		return 1 if $rc == 0 && $out eq 't';
-		usleep(100_000);
-	}
-	diag("timed out after ${secs}s waiting for: $sql");
-	return 0;
-}
 
 my $node = PostgreSQL::Test::Cluster->new('freshness');
 $node->init;

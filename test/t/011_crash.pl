@@ -16,26 +16,6 @@ $SIG{PIPE} = 'IGNORE';
 
 my $q = 'SELECT grp, count(*) AS n, sum(val) AS total, min(val) AS lo, max(val) AS hi FROM public.big GROUP BY grp';
 
-
-
-# children lists the processes whose parent is the given pid.
-sub children
-{
-	my ($ppid) = @_;
-	my @kids;
-	opendir(my $dh, '/proc') or die "no /proc: $!";
-	for my $p (grep { /^\d+$/ } readdir($dh))
-	{
-		open(my $fh, '<', "/proc/$p/stat") or next;
-		my $stat = <$fh>;
-		close($fh);
-		next unless defined $stat && $stat =~ /\)\s+\S\s+(\d+)/;
-		push @kids, $p if $1 == $ppid;
-	}
-	closedir($dh);
-	return @kids;
-}
-
 # exact checks the view against its query in both read modes.
 sub exact
 {

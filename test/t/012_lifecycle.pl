@@ -14,8 +14,6 @@ $SIG{PIPE} = 'IGNORE';
 
 my $q = 'SELECT kind, count(*) AS n, sum(amount) AS total FROM public.items GROUP BY kind';
 
-
-
 # workers returns the databases with a lambda_views folding worker, sorted.
 sub workers
 {

@@ -11,25 +11,10 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use LambdaViewsTest qw(diff_sql);
+use LambdaViewsTest;
 use Time::HiRes qw(time usleep);
 
 my $q = 'SELECT region, count(*) AS n, sum(qty) AS total, max(qty) AS top FROM public.sales GROUP BY region';
-
-
-sub wait_for
-{
-	my ($node, $db, $sql, $secs) = @_;
-	my $deadline = time() + $secs;
-	while (time() < $deadline)
-	{
-		my ($rc, $out) = $node->psql($db, $sql);
-		return 1 if $rc == 0 && $out eq 't';
-		usleep(200_000);
-	}
-	diag("timed out after ${secs}s waiting for: $sql");
-	return 0;
-}
 
 my $node = PostgreSQL::Test::Cluster->new('cron');
 $node->init;

@@ -8,26 +8,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use LambdaViewsTest qw(diff_sql);
+use LambdaViewsTest;
 use Time::HiRes qw(time usleep);
 
 my $qa = 'SELECT cat, count(*) AS n, sum(amount) AS total FROM public.src_a GROUP BY cat';
 my $qb = 'SELECT cat, count(*) AS n, sum(amount) AS total, min(amount) AS lo FROM public.src_b GROUP BY cat';
-
-
-sub wait_for
-{
-	my ($node, $db, $sql, $secs) = @_;
-	my $deadline = time() + $secs;
-	while (time() < $deadline)
-	{
-		my ($rc, $out) = $node->psql($db, $sql);
-		return 1 if $rc == 0 && $out eq 't';
-		usleep(100_000);
-	}
-	diag("timed out after ${secs}s waiting for: $sql");
-	return 0;
-}
 
 # folded_exactly waits until the worker folded every row of the view's
 # source, then compares batch + speed with the query.

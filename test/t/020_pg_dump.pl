@@ -20,7 +20,6 @@ my %views = (
 	'public.big_items'     => $q_big,
 	'public.items_total'   => $q_all);
 
-
 # all_exact checks every view against its query; once everything is
 # folded, also without the real-time tail (batch + speed alone).
 sub all_exact

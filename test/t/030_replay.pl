@@ -11,7 +11,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use LambdaViewsTest qw(diff_sql);
+use LambdaViewsTest;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
@@ -20,41 +20,6 @@ my $q2 = 'SELECT k % 10 AS k, count(*) AS n, sum(v) AS s FROM public.src GROUP B
 my $source_rows = 1_000_000;
 # about 12 s for the whole source: 16000 keys per 200 ms worker round
 my $rows_per_second = 80_000;
-
-# diff_sql counts the rows in which the view and its query differ (EXCEPT ALL both ways).
-
-# wait_for polls a query until it returns 't', for at most $secs seconds.
-sub wait_for
-{
-	my ($node, $sql, $secs) = @_;
-	my $deadline = time() + $secs;
-	while (time() < $deadline)
-	{
-		my ($rc, $out) = $node->psql('postgres', $sql);
-		return 1 if $rc == 0 && $out eq 't';
-		usleep(100_000);
-	}
-	diag("timed out after ${secs}s waiting for: $sql");
-	return 0;
-}
-
-# children lists the processes whose parent is the given pid.
-sub children
-{
-	my ($ppid) = @_;
-	my @kids;
-	opendir(my $dh, '/proc') or die "no /proc: $!";
-	for my $p (grep { /^\d+$/ } readdir($dh))
-	{
-		open(my $fh, '<', "/proc/$p/stat") or next;
-		my $stat = <$fh>;
-		close($fh);
-		next unless defined $stat && $stat =~ /\)\s+\S\s+(\d+)/;
-		push @kids, $p if $1 == $ppid;
-	}
-	closedir($dh);
-	return @kids;
-}
 
 my $node = PostgreSQL::Test::Cluster->new('replay');
 $node->init;
@@ -85,8 +50,7 @@ SELECT lambda_views.create_view('v', \$\$$q1\$\$, speed_interval => '200 millise
 });
 note(sprintf('source of %d rows and view v created in %.1f s', $source_rows, time() - $t0));
 
-ok(wait_for($node,
-	"SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'lambda_views worker' AND datname = 'postgres'", 30),
+ok(wait_for($node, 'postgres', "SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'lambda_views worker' AND datname = 'postgres'", 30),
 	'a lambda_views worker runs in the database');
 is($node->safe_psql('postgres', diff_sql('v', $q1)), '0', 'version 1 equals its query before the replay');
 
@@ -189,8 +153,7 @@ $node->restart;
 my ($after) = progress();
 note("replay before restart: $done keys; right after restart: $after keys");
 ok(defined $after && $after >= $done, "after the restart the replay resumes at $after >= $done keys, not at 0");
-ok(wait_for($node,
-	"SELECT replay_keys_done > $after FROM lambda_views.status WHERE version = 2 AND role = 'replaying'", 20),
+ok(wait_for($node, 'postgres', "SELECT replay_keys_done > $after FROM lambda_views.status WHERE version = 2 AND role = 'replaying'", 20),
 	'after the restart the replay keeps growing');
 
 # SIGKILL of the postmaster and every process it had started, mid-fold.
@@ -206,8 +169,7 @@ $node->start;
 note("replay before kill -9: $done keys; right after the crash restart: $after keys");
 ok(defined $after && $after >= $done && $after > 0,
 	"after kill -9 the replay resumes at $after >= $done keys, not at 0");
-ok(wait_for($node,
-	"SELECT replay_keys_done > $after FROM lambda_views.status WHERE version = 2 AND role = 'replaying'", 20),
+ok(wait_for($node, 'postgres', "SELECT replay_keys_done > $after FROM lambda_views.status WHERE version = 2 AND role = 'replaying'", 20),
 	'after the crash the replay keeps growing');
 is($node->safe_psql('postgres', diff_sql('v', $q1)), '0', 'version 1 equals its query after the crash');
 
@@ -216,8 +178,7 @@ is($node->safe_psql('postgres', diff_sql('v', $q1)), '0', 'version 1 equals its 
 my $remaining = int(($total - $done) / $rows_per_second) + 5;
 $remaining = 25 if $remaining > 25;
 $load = start_load('across the switch', $remaining);
-ok(wait_for($node,
-	"SELECT count(*) = 1 FROM lambda_views.status WHERE view = 'public.v' AND version = 2 AND role = 'serving'", 60),
+ok(wait_for($node, 'postgres', "SELECT count(*) = 1 FROM lambda_views.status WHERE view = 'public.v' AND version = 2 AND role = 'serving'", 60),
 	'the worker switches: version 2 serves under the name v');
 my $switched_at = time();
 note(sprintf('switched %.1f s after alter_view', $switched_at - $t_alter));
@@ -246,11 +207,9 @@ is($node->safe_psql('postgres',
 
 # Load stopped: the worker gives version 2 its first batch and folding
 # settles, then the view is exactly the new query.
-ok(wait_for($node,
-	"SELECT batch_gen > 0 FROM lambda_views.status WHERE view = 'public.v'", 30),
+ok(wait_for($node, 'postgres', "SELECT batch_gen > 0 FROM lambda_views.status WHERE view = 'public.v'", 30),
 	'the worker built the first batch of version 2');
-ok(wait_for($node,
-	"SELECT pending_rows = 0 AND speed_watermark >= (SELECT max(id) FROM src) FROM lambda_views.status WHERE view = 'public.v'", 30),
+ok(wait_for($node, 'postgres', "SELECT pending_rows = 0 AND speed_watermark >= (SELECT max(id) FROM src) FROM lambda_views.status WHERE view = 'public.v'", 30),
 	'the worker folded every committed row into version 2');
 is($node->safe_psql('postgres', 'SET lambda_views.realtime = on; ' . diff_sql('v', $q2)),
 	'0', 'realtime view equals the new query on the source');
