@@ -413,6 +413,39 @@ lv_launcher_main(Datum main_arg)
 	}
 }
 
+/* begin_step starts the transaction and snapshot of one unit of work. */
+static void
+begin_step(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+/* end_step commits the unit of work begun by begin_step. */
+static void
+end_step(void)
+{
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+/*
+ * abort_step, in PG_CATCH, keeps the error in cxt and rolls the unit of
+ * work back.
+ */
+static ErrorData *
+abort_step(MemoryContext cxt)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	AbortCurrentTransaction();
+	return edata;
+}
+
 /*
  * run_view_step runs one unit of a view's work in its own transaction; an
  * error is logged and recorded in the view's status row, and false returned.
@@ -428,9 +461,7 @@ run_view_step(int32 view_id, bool recompute, bool *more)
 	{
 		LvView	   *view;
 
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
+		begin_step();
 		view = lv_view_by_id(view_id, true);
 		if (view != NULL)
 		{
@@ -468,26 +499,18 @@ run_view_step(int32 view_id, bool recompute, bool *more)
 				lv_restore_user(saved_user, saved_sec, nestlevel);
 			}
 		}
-		PopActiveSnapshot();
-		CommitTransactionCommand();
+		end_step();
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		ErrorData  *edata = abort_step(cxt);
 
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
 		ereport(LOG,
 				(errmsg("lambda_views: %s of view %d failed: %s",
 						recompute ? "recompute" : "fold", view_id, edata->message)));
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
+		begin_step();
 		lv_record_error(view_id, edata->message);
-		PopActiveSnapshot();
-		CommitTransactionCommand();
+		end_step();
 		ok = false;
 	}
 	PG_END_TRY();
@@ -507,24 +530,17 @@ run_checks_step(void)
 
 	PG_TRY();
 	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
+		begin_step();
 		pgstat_report_activity(STATE_RUNNING, "lambda_views: quality checks");
 		SPI_connect();
 		SPI_execute("SELECT lambda_views.run_due_checks()", false, 0);
 		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
+		end_step();
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		ErrorData  *edata = abort_step(cxt);
 
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
 		ereport(LOG,
 				(errmsg("lambda_views: quality checks failed: %s", edata->message)));
 	}
@@ -540,9 +556,7 @@ due_views(List **view_ids, List **speed_ms, List **batch_due)
 	uint64		i;
 	MemoryContext cxt = CurrentMemoryContext;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
+	begin_step();
 	has_extension = OidIsValid(get_extension_oid("lambda_views", true));
 	if (has_extension)
 	{
@@ -568,8 +582,7 @@ due_views(List **view_ids, List **speed_ms, List **batch_due)
 		}
 		SPI_finish();
 	}
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	end_step();
 	return has_extension;
 }
 
