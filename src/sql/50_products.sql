@@ -127,6 +127,7 @@ DECLARE
     v record;
     p record;
     target text;
+    scope text;
 BEGIN
     SELECT view_schema, view_name INTO v FROM lambda_views.views WHERE views.view_id = enforce_policies.view_id;
     target := format('%I.%I', v.view_schema, v.view_name);
@@ -134,28 +135,27 @@ BEGIN
               WHERE pol.applies_to_schema IS NULL OR pol.applies_to_schema = v.view_schema
               ORDER BY pol.policy_name
     LOOP
+        scope := CASE WHEN p.applies_to_schema IS NULL THEN ''
+                      ELSE format(' in schema %I', p.applies_to_schema) END;
         IF p.require_owner AND owner_role IS NULL THEN
             RAISE EXCEPTION 'lambda view % has no owner_role', target
                 USING ERRCODE = 'check_violation',
                       DETAIL = format('Governance policy "%s" requires every data product%s to name the role accountable for it.',
-                                      p.policy_name, CASE WHEN p.applies_to_schema IS NULL THEN ''
-                                                          ELSE format(' in schema %I', p.applies_to_schema) END),
+                                      p.policy_name, scope),
                       HINT = format('Pass owner_role => ''some_role'' to %s.', via);
         END IF;
         IF p.require_description AND coalesce(btrim(description), '') = '' THEN
             RAISE EXCEPTION 'lambda view % has no description', target
                 USING ERRCODE = 'check_violation',
                       DETAIL = format('Governance policy "%s" requires every data product%s to be described.',
-                                      p.policy_name, CASE WHEN p.applies_to_schema IS NULL THEN ''
-                                                          ELSE format(' in schema %I', p.applies_to_schema) END),
+                                      p.policy_name, scope),
                       HINT = format('Pass description => ''what the view holds'' to %s.', via);
         END IF;
         IF p.require_freshness_sla AND freshness_sla IS NULL THEN
             RAISE EXCEPTION 'lambda view % has no freshness_sla', target
                 USING ERRCODE = 'check_violation',
                       DETAIL = format('Governance policy "%s" requires every data product%s to promise a freshness.',
-                                      p.policy_name, CASE WHEN p.applies_to_schema IS NULL THEN ''
-                                                          ELSE format(' in schema %I', p.applies_to_schema) END),
+                                      p.policy_name, scope),
                       HINT = format('Pass freshness_sla => ''5 minutes'' (at most %s) to %s.',
                                     coalesce(p.max_freshness_sla::text, 'any interval'), via);
         END IF;
