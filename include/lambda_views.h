@@ -77,8 +77,9 @@ extern void lv_create_speed_table(void *def, const char *speed_table);
 extern char *lv_batch_sql(void *def, const char *next);
 extern void lv_create_batch_table(void *def, const char *batch_table);
 extern int64 lv_recompute_view(LvView *view);
-extern void lv_drop_old_batches(LvView *view, int32 below_gen,
-								TransactionId swap_xid);
+extern void lv_drop_old_batches(LvView *view, int32 batch_gen,
+								TransactionId swap_xid, int wait_ms);
+extern void lv_drop_retired_batches(LvView *view, int wait_ms);
 
 /* merge.c */
 extern char *lv_view_sql(void *def, int32 view_id, Oid batch_table,

@@ -1,5 +1,7 @@
 -- recompute(): rebuild the batch from every source row up to the speed
--- watermark into a new table, swap it in, and drop the speed rows it covers.
+-- watermark into a new table and swap it in; the speed rows it covers stop
+-- counting at once and are deleted, with the replaced batch, once no reader
+-- can use that batch (the next fold here).
 SET client_min_messages = warning;
 CREATE TABLE sales (
     id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -18,6 +20,15 @@ BEGIN
        INTO n;
     RETURN n;
 END $$;
+CREATE FUNCTION live_speed_rows() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+    EXECUTE format('SELECT count(*) FROM lambda_views_data.%I WHERE gen > %s',
+                   (SELECT format('v%s_speed', view_id) FROM lambda_views.views WHERE view_name = 'sales_by_region'),
+                   (SELECT batch_gen FROM lambda_views.status WHERE view = 'public.sales_by_region'))
+       INTO n;
+    RETURN n;
+END $$;
 CREATE FUNCTION batch_partitions() RETURNS bigint LANGUAGE sql AS $$
 SELECT count(*) FROM pg_inherits i JOIN lambda_views.views v
     ON i.inhparent = format('lambda_views_data.v%s_batch', v.view_id)::regclass
@@ -27,14 +38,18 @@ $$;
 SELECT batch_gen, batch_watermark, speed_watermark FROM lambda_views.status WHERE view = 'public.sales_by_region';
 
 -- Fold some rows, then recompute: the batch now covers them, the speed rows
--- of the closed generation are gone, and the view is unchanged.
+-- of the closed generation no longer count, and the view is unchanged.
+-- The next fold drops the replaced batch and those speed rows.
 INSERT INTO sales (region, amount) SELECT 'r' || (i % 6), i * 2 FROM generate_series(1, 120) i;
 SELECT lambda_views.fold('sales_by_region');
 SELECT speed_rows() > 0 AS speed_has_rows;
 SELECT lambda_views.recompute('sales_by_region') = (SELECT count(*) FROM sales) AS read_every_row;
-SELECT speed_rows() AS speed_rows_after_recompute;
+SELECT live_speed_rows() AS live_speed_rows_after_recompute;
 SELECT batch_gen, batch_watermark = speed_watermark AS batch_at_speed_watermark, rows_recomputed
   FROM lambda_views.status WHERE view = 'public.sales_by_region';
+SELECT lv_diff('sales_by_region', :'q') AS differing_rows;
+SELECT lambda_views.fold('sales_by_region');
+SELECT speed_rows() AS speed_rows_after_fold, batch_partitions() AS batch_partitions_after_fold;
 SELECT lv_diff('sales_by_region', :'q') AS differing_rows;
 SET lambda_views.realtime = off;
 SELECT lv_diff('sales_by_region', :'q') AS differing_rows_realtime_off;
@@ -64,8 +79,11 @@ SELECT lambda_views.recompute('sales_by_region') > 0 AS recomputed;
 SELECT lv_diff('sales_by_region', :'q') AS differing_rows;
 
 -- Replaced batch tables are dropped once no snapshot can still read them:
--- at most the current one and the one it replaced remain.
+-- at most the current one and the one it replaced remain, and a fold
+-- leaves only the current one.
 SELECT batch_partitions() <= 2 AS old_batches_dropped;
+SELECT lambda_views.fold('sales_by_region');
+SELECT batch_partitions() AS batch_partitions_after_fold;
 
 -- Correcting data: append a compensating row, then recompute.
 INSERT INTO sales (region, amount) VALUES ('r0', -100);
@@ -83,4 +101,4 @@ SELECT lv_diff('sales_by_region', :'q') AS differing_rows;
 
 SELECT lambda_views.drop_view('sales_by_region');
 DROP TABLE sales;
-DROP FUNCTION speed_rows(), batch_partitions();
+DROP FUNCTION speed_rows(), live_speed_rows(), batch_partitions();

@@ -2,16 +2,19 @@
  *
  * batch.c
  *	  Batch layer: rebuild a view's batch from all source rows up to the
- *	  speed watermark into a new partition of the batch table, then swap it
- *	  in and drop the speed generations it covers, in one transaction.
+ *	  speed watermark into a new partition of the batch table and attach it
+ *	  in the same transaction.
  *
- * The batch table is partitioned by generation; readers pick the partition
- * named by view_state.batch_gen in their own snapshot.  The new partition
- * is built and attached (ShareUpdateExclusiveLock: readers and writers go
- * on, the indexes are built then); the swap itself is one row update and
- * the removal of the speed rows the new batch covers.  Old partitions are
- * dropped once no snapshot can still read them and no reader holds the
- * table.
+ * The batch table is partitioned by generation: the partition of
+ * generation G holds the groups of every speed generation up to G, and one
+ * marker row (nrows IS NULL).  A reader uses the newest partition whose
+ * marker it can see, and the speed rows of generations after it.  It finds
+ * that partition among the partitions its plan holds, so a READ COMMITTED
+ * statement planned before a swap commits and executed after it simply
+ * keeps reading the previous batch and the speed rows after that one: no
+ * gap, no double count.  Those speed rows, and the old partitions, are
+ * removed together once no snapshot can read the old batch and no reader
+ * holds the batch table (lv_drop_old_batches).
  *
  *-------------------------------------------------------------------------
  */
@@ -28,7 +31,10 @@
 #include "storage/lmgr.h"
 #include "storage/procarray.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
 
 #include "lambda_views.h"
 #include "definition.h"
@@ -93,8 +99,11 @@ index_sql(LvDefinition *def, const char *table)
 	char	   *nullkeys = null_key_predicate(def, "");
 	int			i;
 
+	/* the newest visible marker picks the batch: see the file header */
+	stmts = lappend(stmts, psprintf("CREATE INDEX ON %s (gen) WHERE nrows IS NULL",
+									table));
 	if (def->keys == NIL)
-		return NIL;
+		return stmts;
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "CREATE INDEX ON %s (", table);
 	for (i = 0; i < list_length(def->keys); i++)
@@ -102,14 +111,14 @@ index_sql(LvDefinition *def, const char *table)
 	appendStringInfoChar(&buf, ')');
 	stmts = lappend(stmts, buf.data);
 	if (nullkeys)
-		stmts = lappend(stmts, psprintf("CREATE INDEX ON %s (gen) WHERE %s",
+		stmts = lappend(stmts, psprintf("CREATE INDEX ON %s (gen) WHERE nrows IS NOT NULL AND (%s)",
 										table, nullkeys));
 	return stmts;
 }
 
 /*
  * lv_create_batch_table creates the partitioned batch table of a view and
- * its empty generation 0.
+ * its empty generation 0 (just its marker).
  */
 void
 lv_create_batch_table(void *defp, const char *batch_table)
@@ -130,6 +139,7 @@ lv_create_batch_table(void *defp, const char *batch_table)
 													psprintf("%s_0", strrchr(batch_table, '.') + 1)),
 						 batch_table),
 				false, 0);
+	SPI_execute(psprintf("INSERT INTO %s (gen) VALUES (0)", batch_table), false, 0);
 }
 
 /*
@@ -176,39 +186,108 @@ run_sql(const char *sql)
 }
 
 /*
- * lv_drop_old_batches drops batch partitions older than below_gen once the
- * swap that retired them (swap_xid) is older than every snapshot, and only
- * if no reader holds the batch table right now: it never waits for a lock.
+ * lock_briefly takes an AccessExclusiveLock on relid, waiting at most
+ * timeout_ms (0: not at all): readers queue behind a waiting lock, so never
+ * wait long.
+ */
+static bool
+lock_briefly(Oid relid, int timeout_ms)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	int			nestlevel;
+	bool		locked = false;
+
+	if (ConditionalLockRelationOid(relid, AccessExclusiveLock))
+		return true;
+	if (timeout_ms <= 0)
+		return false;
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("lock_timeout", psprintf("%d", timeout_ms),
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		LockRelationOid(relid, AccessExclusiveLock);
+		ReleaseCurrentSubTransaction();
+		locked = true;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	AtEOXact_GUC(true, nestlevel);
+	return locked;
+}
+
+/*
+ * lv_drop_old_batches drops the batch partitions older than batch_gen, and
+ * the speed rows that batch covers, once the swap that retired them
+ * (swap_xid) is older than every snapshot and the batch table can be locked
+ * within wait_ms: a reader whose plan predates the swap holds it and still
+ * reads both.  It never runs inside a transaction block,
+ * where the lock would be kept until the user commits.
  */
 void
-lv_drop_old_batches(LvView *view, int32 below_gen, TransactionId swap_xid)
+lv_drop_old_batches(LvView *view, int32 batch_gen, TransactionId swap_xid,
+					int wait_ms)
 {
 	List	   *children;
+	List	   *old = NIL;
 	ListCell   *lc;
 	char	   *prefix = psprintf("v%d_batch_", view->view_id);
 
+	if (IsTransactionBlock())
+		return;
 	if (TransactionIdIsValid(swap_xid) &&
 		!TransactionIdPrecedes(swap_xid, GetOldestNonRemovableTransactionId(NULL)))
 		return;
 	children = find_inheritance_children(view->batch_table, NoLock);
 	foreach(lc, children)
 	{
-		Oid			child = lfirst_oid(lc);
-		char	   *name = get_rel_name(child);
-		int32		gen;
+		char	   *name = get_rel_name(lfirst_oid(lc));
 
-		if (name == NULL || strncmp(name, prefix, strlen(prefix)) != 0)
-			continue;
-		gen = pg_strtoint32(name + strlen(prefix));
-		if (gen >= below_gen)
-			continue;
-		if (!ConditionalLockRelationOid(view->batch_table, AccessExclusiveLock))
-			return;
-		if (!ConditionalLockRelationOid(child, AccessExclusiveLock))
-			continue;
-		run_sql(psprintf("DROP TABLE %s",
-						 quote_qualified_identifier(LV_DATA_SCHEMA, name)));
+		if (name != NULL && strncmp(name, prefix, strlen(prefix)) == 0 &&
+			pg_strtoint32(name + strlen(prefix)) < batch_gen)
+			old = lappend(old, name);
 	}
+	if (old == NIL || !lock_briefly(view->batch_table, wait_ms))
+		return;
+	/* holders of a partition hold the batch table too: none are left */
+	foreach(lc, old)
+		run_sql(psprintf("DROP TABLE %s",
+						 quote_qualified_identifier(LV_DATA_SCHEMA, lfirst(lc))));
+	SPI_execute_with_args(psprintf("DELETE FROM %s WHERE gen <= $1", lv_storage_name(view, "speed")),
+						  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(batch_gen)},
+						  NULL, false, 0);
+}
+
+/*
+ * lv_drop_retired_batches is lv_drop_old_batches for the view's current
+ * batch, as the view's owner: folds call it.
+ */
+void
+lv_drop_retired_batches(LvView *view, int wait_ms)
+{
+	Oid			saved_user;
+	int			saved_sec;
+	int			nestlevel;
+	LvState		state;
+
+	if (IsTransactionBlock())
+		return;
+	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
+	SPI_connect();
+	state = lv_lock_state(view);
+	lv_drop_old_batches(view, state.batch_gen, state.batch_swap_xid, wait_ms);
+	SPI_finish();
+	lv_restore_user(saved_user, saved_sec, nestlevel);
 }
 
 /*
@@ -280,6 +359,9 @@ lv_recompute_view(LvView *view)
 						  NULL, false, 0);
 	SPI_execute(psprintf("SELECT coalesce(sum(nrows), 0)::bigint FROM %s", next), false, 1);
 	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_execute_with_args(psprintf("INSERT INTO %s (gen) VALUES ($1)", next),
+						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum((int32) closed_gen)},
+						  NULL, false, 0);
 
 	partition = psprintf("v%d_batch_" INT64_FORMAT, view->view_id, closed_gen);
 	/* ATTACH builds the partitioned table's indexes on the new partition */
@@ -289,15 +371,12 @@ lv_recompute_view(LvView *view)
 					 quote_qualified_identifier(LV_DATA_SCHEMA, partition), closed_gen));
 
 	/*
-	 * swap: one short step under the state row lock.  Known limitation: a
-	 * READ COMMITTED reader fixes the batch table's partitions when it
-	 * plans but takes its snapshot after; planned before this commit and
-	 * executed after, it sees the new generation without its partition.
-	 * Holding the batch table exclusively here would close that window but
-	 * block readers while a recompute's transaction is open; pre-attached
-	 * partitions are the planned fix.
+	 * swap: one short step under the state row lock.  The speed rows the
+	 * new batch covers stay until no reader can use the old batch; what
+	 * the previous swap retired may go now.
 	 */
 	old = lv_lock_state(view);
+	lv_drop_old_batches(view, old.batch_gen, old.batch_swap_xid, 0);
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	SPI_execute_with_args("UPDATE lambda_views.view_state SET batch_gen = $2, "
@@ -309,16 +388,6 @@ lv_recompute_view(LvView *view)
 							  Int64GetDatum(watermark), Int64GetDatum(rows),
 						  Float8GetDatum(INSTR_TIME_GET_MILLISEC(elapsed))},
 						  NULL, false, 0);
-	SPI_execute_with_args(psprintf("DELETE FROM %s WHERE gen <= $1", lv_storage_name(view, "speed")),
-						  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(closed_gen)},
-						  NULL, false, 0);
-	/*
-	 * Dropping a replaced partition locks it until commit; inside a user's
-	 * transaction block that would keep readers waiting, so leave it to
-	 * the next fold.
-	 */
-	if (!IsTransactionBlock())
-		lv_drop_old_batches(view, old.batch_gen, old.batch_swap_xid);
 	SPI_finish();
 	lv_restore_user(saved_user, saved_sec, nestlevel);
 	return rows;

@@ -6,8 +6,8 @@
  *	  transaction, so every row is folded exactly once.
  *
  * Speed rows are kept per generation (gen).  A recompute closes the current
- * generation; the swap then deletes exactly the generations the new batch
- * covers.  A fold locks the speed table before it reads the generation, so
+ * generation; the generations its batch covers are deleted once no reader
+ * can use the batch before it (batch.c).  A fold locks the speed table before it reads the generation, so
  * a recompute that waits for the speed table's writers knows every fold of
  * the closed generation has ended.
  *
@@ -212,6 +212,7 @@ lv_fold(PG_FUNCTION_ARGS)
 
 	lv_check_owner(view);
 	folded = lv_fold_view(view, 0, 0, NULL);
+	lv_drop_retired_batches(view, 0);
 	lv_advance_versions(view);
 	PG_RETURN_INT64(folded);
 }

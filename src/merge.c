@@ -5,7 +5,9 @@
  *
  * The relation is a plain SQL view over the batch table, the speed table and
  * lambda_views.tail(), so the planner pushes a filter on group keys into
- * index scans of both tables.  Groups that neither the speed table nor the
+ * index scans of both tables.  The batch generation is the newest one whose
+ * marker the reader sees in the partitions of its plan (batch.c), and the
+ * speed rows are those of later generations.  Groups that neither the speed table nor the
  * tail touch are read straight from the batch's finalized columns; only the
  * touched ones (and groups with a NULL key) go through lambda_views.merge,
  * which combines the stored states and finalizes them.
@@ -39,6 +41,9 @@
 #include "definition.h"
 
 PG_FUNCTION_INFO_V1(lv_tail);
+
+/* the speed generations after the batch a reader uses */
+#define SPEED_GEN "s.gen > (SELECT g.gen FROM lv_batch g)"
 
 /* appends "<p>k1 <op> <q>k1 AND ..." */
 static void
@@ -114,12 +119,14 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 	ListCell   *lc;
 	bool		keyed = def->keys != NIL;
 
+	/* batch rows of the chosen generation; speed rows after it */
 	initStringInfo(&gen);
-	appendStringInfo(&gen, "b.gen = (SELECT st.batch_gen FROM lambda_views.view_state st WHERE st.view_id = %d)",
-					 view_id);
+	appendStringInfoString(&gen, "b.gen = (SELECT g.gen FROM lv_batch g) AND b.nrows IS NOT NULL");
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "WITH lv_tail AS MATERIALIZED (SELECT * FROM lambda_views.tail(%d, %s::pg_catalog.regclass) AS t(",
+	appendStringInfo(&buf, "WITH lv_batch AS MATERIALIZED (SELECT pg_catalog.max(m.gen) AS gen "
+					 "FROM %s m WHERE m.nrows IS NULL), ", batch_name);
+	appendStringInfo(&buf, "lv_tail AS MATERIALIZED (SELECT * FROM lambda_views.tail(%d, %s::pg_catalog.regclass) AS t(",
 					 view_id,
 					 quote_literal_cstr(quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->source)),
 																   get_rel_name(def->source))));
@@ -156,7 +163,8 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 			appendStringInfo(&buf, ", b.f%d", foreach_current_index(lc) + 1);
 		appendStringInfo(&buf, " FROM %s b WHERE %s", batch_name, gen.data);
 		keys_not_null(&buf, def, "b.");
-		appendStringInfo(&buf, " AND NOT EXISTS (SELECT 1 FROM %s s WHERE ", speed_name);
+		appendStringInfo(&buf, " AND NOT EXISTS (SELECT 1 FROM %s s WHERE %s AND ",
+						 speed_name, SPEED_GEN);
 		key_match(&buf, def, "s.", "b.");
 		appendStringInfoString(&buf, ") AND NOT EXISTS (SELECT 1 FROM lv_tail t WHERE ");
 		key_match(&buf, def, "t.", "b.");
@@ -180,7 +188,8 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 		keys_not_null(&buf, def, "b.");
 		appendStringInfoString(&buf, " AND EXISTS (SELECT 1 FROM (SELECT ");
 		keys(&buf, def, "s.", false);
-		appendStringInfo(&buf, " FROM %s s UNION ALL SELECT ", speed_name);
+		appendStringInfo(&buf, " FROM %s s WHERE %s UNION ALL SELECT ",
+						 speed_name, SPEED_GEN);
 		keys(&buf, def, "t.", false);
 		appendStringInfoString(&buf, " FROM lv_tail t) d WHERE ");
 		key_match(&buf, def, "d.", "b.");
@@ -204,7 +213,8 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 		appendStringInfoString(&buf, " UNION ALL SELECT ");
 		keys(&buf, def, "s.", false);
 		states_and_finals(&buf, def, "s.", true);
-		appendStringInfo(&buf, ", false FROM %s s UNION ALL SELECT ", speed_name);
+		appendStringInfo(&buf, ", false FROM %s s WHERE %s UNION ALL SELECT ",
+						 speed_name, SPEED_GEN);
 		keys(&buf, def, "t.", false);
 		states_and_finals(&buf, def, "t.", true);
 		appendStringInfoString(&buf, ", false FROM lv_tail t) u GROUP BY ");
@@ -227,7 +237,8 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 		appendStringInfo(&buf, ", true AS from_batch FROM %s b WHERE %s", batch_name, gen.data);
 		appendStringInfoString(&buf, " UNION ALL SELECT true");
 		states_and_finals(&buf, def, "s.", true);
-		appendStringInfo(&buf, ", false FROM %s s UNION ALL SELECT true", speed_name);
+		appendStringInfo(&buf, ", false FROM %s s WHERE %s UNION ALL SELECT true",
+						 speed_name, SPEED_GEN);
 		states_and_finals(&buf, def, "t.", true);
 		appendStringInfoString(&buf, ", false FROM lv_tail t) u");
 	}

@@ -228,11 +228,14 @@ lv_completeness(PG_FUNCTION_ARGS)
 	definition = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	def = lv_parse_definition(definition, view->append_key);
 
-	SPI_execute_with_args(psprintf("SELECT st.speed_watermark, "
+	/* the batch and speed rows a reader would use (see batch.c) */
+	SPI_execute_with_args(psprintf("WITH g AS (SELECT pg_catalog.max(m.gen) AS gen FROM %s m WHERE m.nrows IS NULL) "
+								   "SELECT st.speed_watermark, "
 								   "(SELECT pg_catalog.count(*) FROM %s WHERE %s <= st.speed_watermark%s%s%s), "
-								   "(SELECT COALESCE(pg_catalog.sum(b.nrows), 0)::bigint FROM %s b WHERE b.gen = st.batch_gen) + "
-								   "(SELECT COALESCE(pg_catalog.sum(s.nrows), 0)::bigint FROM %s s) "
-								   "FROM lambda_views.view_state st WHERE st.view_id = $1",
+								   "(SELECT COALESCE(pg_catalog.sum(b.nrows), 0)::bigint FROM %s b WHERE b.gen = g.gen) + "
+								   "(SELECT COALESCE(pg_catalog.sum(s.nrows), 0)::bigint FROM %s s WHERE s.gen > g.gen) "
+								   "FROM lambda_views.view_state st, g WHERE st.view_id = $1",
+								   lv_storage_name(view, "batch"),
 								   def->source_sql, quote_identifier(view->append_key),
 								   def->where_sql ? " AND (" : "",
 								   def->where_sql ? def->where_sql : "",

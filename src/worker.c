@@ -473,11 +473,6 @@ run_view_step(int32 view_id, bool recompute, bool *more)
 				(void) lv_recompute_view(view);
 			else
 			{
-				LvState		state;
-				Oid			saved_user;
-				int			saved_sec;
-				int			nestlevel;
-
 				int64		replay_keys = lv_replay_keys(view);
 
 				(void) lv_fold_view(view, 1, Max(replay_keys, 0), more);
@@ -490,13 +485,12 @@ run_view_step(int32 view_id, bool recompute, bool *more)
 				}
 				else
 					lv_drop_expired_versions();
-				/* old batch partitions go once nobody can read them */
-				nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
-				SPI_connect();
-				state = lv_lock_state(view);
-				lv_drop_old_batches(view, state.batch_gen, state.batch_swap_xid);
-				SPI_finish();
-				lv_restore_user(saved_user, saved_sec, nestlevel);
+				/*
+				 * old batch partitions go once nobody can read them; under
+				 * a steady read load the batch table is never free, so
+				 * queue for it, briefly
+				 */
+				lv_drop_retired_batches(view, 20);
 			}
 		}
 		end_step();
