@@ -7,7 +7,10 @@
  * lambda_views.tail(), so the planner pushes a filter on group keys into
  * index scans of both tables.  The batch generation is the newest one whose
  * marker the reader sees in the partitions of its plan (batch.c), and the
- * speed rows are those of later generations.  Groups that neither the speed table nor the
+ * speed rows are those of later generations.  A quiet view (no speed rows
+ * after the batch, empty tail) is a plain scan of the batch's finals: the
+ * key lookups against the speed rows and the tail are gated off by one
+ * initplan (lv_quiet).  Groups that neither the speed table nor the
  * tail touch are read straight from the batch's finalized columns; only the
  * touched ones (and groups with a NULL key) go through lambda_views.merge,
  * which combines the stored states and finalizes them.
@@ -85,6 +88,21 @@ keys(StringInfo buf, LvDefinition *def, const char *p, bool leading_comma)
 						 p, i + 1);
 }
 
+/*
+ * appends the subquery of the keys after the batch that match batch row b:
+ * one anti or semi join over the speed rows and the tail together
+ */
+static void
+touched(StringInfo buf, LvDefinition *def, const char *speed_name)
+{
+	appendStringInfoString(buf, "SELECT 1 FROM (SELECT ");
+	keys(buf, def, "s.", false);
+	appendStringInfo(buf, " FROM %s s WHERE %s UNION ALL SELECT ", speed_name, SPEED_GEN);
+	keys(buf, def, "t.", false);
+	appendStringInfoString(buf, " FROM lv_tail t) d WHERE ");
+	key_match(buf, def, "d.", "b.");
+}
+
 /* appends ", p.s1, ..." and ", p.f1, ..." (or typed NULLs for finals) */
 static void
 states_and_finals(StringInfo buf, LvDefinition *def, const char *p,
@@ -139,7 +157,10 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 	}
 	foreach(lc, def->aggs)
 		appendStringInfo(&buf, "s%d bytea, ", foreach_current_index(lc) + 1);
-	appendStringInfoString(&buf, "nrows bigint)) SELECT ");
+	appendStringInfoString(&buf, "nrows bigint)), ");
+	appendStringInfo(&buf, "lv_quiet AS MATERIALIZED (SELECT NOT EXISTS (SELECT 1 FROM %s s WHERE %s) "
+					 "AND NOT EXISTS (SELECT 1 FROM lv_tail) AS quiet) SELECT ",
+					 speed_name, SPEED_GEN);
 
 	foreach(lc, def->outputs)
 	{
@@ -156,19 +177,21 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 		char	   *nullpred = NULL;
 		StringInfoData tmp;
 
-		/* groups only the batch holds: finalized values as stored */
+		/*
+		 * groups only the batch holds: finalized values as stored.  When
+		 * nothing after the batch exists (a quiet view), that is every
+		 * batch group and no key needs looking up.
+		 */
 		appendStringInfoString(&buf, "SELECT ");
 		keys(&buf, def, "b.", false);
 		foreach(lc, def->aggs)
 			appendStringInfo(&buf, ", b.f%d", foreach_current_index(lc) + 1);
 		appendStringInfo(&buf, " FROM %s b WHERE %s", batch_name, gen.data);
 		keys_not_null(&buf, def, "b.");
-		appendStringInfo(&buf, " AND NOT EXISTS (SELECT 1 FROM %s s WHERE %s AND ",
-						 speed_name, SPEED_GEN);
-		key_match(&buf, def, "s.", "b.");
-		appendStringInfoString(&buf, ") AND NOT EXISTS (SELECT 1 FROM lv_tail t WHERE ");
-		key_match(&buf, def, "t.", "b.");
-		appendStringInfoString(&buf, ") UNION ALL ");
+		appendStringInfoString(&buf, " AND ((SELECT q.quiet FROM lv_quiet q) OR NOT EXISTS (");
+		touched(&buf, def, speed_name);
+		appendStringInfoString(&buf, "))");
+		appendStringInfoString(&buf, " UNION ALL ");
 
 		/* groups the speed layer or the tail touched: combine and finalize */
 		appendStringInfoString(&buf, "SELECT ");
@@ -186,13 +209,8 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 		states_and_finals(&buf, def, "b.", false);
 		appendStringInfo(&buf, ", true AS from_batch FROM %s b WHERE %s", batch_name, gen.data);
 		keys_not_null(&buf, def, "b.");
-		appendStringInfoString(&buf, " AND EXISTS (SELECT 1 FROM (SELECT ");
-		keys(&buf, def, "s.", false);
-		appendStringInfo(&buf, " FROM %s s WHERE %s UNION ALL SELECT ",
-						 speed_name, SPEED_GEN);
-		keys(&buf, def, "t.", false);
-		appendStringInfoString(&buf, " FROM lv_tail t) d WHERE ");
-		key_match(&buf, def, "d.", "b.");
+		appendStringInfoString(&buf, " AND NOT (SELECT q.quiet FROM lv_quiet q) AND EXISTS (");
+		touched(&buf, def, speed_name);
 		appendStringInfoChar(&buf, ')');
 
 		/* batch groups with a NULL key: equality cannot match them */
@@ -258,6 +276,9 @@ typedef struct TailPlan
 } TailPlan;
 
 static List *tail_plans = NIL;
+
+/* the catalog query of lv_tail, prepared once per backend */
+static SPIPlanPtr meta_plan = NULL;
 
 /* tail_plan returns the saved plan for the view's partial query. */
 static SPIPlanPtr
@@ -327,12 +348,20 @@ lv_tail(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 
 	SPI_connect();
+	if (meta_plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare("SELECT v.view_schema, v.view_name, v.owner, s.speed_watermark, "
+									   "v.settings, v.partial_sql FROM lambda_views.views v "
+									   "JOIN lambda_views.view_state s USING (view_id) WHERE v.view_id = $1",
+									   1, (Oid[]) {INT4OID});
+
+		if (plan == NULL)
+			elog(ERROR, "lambda_views: could not prepare the tail's catalog query");
+		SPI_keepplan(plan);
+		meta_plan = plan;
+	}
 	/* read_only: the catalog and watermark in the caller's snapshot */
-	SPI_execute_with_args("SELECT v.view_schema, v.view_name, v.owner, s.speed_watermark, "
-						  "v.settings, v.partial_sql FROM lambda_views.views v "
-						  "JOIN lambda_views.view_state s USING (view_id) WHERE v.view_id = $1",
-						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view_id)},
-						  NULL, true, 1);
+	SPI_execute_plan(meta_plan, (Datum[]) {Int32GetDatum(view_id)}, NULL, true, 1);
 	if (SPI_processed == 0)
 	{
 		SPI_finish();
