@@ -90,10 +90,25 @@ typedef struct ViewSchedule
 {
 	int32		view_id;
 	TimestampTz next_fold;
+	long		fold_ms;		/* how long its last fold took */
 	int			failures;
 	BackgroundWorkerHandle *batch;
 	bool		seen;
 } ViewSchedule;
+
+/*
+ * fold_period returns how long after a fold starts the next one of the same
+ * view starts.  A row committed just after a fold read the high-water mark
+ * is visible when the next fold ends: period plus that fold's duration, plus
+ * the folds of the other views ahead of it (cycle_ms).  So the period is
+ * speed_interval less that, with a 50 ms margin, but at least a quarter of
+ * it.
+ */
+static long
+fold_period(long speed_ms, long cycle_ms)
+{
+	return Max(speed_ms / 4, speed_ms - cycle_ms - 50);
+}
 
 /* lv_shmem_request asks for the shared state. */
 static void
@@ -586,13 +601,18 @@ schedule_for(List **schedules, int32 view_id)
 {
 	ListCell   *lc;
 	ViewSchedule *s;
+	MemoryContext old;
 
 	foreach(lc, *schedules)
 		if (((ViewSchedule *) lfirst(lc))->view_id == view_id)
 			return lfirst(lc);
+
 	s = MemoryContextAllocZero(TopMemoryContext, sizeof(ViewSchedule));
 	s->view_id = view_id;
+	/* the list outlives the loop's memory context, like its entries */
+	old = MemoryContextSwitchTo(TopMemoryContext);
 	*schedules = lappend(*schedules, s);
+	MemoryContextSwitchTo(old);
 	return s;
 }
 
@@ -670,16 +690,25 @@ lv_db_worker_main(Datum main_arg)
 				if (now >= s->next_fold)
 				{
 					bool		ok = true;
+					long		cycle_ms = 0;
+					ListCell   *other;
 
 					while (more && ok)
 					{
 						CHECK_FOR_INTERRUPTS();
 						ok = run_view_step(s->view_id, false, &more);
 					}
+					s->fold_ms = TimestampDifferenceMilliseconds(now, GetCurrentTimestamp());
+					foreach(other, schedules)
+						cycle_ms += ((ViewSchedule *) lfirst(other))->fold_ms;
 					s->failures = ok ? 0 : Min(s->failures + 1, 10);
 					/* exponential backoff after errors, up to ~17 minutes */
-					s->next_fold = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-															   (int64) list_nth_int(speed_ms, idx) << s->failures);
+					if (ok)
+						s->next_fold = TimestampTzPlusMilliseconds(now,
+																   fold_period(list_nth_int(speed_ms, idx), cycle_ms));
+					else
+						s->next_fold = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+																   (int64) list_nth_int(speed_ms, idx) << s->failures);
 				}
 				if (list_nth_int(batch_due, idx))
 				{
@@ -700,6 +729,18 @@ lv_db_worker_main(Datum main_arg)
 				sleep_ms = Min(sleep_ms,
 							   Max(1, TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
 																	  s->next_fold)));
+			}
+			/* forget dropped views, so they no longer count in a cycle */
+			foreach(lc, schedules)
+			{
+				ViewSchedule *s = lfirst(lc);
+
+				if (s->seen)
+					continue;
+				schedules = foreach_delete_current(schedules, lc);
+				if (s->batch)
+					pfree(s->batch);
+				pfree(s);
 			}
 		}
 		/* quality checks keep their own intervals; look every 10 seconds */
