@@ -215,9 +215,17 @@ lock_briefly(Oid relid, int timeout_ms)
 	}
 	PG_CATCH();
 	{
+		ErrorData  *edata;
+
 		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		/* only the lock timeout is expected; a cancel is not swallowed */
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			ReThrowError(edata);
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
