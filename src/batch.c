@@ -239,8 +239,8 @@ lock_briefly(Oid relid, int timeout_ms)
  * the speed rows that batch covers, once the swap that retired them
  * (swap_xid) is older than every snapshot and the batch table can be locked
  * within wait_ms: a reader whose plan predates the swap holds it and still
- * reads both.  It never runs inside a transaction block,
- * where the lock would be kept until the user commits.
+ * reads both.  It never runs inside a transaction block, where the lock
+ * would be kept until the user commits.
  */
 void
 lv_drop_old_batches(LvView *view, int32 batch_gen, TransactionId swap_xid,
