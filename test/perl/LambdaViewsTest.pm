@@ -5,9 +5,24 @@ use strict;
 use warnings;
 use Exporter 'import';
 use Test::More;
+use PostgreSQL::Test::Cluster;
 use Time::HiRes qw(time usleep);
 
-our @EXPORT = qw(diff_sql wait_for children);
+our @EXPORT = qw(start_node diff_sql wait_for children);
+
+# start_node creates, configures and starts a cluster named $name with
+# lambda_views preloaded and the postgresql.conf lines $conf (a later
+# shared_preload_libraries line overrides the preloaded default).
+sub start_node
+{
+	my ($name, $conf) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf',
+		"shared_preload_libraries = 'lambda_views'\n" . ($conf // ''));
+	$node->start;
+	return $node;
+}
 
 # diff_sql returns a query counting the rows in which a view and its own
 # query on the source differ (EXCEPT ALL in both directions).

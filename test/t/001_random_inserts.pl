@@ -24,14 +24,10 @@ my $query = 'SELECT g, h, count(*) AS n, count(x) AS nx, sum(x) AS s, '
   . 'min(x) AS lo, max(x) AS hi, avg(x) AS mean FROM public.ev';
 my $group_by = ' GROUP BY g, h';
 
-my $node = PostgreSQL::Test::Cluster->new('random_inserts');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'lambda_views'
+my $node = start_node('random_inserts', qq{
 lambda_views.workers_enabled = off
 max_connections = 30
 });
-$node->start;
 
 $node->safe_psql('postgres', qq{
 CREATE EXTENSION lambda_views;

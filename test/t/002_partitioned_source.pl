@@ -22,14 +22,10 @@ my $query = 'SELECT g, b / 50 AS bucket, count(*) AS n, sum(x) AS s, '
   . 'min(x) AS lo, max(x) AS hi FROM public.pev';
 my $group_by = ' GROUP BY g, b / 50';
 
-my $node = PostgreSQL::Test::Cluster->new('partitioned_source');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'lambda_views'
+my $node = start_node('partitioned_source', qq{
 lambda_views.workers_enabled = off
 max_connections = 30
 });
-$node->start;
 
 $node->safe_psql('postgres', q{
 CREATE EXTENSION lambda_views;

@@ -13,14 +13,10 @@ use Time::HiRes qw(time usleep);
 
 my $q = 'SELECT grp, count(*) AS n, sum(val) AS total, max(val) AS top FROM public.events GROUP BY grp';
 
-my $node = PostgreSQL::Test::Cluster->new('freshness');
-$node->init;
-$node->append_conf('postgresql.conf', qq(
-shared_preload_libraries = 'lambda_views'
+my $node = start_node('freshness', qq{
 max_worker_processes = 16
 lambda_views.naptime = 1000
-));
-$node->start;
+});
 
 $node->safe_psql('postgres', 'CREATE EXTENSION lambda_views');
 $node->safe_psql('postgres', q{

@@ -36,16 +36,12 @@ sub caught_up
 		"$what: the worker folded up to the last committed row");
 }
 
-my $node = PostgreSQL::Test::Cluster->new('crash');
-$node->init;
-$node->append_conf('postgresql.conf', qq(
-shared_preload_libraries = 'lambda_views'
+my $node = start_node('crash', qq{
 max_worker_processes = 16
 restart_after_crash = on
 lambda_views.fold_chunk_rows = 20000
 lambda_views.naptime = 200
-));
-$node->start;
+});
 
 $node->safe_psql('postgres', 'CREATE EXTENSION lambda_views');
 $node->safe_psql('postgres', qq{

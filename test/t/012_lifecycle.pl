@@ -71,14 +71,10 @@ sub folds_exactly
 		'0', "$what: the folded view equals its query in $db");
 }
 
-my $node = PostgreSQL::Test::Cluster->new('lifecycle');
-$node->init;
-$node->append_conf('postgresql.conf', qq(
-shared_preload_libraries = 'lambda_views'
+my $node = start_node('lifecycle', qq{
 max_worker_processes = 16
 lambda_views.naptime = 200
-));
-$node->start;
+});
 
 ok(wait_for($node, 'postgres',
 	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'lambda_views launcher'", 20),

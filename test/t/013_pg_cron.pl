@@ -16,17 +16,14 @@ use Time::HiRes qw(time usleep);
 
 my $q = 'SELECT region, count(*) AS n, sum(qty) AS total, max(qty) AS top FROM public.sales GROUP BY region';
 
-my $node = PostgreSQL::Test::Cluster->new('cron');
-$node->init;
 # Jobs run in background workers (no libpq connection to configure), as the
 # role that scheduled them.
-$node->append_conf('postgresql.conf', qq(
+my $node = start_node('cron', qq{
 shared_preload_libraries = 'lambda_views, pg_cron'
 cron.database_name = 'postgres'
 cron.use_background_workers = on
 max_worker_processes = 20
-));
-$node->start;
+});
 
 my $cron_version = $node->safe_psql('postgres',
 	"SELECT default_version FROM pg_available_extensions WHERE name = 'pg_cron'");

@@ -36,14 +36,10 @@ sub insert_rows
 	});
 }
 
-my $node = PostgreSQL::Test::Cluster->new('errors');
-$node->init;
-$node->append_conf('postgresql.conf', qq(
-shared_preload_libraries = 'lambda_views'
+my $node = start_node('errors', qq{
 max_worker_processes = 16
 lambda_views.naptime = 200
-));
-$node->start;
+});
 
 $node->safe_psql('postgres', 'CREATE EXTENSION lambda_views');
 

@@ -43,14 +43,10 @@ sub fold_all
 	$node->safe_psql($db, "SELECT lambda_views.fold('$_')") foreach sort keys %views;
 }
 
-my $node = PostgreSQL::Test::Cluster->new('pg_dump');
-$node->init;
-$node->append_conf('postgresql.conf', qq(
-shared_preload_libraries = 'lambda_views'
+my $node = start_node('pg_dump', qq{
 max_worker_processes = 16
 lambda_views.workers_enabled = off
-));
-$node->start;
+});
 
 # ---------------------------------------------------------------- source db
 $node->safe_psql('postgres', 'CREATE DATABASE src');

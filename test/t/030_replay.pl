@@ -21,17 +21,13 @@ my $source_rows = 1_000_000;
 # about 12 s for the whole source: 16000 keys per 200 ms worker round
 my $rows_per_second = 80_000;
 
-my $node = PostgreSQL::Test::Cluster->new('replay');
-$node->init;
-$node->append_conf('postgresql.conf', qq(
-shared_preload_libraries = 'lambda_views'
+my $node = start_node('replay', qq{
 max_worker_processes = 16
 max_connections = 30
 lambda_views.naptime = 200
 restart_after_crash = on
 max_wal_size = 2GB
-));
-$node->start;
+});
 
 $node->safe_psql('postgres', 'CREATE EXTENSION lambda_views');
 
