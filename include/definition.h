@@ -60,8 +60,8 @@ typedef struct LvDefinition
 
 /* storage attribute numbers: gen, k1..kn, s1..sm, f1..fm, nrows */
 #define LV_KEY_ATTNO(i)			((i) + 2)
-#define LV_STATE_ATTNO(d, j)	(list_length((d)->keys) + (j) + 2)
-#define LV_FINAL_ATTNO(d, j)	(list_length((d)->keys) + list_length((d)->aggs) + (j) + 2)
+#define LV_FINAL_ATTNO(d, j)	(list_length((d)->keys) + (j) + 2)
+#define LV_STATE_ATTNO(d, j)	(list_length((d)->keys) + list_length((d)->aggs) + (j) + 3)
 
 extern LvDefinition *lv_parse_definition(const char *query_text,
 										 const char *append_key);

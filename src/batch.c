@@ -58,8 +58,6 @@ batch_columns(StringInfo buf, LvDefinition *def)
 						 key->type_sql, key->collate_sql);
 	}
 	foreach(lc, def->aggs)
-		appendStringInfo(buf, ", s%d bytea", foreach_current_index(lc) + 1);
-	foreach(lc, def->aggs)
 	{
 		LvAgg	   *agg = lfirst(lc);
 
@@ -67,6 +65,8 @@ batch_columns(StringInfo buf, LvDefinition *def)
 						 strchr(agg->null_final_sql, ':') + 2);
 	}
 	appendStringInfoString(buf, ", nrows bigint");
+	foreach(lc, def->aggs)
+		appendStringInfo(buf, ", s%d bytea", foreach_current_index(lc) + 1);
 }
 
 /*
@@ -164,8 +164,6 @@ lv_batch_sql(void *defp, const char *next)
 						 key->collate_sql, i);
 	}
 	foreach(lc, def->aggs)
-		appendStringInfo(&buf, ", p.s%d", foreach_current_index(lc) + 1);
-	foreach(lc, def->aggs)
 	{
 		LvAgg	   *agg = lfirst(lc);
 		int			j = foreach_current_index(lc) + 1;
@@ -173,7 +171,10 @@ lv_batch_sql(void *defp, const char *next)
 		appendStringInfo(&buf, ", lambda_views.finalize(%s, p.s%d, %s) AS f%d",
 						 agg->signature_sql, j, agg->null_final_sql, j);
 	}
-	appendStringInfo(&buf, ", p.nrows FROM (%s) p", def->partial_sql);
+	appendStringInfoString(&buf, ", p.nrows");
+	foreach(lc, def->aggs)
+		appendStringInfo(&buf, ", p.s%d", foreach_current_index(lc) + 1);
+	appendStringInfo(&buf, " FROM (%s) p", def->partial_sql);
 	return buf.data;
 }
 

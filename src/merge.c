@@ -188,9 +188,15 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 			appendStringInfo(&buf, ", b.f%d", foreach_current_index(lc) + 1);
 		appendStringInfo(&buf, " FROM %s b WHERE %s", batch_name, gen.data);
 		keys_not_null(&buf, def, "b.");
-		appendStringInfoString(&buf, " AND ((SELECT q.quiet FROM lv_quiet q) OR NOT EXISTS (");
+		appendStringInfoString(&buf, " AND (SELECT q.quiet FROM lv_quiet q) UNION ALL SELECT ");
+		keys(&buf, def, "b.", false);
+		foreach(lc, def->aggs)
+			appendStringInfo(&buf, ", b.f%d", foreach_current_index(lc) + 1);
+		appendStringInfo(&buf, " FROM %s b WHERE %s", batch_name, gen.data);
+		keys_not_null(&buf, def, "b.");
+		appendStringInfoString(&buf, " AND NOT (SELECT q.quiet FROM lv_quiet q) AND NOT EXISTS (");
 		touched(&buf, def, speed_name);
-		appendStringInfoString(&buf, "))");
+		appendStringInfoString(&buf, ")");
 		appendStringInfoString(&buf, " UNION ALL ");
 
 		/* groups the speed layer or the tail touched: combine and finalize */
