@@ -36,6 +36,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
@@ -286,6 +287,61 @@ static List *tail_plans = NIL;
 /* the catalog query of lv_tail, prepared once per backend */
 static SPIPlanPtr meta_plan = NULL;
 
+/*
+ * The key sequence and the last speed watermark lv_tail read for a view.
+ * Watermarks only grow, so while the sequence has not handed out a key
+ * beyond the one remembered the tail is empty, and the catalog need not be
+ * read.
+ */
+typedef struct TailSeen
+{
+	int32		view_id;
+	bool		valid;			/* no relcache invalidation since */
+	Oid			key_sequence;
+	int64		watermark;
+} TailSeen;
+
+static List *tail_seen = NIL;
+static bool tail_seen_callback = false;
+
+/*
+ * forget_seen distrusts every remembered watermark: a view may have been
+ * dropped and its id reused (DROP and CREATE EXTENSION) since.
+ */
+static void
+forget_seen(Datum arg, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, tail_seen)
+		((TailSeen *) lfirst(lc))->valid = false;
+}
+
+/* seen_for returns the remembered entry of a view, creating it if asked. */
+static TailSeen *
+seen_for(int32 view_id, bool create)
+{
+	ListCell   *lc;
+	TailSeen   *seen;
+
+	foreach(lc, tail_seen)
+	{
+		if (((TailSeen *) lfirst(lc))->view_id == view_id)
+			return lfirst(lc);
+	}
+	if (!create)
+		return NULL;
+	if (!tail_seen_callback)
+	{
+		CacheRegisterRelcacheCallback(forget_seen, (Datum) 0);
+		tail_seen_callback = true;
+	}
+	seen = MemoryContextAllocZero(TopMemoryContext, sizeof(TailSeen));
+	seen->view_id = view_id;
+	tail_seen = lappend(tail_seen, seen);
+	return seen;
+}
+
 /* tail_plan returns the saved plan for the view's partial query. */
 static SPIPlanPtr
 tail_plan(int32 view_id, const char *partial_sql)
@@ -348,16 +404,22 @@ lv_tail(PG_FUNCTION_ARGS)
 	int			i;
 	uint64		row;
 	SPIPlanPtr	plan;
+	TailSeen   *seen;
+	MemoryContext oldcxt;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	if (!lv_realtime)
+		return (Datum) 0;
+	seen = seen_for(view_id, false);
+	if (seen != NULL && seen->valid &&
+		lv_sequence_last_value(seen->key_sequence) <= seen->watermark)
 		return (Datum) 0;
 
 	SPI_connect();
 	if (meta_plan == NULL)
 	{
 		SPIPlanPtr	plan = SPI_prepare("SELECT v.view_schema, v.view_name, v.owner, s.speed_watermark, "
-									   "v.settings, v.partial_sql FROM lambda_views.views v "
+									   "v.settings, v.partial_sql, v.key_sequence FROM lambda_views.views v "
 									   "JOIN lambda_views.view_state s USING (view_id) WHERE v.view_id = $1",
 									   1, (Oid[]) {INT4OID});
 
@@ -386,6 +448,22 @@ lv_tail(PG_FUNCTION_ARGS)
 				 errhint("Reading the real-time tail needs SELECT on the view.")));
 	owner = DatumGetObjectId(SPI_getbinval(meta, metadesc, 3, &isnull));
 	watermark = DatumGetInt64(SPI_getbinval(meta, metadesc, 4, &isnull));
+
+	/*
+	 * No key beyond the watermark handed out yet: nothing to aggregate, and
+	 * no settings to pin (the sequence's page is ahead of every key in use).
+	 */
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	seen = seen_for(view_id, true);
+	MemoryContextSwitchTo(oldcxt);
+	seen->key_sequence = DatumGetObjectId(SPI_getbinval(meta, metadesc, 7, &isnull));
+	seen->watermark = watermark;
+	seen->valid = true;
+	if (lv_sequence_last_value(seen->key_sequence) <= watermark)
+	{
+		SPI_finish();
+		return (Datum) 0;
+	}
 	arr = DatumGetArrayTypeP(SPI_getbinval(meta, metadesc, 5, &isnull));
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &nelems);
 	for (i = 0; i < nelems; i++)
