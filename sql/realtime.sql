@@ -75,6 +75,14 @@ SELECT count(*) = (SELECT count(DISTINCT (url, date_trunc('day', ts))) FROM hits
   FROM hits_daily;
 SELECT d.url, d.n FROM hits_daily d JOIN (VALUES ('/new'), ('/tail-only')) v(url) USING (url) ORDER BY 1;
 
+-- Once everything is folded the tail is empty and read without a query;
+-- a row committed after that is still read by the next statement.
+SELECT lambda_views.fold('hits_daily');
+SELECT count(*) AS after_fold FROM hits_daily WHERE url = '/late';
+INSERT INTO hits (url, ts) VALUES ('/late', '2026-05-05 00:00+00');
+SELECT url, n FROM hits_daily WHERE url = '/late';
+SELECT lv_diff('hits_daily', :'q') AS differing_rows;
+
 SELECT lambda_views.drop_view('hits_daily');
 SELECT lambda_views.drop_view('hits_total');
 DROP TABLE hits;

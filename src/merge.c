@@ -8,12 +8,14 @@
  * index scans of both tables.  The batch generation is the newest one whose
  * marker the reader sees in the partitions of its plan (batch.c), and the
  * speed rows are those of later generations.  A quiet view (no speed rows
- * after the batch, empty tail) is a plain scan of the batch's finals: the
- * key lookups against the speed rows and the tail are gated off by one
- * initplan (lv_quiet).  Groups that neither the speed table nor the
- * tail touch are read straight from the batch's finalized columns; only the
- * touched ones (and groups with a NULL key) go through lambda_views.merge,
- * which combines the stored states and finalizes them.
+ * after the batch, empty tail) is a plain scan of the batch's finals: one
+ * initplan (lv_quiet) picks, by one-time filters, between that scan and the
+ * anti join against the speed rows and the tail (a per-row OR would cost
+ * every row, and the planner would cost it as a subplan per row).  Groups
+ * that neither the speed table nor the tail touch are read straight from
+ * the batch's finalized columns; only the touched ones (and groups with a
+ * NULL key) go through lambda_views.merge, which combines the stored states
+ * and finalizes them.
  *
  *   query(t) = batch(0..W) ⊕ speed(W..F) ⊕ tail(F..t)
  *
