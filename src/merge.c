@@ -127,6 +127,24 @@ states_and_finals(StringInfo buf, LvDefinition *def, const char *p,
 }
 
 /*
+ * batch_finals appends the select of the finalized batch rows of the chosen
+ * generation whose keys are all non-null (the caller appends more quals).
+ */
+static void
+batch_finals(StringInfo buf, LvDefinition *def, const char *batch_name,
+			 const char *gen)
+{
+	int			j;
+
+	appendStringInfoString(buf, "SELECT ");
+	keys(buf, def, "b.", false);
+	for (j = 0; j < list_length(def->aggs); j++)
+		appendStringInfo(buf, ", b.f%d", j + 1);
+	appendStringInfo(buf, " FROM %s b WHERE %s", batch_name, gen);
+	keys_not_null(buf, def, "b.");
+}
+
+/*
  * lv_view_sql returns the query of the relation users read.  Output
  * expressions are deparsed over the batch table's columns (alias x).
  */
@@ -185,18 +203,9 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 		 * nothing after the batch exists (a quiet view), that is every
 		 * batch group and no key needs looking up.
 		 */
-		appendStringInfoString(&buf, "SELECT ");
-		keys(&buf, def, "b.", false);
-		foreach(lc, def->aggs)
-			appendStringInfo(&buf, ", b.f%d", foreach_current_index(lc) + 1);
-		appendStringInfo(&buf, " FROM %s b WHERE %s", batch_name, gen.data);
-		keys_not_null(&buf, def, "b.");
-		appendStringInfoString(&buf, " AND (SELECT q.quiet FROM lv_quiet q) UNION ALL SELECT ");
-		keys(&buf, def, "b.", false);
-		foreach(lc, def->aggs)
-			appendStringInfo(&buf, ", b.f%d", foreach_current_index(lc) + 1);
-		appendStringInfo(&buf, " FROM %s b WHERE %s", batch_name, gen.data);
-		keys_not_null(&buf, def, "b.");
+		batch_finals(&buf, def, batch_name, gen.data);
+		appendStringInfoString(&buf, " AND (SELECT q.quiet FROM lv_quiet q) UNION ALL ");
+		batch_finals(&buf, def, batch_name, gen.data);
 		appendStringInfoString(&buf, " AND NOT (SELECT q.quiet FROM lv_quiet q) AND NOT EXISTS (");
 		touched(&buf, def, speed_name);
 		appendStringInfoString(&buf, ")");
