@@ -285,108 +285,83 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 	return buf.data;
 }
 
-/* A prepared tail query, cached per backend and view. */
-typedef struct TailPlan
-{
-	int32		view_id;
-	char	   *partial_sql;
-	SPIPlanPtr	plan;
-} TailPlan;
-
-static List *tail_plans = NIL;
-
 /* the catalog query of lv_tail, prepared once per backend */
 static SPIPlanPtr meta_plan = NULL;
 
 /*
- * The key sequence and the last speed watermark lv_tail read for a view.
- * Watermarks only grow, so while the sequence has not handed out a key
- * beyond the one remembered the tail is empty, and the catalog need not be
- * read.
+ * What lv_tail keeps per backend and view: the prepared partial query, and
+ * the key sequence and last speed watermark it read.  Watermarks only grow,
+ * so while the sequence has not handed out a key beyond the one remembered
+ * the tail is empty and the catalog need not be read.
  */
-typedef struct TailSeen
+typedef struct TailCache
 {
 	int32		view_id;
-	bool		valid;			/* no relcache invalidation since */
+	char	   *partial_sql;	/* NULL until a plan is prepared */
+	SPIPlanPtr	plan;
+	bool		valid;			/* watermark read, no relcache inval since */
 	Oid			key_sequence;
 	int64		watermark;
-} TailSeen;
+} TailCache;
 
-static List *tail_seen = NIL;
-static bool tail_seen_callback = false;
+static List *tail_caches = NIL;
 
 /*
- * forget_seen distrusts every remembered watermark: a view may have been
- * dropped and its id reused (DROP and CREATE EXTENSION) since.
+ * forget_watermarks distrusts every remembered watermark: a view may have
+ * been dropped and its id reused (DROP and CREATE EXTENSION) since.
  */
 static void
-forget_seen(Datum arg, Oid relid)
+forget_watermarks(Datum arg, Oid relid)
 {
 	ListCell   *lc;
 
-	foreach(lc, tail_seen)
-		((TailSeen *) lfirst(lc))->valid = false;
+	foreach(lc, tail_caches)
+		((TailCache *) lfirst(lc))->valid = false;
 }
 
-/* seen_for returns the remembered entry of a view, creating it if asked. */
-static TailSeen *
-seen_for(int32 view_id, bool create)
+/* tail_cache returns the entry of a view, creating it if asked. */
+static TailCache *
+tail_cache(int32 view_id, bool create)
 {
 	ListCell   *lc;
-	TailSeen   *seen;
+	TailCache  *tc;
+	MemoryContext oldcxt;
 
-	foreach(lc, tail_seen)
+	foreach(lc, tail_caches)
 	{
-		if (((TailSeen *) lfirst(lc))->view_id == view_id)
+		if (((TailCache *) lfirst(lc))->view_id == view_id)
 			return lfirst(lc);
 	}
 	if (!create)
 		return NULL;
-	if (!tail_seen_callback)
-	{
-		CacheRegisterRelcacheCallback(forget_seen, (Datum) 0);
-		tail_seen_callback = true;
-	}
-	seen = MemoryContextAllocZero(TopMemoryContext, sizeof(TailSeen));
-	seen->view_id = view_id;
-	tail_seen = lappend(tail_seen, seen);
-	return seen;
+	if (tail_caches == NIL)
+		CacheRegisterRelcacheCallback(forget_watermarks, (Datum) 0);
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	tc = palloc0(sizeof(TailCache));
+	tc->view_id = view_id;
+	tail_caches = lappend(tail_caches, tc);
+	MemoryContextSwitchTo(oldcxt);
+	return tc;
 }
 
 /* tail_plan returns the saved plan for the view's partial query. */
 static SPIPlanPtr
-tail_plan(int32 view_id, const char *partial_sql)
+tail_plan(TailCache *tc, const char *partial_sql)
 {
-	ListCell   *lc;
-	TailPlan   *tp = NULL;
-	MemoryContext oldcxt;
-
-	foreach(lc, tail_plans)
+	if (tc->partial_sql != NULL && strcmp(tc->partial_sql, partial_sql) == 0)
+		return tc->plan;
+	if (tc->partial_sql != NULL)
 	{
-		if (((TailPlan *) lfirst(lc))->view_id == view_id)
-			tp = lfirst(lc);
+		SPI_freeplan(tc->plan);
+		pfree(tc->partial_sql);
+		tc->partial_sql = NULL;
 	}
-	if (tp != NULL && strcmp(tp->partial_sql, partial_sql) == 0)
-		return tp->plan;
-	if (tp == NULL)
-	{
-		oldcxt = MemoryContextSwitchTo(TopMemoryContext);
-		tp = palloc0(sizeof(TailPlan));
-		tp->view_id = view_id;
-		tail_plans = lappend(tail_plans, tp);
-		MemoryContextSwitchTo(oldcxt);
-	}
-	else
-	{
-		SPI_freeplan(tp->plan);
-		pfree(tp->partial_sql);
-	}
-	tp->plan = SPI_prepare(partial_sql, 2, (Oid[]) {INT8OID, INT8OID});
-	if (tp->plan == NULL)
-		elog(ERROR, "lambda_views: could not prepare the tail of view %d", view_id);
-	SPI_keepplan(tp->plan);
-	tp->partial_sql = MemoryContextStrdup(TopMemoryContext, partial_sql);
-	return tp->plan;
+	tc->plan = SPI_prepare(partial_sql, 2, (Oid[]) {INT8OID, INT8OID});
+	if (tc->plan == NULL)
+		elog(ERROR, "lambda_views: could not prepare the tail of view %d", tc->view_id);
+	SPI_keepplan(tc->plan);
+	tc->partial_sql = MemoryContextStrdup(TopMemoryContext, partial_sql);
+	return tc->plan;
 }
 
 /*
@@ -415,15 +390,14 @@ lv_tail(PG_FUNCTION_ARGS)
 	int			i;
 	uint64		row;
 	SPIPlanPtr	plan;
-	TailSeen   *seen;
-	MemoryContext oldcxt;
+	TailCache  *tc;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	if (!lv_realtime)
 		return (Datum) 0;
-	seen = seen_for(view_id, false);
-	if (seen != NULL && seen->valid &&
-		lv_sequence_last_value(seen->key_sequence) <= seen->watermark)
+	tc = tail_cache(view_id, false);
+	if (tc != NULL && tc->valid &&
+		lv_sequence_last_value(tc->key_sequence) <= tc->watermark)
 		return (Datum) 0;
 
 	SPI_connect();
@@ -464,13 +438,11 @@ lv_tail(PG_FUNCTION_ARGS)
 	 * No key beyond the watermark handed out yet: nothing to aggregate, and
 	 * no settings to pin (the sequence's page is ahead of every key in use).
 	 */
-	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
-	seen = seen_for(view_id, true);
-	MemoryContextSwitchTo(oldcxt);
-	seen->key_sequence = DatumGetObjectId(SPI_getbinval(meta, metadesc, 7, &isnull));
-	seen->watermark = watermark;
-	seen->valid = true;
-	if (lv_sequence_last_value(seen->key_sequence) <= watermark)
+	tc = tail_cache(view_id, true);
+	tc->key_sequence = DatumGetObjectId(SPI_getbinval(meta, metadesc, 7, &isnull));
+	tc->watermark = watermark;
+	tc->valid = true;
+	if (lv_sequence_last_value(tc->key_sequence) <= watermark)
 	{
 		SPI_finish();
 		return (Datum) 0;
@@ -484,7 +456,7 @@ lv_tail(PG_FUNCTION_ARGS)
 	SetUserIdAndSecContext(owner, saved_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	nestlevel = lv_pin_settings(settings);
-	plan = tail_plan(view_id, SPI_getvalue(meta, metadesc, 6));
+	plan = tail_plan(tc, SPI_getvalue(meta, metadesc, 6));
 	SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(watermark), Int64GetDatum(PG_INT64_MAX)},
 					 NULL, true, 0);
 	for (row = 0; row < SPI_processed; row++)

@@ -94,8 +94,9 @@ lv_product_view_id(PG_FUNCTION_ARGS)
  *                            OUT failing_rows bigint, OUT first_row text)
  *
  * Runs a user-defined check, as the view's owner under its pinned settings:
- * search_path as add_check's caller had it; the query is wrapped as a subquery, so it can only be one SELECT (or
- * VALUES, or WITH without data-modifying parts).  Without execute, only
+ * search_path as add_check's caller had it; the query is wrapped as a
+ * subquery, so it can only be one SELECT (or VALUES, or WITH without
+ * data-modifying parts).  Without execute, only
  * plans it (add_check validates this way).  The caller must have the
  * privileges of the view's owner.
  */
@@ -135,6 +136,8 @@ lv_run_check_sql(PG_FUNCTION_ARGS)
 	(void) set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	SPI_connect();
+	values[0] = Int64GetDatum(0);
+	nulls[0] = false;
 	if (!execute)
 	{
 		/* one SELECT, said plainly before the wrapped form is planned */
@@ -151,38 +154,24 @@ lv_run_check_sql(PG_FUNCTION_ARGS)
 					 errmsg("check query must be a single SELECT"),
 					 errdetail("A check returns the rows that break it; it changes nothing."),
 					 errhint("Pass a SELECT that returns no rows when all is well.")));
-	}
-	if (!execute)
-	{
 		if (SPI_prepare(query, 0, NULL) == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		values[0] = Int64GetDatum(0);
-		nulls[0] = false;
 	}
-	else
+	else if (SPI_execute(query, false, 1) > 0 && SPI_processed > 0)
 	{
-		SPI_execute(query, false, 1);
-		nulls[0] = false;
-		if (SPI_processed == 0)
-			values[0] = Int64GetDatum(0);
-		else
+		bool		isnull;
+		char	   *row;
+
+		values[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		row = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		if (row != NULL)
 		{
-			bool		isnull;
-			char	   *row;
+			/* in the caller's context: SPI's goes away */
+			MemoryContext old = MemoryContextSwitchTo(outer);
 
-			values[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-			row = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-			if (row != NULL)
-			{
-				/* in the caller's context: SPI's goes away */
-				{
-					MemoryContext old = MemoryContextSwitchTo(outer);
-
-					values[1] = CStringGetTextDatum(row);
-					MemoryContextSwitchTo(old);
-				}
-				nulls[1] = false;
-			}
+			values[1] = CStringGetTextDatum(row);
+			MemoryContextSwitchTo(old);
+			nulls[1] = false;
 		}
 	}
 	SPI_finish();
