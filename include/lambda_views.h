@@ -16,6 +16,7 @@ extern bool lv_realtime;
 extern int	lv_fold_chunk_rows;
 extern bool lv_workers_enabled;
 extern int	lv_naptime_ms;
+extern int	lv_fold_backlog_rows;
 extern int	lv_max_workers;
 
 /* A lambda view as recorded in lambda_views.views (catalog.c). */

@@ -427,6 +427,21 @@ guard_utility(Node *stmt)
 }
 
 /*
+ * drop_leftover drops a storage relation of a dropped view if it is still
+ * there (without the notice DROP ... IF EXISTS gives when it is not).
+ */
+static void
+drop_leftover(const char *kind, const char *name)
+{
+	Oid			nspid = get_namespace_oid(LV_DATA_SCHEMA, true);
+
+	if (OidIsValid(nspid) && OidIsValid(get_relname_relid(name, nspid)))
+		SPI_execute(psprintf("DROP %s %s", kind,
+							 quote_qualified_identifier(LV_DATA_SCHEMA, name)),
+					false, 0);
+}
+
+/*
  * forget_view deletes a view's catalog rows and drops whatever storage is
  * left; its relation is already gone or about to be.
  */
@@ -450,13 +465,11 @@ forget_view(const char *schema, const char *name)
 	}
 	view_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	SPI_execute(psprintf("DROP TABLE IF EXISTS %s.%s, %s.%s, %s.%s",
-						 LV_DATA_SCHEMA, quote_identifier(psprintf("v%d_batch", view_id)),
-						 LV_DATA_SCHEMA, quote_identifier(psprintf("v%d_batch_next", view_id)),
-						 LV_DATA_SCHEMA, quote_identifier(psprintf("v%d_speed", view_id))),
-				false, 0);
-	SPI_execute(psprintf("DROP SEQUENCE IF EXISTS %s.%s", LV_DATA_SCHEMA,
-						 quote_identifier(psprintf("v%d_gen", view_id))), false, 0);
+	/* storage goes with the relation (an auto dependency): drop leftovers */
+	drop_leftover("TABLE", psprintf("v%d_batch", view_id));
+	drop_leftover("TABLE", psprintf("v%d_batch_next", view_id));
+	drop_leftover("TABLE", psprintf("v%d_speed", view_id));
+	drop_leftover("SEQUENCE", psprintf("v%d_gen", view_id));
 	SPI_finish();
 	lv_unguard_source(source);
 }

@@ -21,6 +21,7 @@ bool		lv_realtime = true;
 int			lv_fold_chunk_rows = 1000000;
 bool		lv_workers_enabled = true;
 int			lv_naptime_ms = 1000;
+int			lv_fold_backlog_rows = 2000;
 int			lv_max_workers = 4;
 
 void		_PG_init(void);
@@ -38,6 +39,11 @@ _PG_init(void)
 							"A fold of a large backlog runs in chunks of this many keys, so memory stays flat.",
 							&lv_fold_chunk_rows, 1000000, 1000, INT_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lambda_views.fold_backlog_rows",
+							"Unfolded append keys that make the worker fold a view before its speed_interval is up.",
+							"A realtime read aggregates the rows the speed layer has not folded; under heavy ingest this bounds them. 0 folds only every speed_interval.",
+							&lv_fold_backlog_rows, 2000, 0, INT_MAX,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("lambda_views.workers_enabled",
 							 "Background workers fold and recompute lambda views.",
 							 "Off, views stay exact through lambda_views.fold() and recompute() by hand or from pg_cron.",

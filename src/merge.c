@@ -51,6 +51,14 @@ PG_FUNCTION_INFO_V1(lv_tail);
 /* the speed generations after the batch a reader uses */
 #define SPEED_GEN "s.gen > (SELECT g.gen FROM lv_batch g)"
 
+/*
+ * the batch rows of the generation a reader uses; the quiet and busy forms
+ * add the one-time filter that picks the branch
+ */
+#define BATCH_GEN "b.gen = (SELECT g.gen FROM lv_batch g) AND b.nrows IS NOT NULL"
+#define QUIET_GEN BATCH_GEN " AND (SELECT q.quiet FROM lv_quiet q)"
+#define BUSY_GEN BATCH_GEN " AND NOT (SELECT q.quiet FROM lv_quiet q)"
+
 /* appends "<p>k1 <op> <q>k1 AND ..." */
 static void
 key_match(StringInfo buf, LvDefinition *def, const char *p, const char *q)
@@ -127,12 +135,13 @@ states_and_finals(StringInfo buf, LvDefinition *def, const char *p,
 }
 
 /*
- * batch_finals appends the select of the finalized batch rows of the chosen
- * generation whose keys are all non-null (the caller appends more quals).
+ * batch_finals appends the select of the finalized batch rows that gen
+ * picks, only those whose keys are all non-null if asked (the caller
+ * appends more quals).
  */
 static void
 batch_finals(StringInfo buf, LvDefinition *def, const char *batch_name,
-			 const char *gen)
+			 const char *gen, bool notnull_keys)
 {
 	int			j;
 
@@ -141,7 +150,8 @@ batch_finals(StringInfo buf, LvDefinition *def, const char *batch_name,
 	for (j = 0; j < list_length(def->aggs); j++)
 		appendStringInfo(buf, ", b.f%d", j + 1);
 	appendStringInfo(buf, " FROM %s b WHERE %s", batch_name, gen);
-	keys_not_null(buf, def, "b.");
+	if (notnull_keys)
+		keys_not_null(buf, def, "b.");
 }
 
 /*
@@ -154,13 +164,8 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 {
 	LvDefinition *def = defp;
 	StringInfoData buf;
-	StringInfoData gen;
 	ListCell   *lc;
 	bool		keyed = def->keys != NIL;
-
-	/* batch rows of the chosen generation; speed rows after it */
-	initStringInfo(&gen);
-	appendStringInfoString(&gen, "b.gen = (SELECT g.gen FROM lv_batch g) AND b.nrows IS NOT NULL");
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "WITH lv_batch AS MATERIALIZED (SELECT pg_catalog.max(m.gen) AS gen "
@@ -201,12 +206,12 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 		/*
 		 * groups only the batch holds: finalized values as stored.  When
 		 * nothing after the batch exists (a quiet view), that is every
-		 * batch group and no key needs looking up.
+		 * batch group, NULL keys too, and no key needs looking up.
 		 */
-		batch_finals(&buf, def, batch_name, gen.data);
-		appendStringInfoString(&buf, " AND (SELECT q.quiet FROM lv_quiet q) UNION ALL ");
-		batch_finals(&buf, def, batch_name, gen.data);
-		appendStringInfoString(&buf, " AND NOT (SELECT q.quiet FROM lv_quiet q) AND NOT EXISTS (");
+		batch_finals(&buf, def, batch_name, QUIET_GEN, false);
+		appendStringInfoString(&buf, " UNION ALL ");
+		batch_finals(&buf, def, batch_name, BUSY_GEN, true);
+		appendStringInfoString(&buf, " AND NOT EXISTS (");
 		touched(&buf, def, speed_name);
 		appendStringInfoString(&buf, ")");
 		appendStringInfoString(&buf, " UNION ALL ");
@@ -225,9 +230,9 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 		appendStringInfoString(&buf, " FROM (SELECT ");
 		keys(&buf, def, "b.", false);
 		states_and_finals(&buf, def, "b.", false);
-		appendStringInfo(&buf, ", true AS from_batch FROM %s b WHERE %s", batch_name, gen.data);
+		appendStringInfo(&buf, ", true AS from_batch FROM %s b WHERE %s", batch_name, BUSY_GEN);
 		keys_not_null(&buf, def, "b.");
-		appendStringInfoString(&buf, " AND NOT (SELECT q.quiet FROM lv_quiet q) AND EXISTS (");
+		appendStringInfoString(&buf, " AND EXISTS (");
 		touched(&buf, def, speed_name);
 		appendStringInfoChar(&buf, ')');
 
@@ -244,7 +249,7 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 			keys(&buf, def, "b.", false);
 			states_and_finals(&buf, def, "b.", false);
 			appendStringInfo(&buf, ", true FROM %s b WHERE %s AND (%s)",
-							 batch_name, gen.data, nullpred);
+							 batch_name, BUSY_GEN, nullpred);
 		}
 		appendStringInfoString(&buf, " UNION ALL SELECT ");
 		keys(&buf, def, "s.", false);
@@ -270,7 +275,7 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 		}
 		appendStringInfoString(&buf, " FROM (SELECT true AS lv");
 		states_and_finals(&buf, def, "b.", false);
-		appendStringInfo(&buf, ", true AS from_batch FROM %s b WHERE %s", batch_name, gen.data);
+		appendStringInfo(&buf, ", true AS from_batch FROM %s b WHERE %s", batch_name, BATCH_GEN);
 		appendStringInfoString(&buf, " UNION ALL SELECT true");
 		states_and_finals(&buf, def, "s.", true);
 		appendStringInfo(&buf, ", false FROM %s s WHERE %s UNION ALL SELECT true",

@@ -56,6 +56,7 @@ PGDLLEXPORT void lv_batch_worker_main(Datum main_arg);
 #define LV_MAX_DATABASES 64
 #define LV_MAX_VIEWS_PER_DB 256
 #define LV_DROPPING_TIMEOUT_MS 60000
+#define LV_BACKLOG_POLL_MS 100	/* backlog checks while rows arrive */
 
 typedef enum LvDbStatus
 {
@@ -359,6 +360,7 @@ void
 lv_launcher_main(Datum main_arg)
 {
 	BackgroundWorkerHandle *handles[LV_MAX_DATABASES] = {0};
+	TimestampTz started[LV_MAX_DATABASES] = {0};
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -403,13 +405,19 @@ lv_launcher_main(Datum main_arg)
 			{
 				pid_t		pid;
 
-				start = handles[i] == NULL ||
-					GetBackgroundWorkerPid(handles[i], &pid) == BGWH_STOPPED;
+				/* a worker that failed is started again after naptime */
+				start = (handles[i] == NULL ||
+						 GetBackgroundWorkerPid(handles[i], &pid) == BGWH_STOPPED) &&
+					TimestampDifferenceExceeds(started[i], GetCurrentTimestamp(),
+											   lv_naptime_ms);
 			}
 			SpinLockRelease(&lv_shared->mutex);
 			if (start)
+			{
 				handles[i] = start_worker("lv_db_worker_main", "lambda_views worker",
 										  dbid, 0);
+				started[i] = GetCurrentTimestamp();
+			}
 		}
 		/* forget databases that no longer exist */
 		SpinLockAcquire(&lv_shared->mutex);
@@ -420,6 +428,7 @@ lv_launcher_main(Datum main_arg)
 			{
 				lv_shared->dbs[i].dbid = InvalidOid;
 				handles[i] = NULL;
+				started[i] = 0;
 			}
 		SpinLockRelease(&lv_shared->mutex);
 
@@ -557,9 +566,14 @@ run_checks_step(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
-/* due_views reads each view's schedule inputs; false if no extension. */
+/*
+ * due_views reads each view's schedule inputs: speed_interval, whether a
+ * recompute is due, and how many append keys the sequence has handed out
+ * beyond the speed layer (zero while a view replays, which folds at its own
+ * pace).  False if the database has no extension.
+ */
 static bool
-due_views(List **view_ids, List **speed_ms, List **batch_due)
+due_views(List **view_ids, List **speed_ms, List **batch_due, List **backlog)
 {
 	bool		has_extension;
 	uint64		i;
@@ -574,7 +588,9 @@ due_views(List **view_ids, List **speed_ms, List **batch_due)
 					"v.batch_interval IS NOT NULL AND (s.last_recompute_at IS NULL OR "
 					"s.last_recompute_at + v.batch_interval <= now()) "
 					/* a version switched in by alter_view gets its first batch */
-					"OR (v.role = 'serving' AND v.version > 1 AND s.batch_gen = 0) "
+					"OR (v.role = 'serving' AND v.version > 1 AND s.batch_gen = 0), "
+					"CASE WHEN v.role = 'serving' THEN coalesce(pg_catalog.pg_sequence_last_value(v.key_sequence) "
+					"- s.speed_watermark, 0) ELSE 0 END "
 					"FROM lambda_views.views v JOIN lambda_views.view_state s USING (view_id) "
 					"WHERE v.role <> 'retired' ORDER BY v.view_id", true, LV_MAX_VIEWS_PER_DB);
 		for (i = 0; i < SPI_processed; i++)
@@ -587,6 +603,7 @@ due_views(List **view_ids, List **speed_ms, List **batch_due)
 			*view_ids = lappend_int(*view_ids, DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull)));
 			*speed_ms = lappend_int(*speed_ms, (int) DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)));
 			*batch_due = lappend_int(*batch_due, DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull)));
+			*backlog = lappend(*backlog, (void *) (intptr_t) Min(DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)), INT_MAX));
 			MemoryContextSwitchTo(old);
 		}
 		SPI_finish();
@@ -656,6 +673,7 @@ lv_db_worker_main(Datum main_arg)
 		List	   *view_ids = NIL;
 		List	   *speed_ms = NIL;
 		List	   *batch_due = NIL;
+		List	   *backlog = NIL;
 		ListCell   *lc;
 		TimestampTz now;
 		long		sleep_ms = lv_naptime_ms;
@@ -672,7 +690,7 @@ lv_db_worker_main(Datum main_arg)
 
 		if (lv_workers_enabled)
 		{
-			if (!due_views(&view_ids, &speed_ms, &batch_due))
+			if (!due_views(&view_ids, &speed_ms, &batch_due, &backlog))
 			{
 				set_db_status(dbid, LV_DB_NO_EXTENSION);
 				proc_exit(0);
@@ -684,10 +702,14 @@ lv_db_worker_main(Datum main_arg)
 				int			idx = foreach_current_index(lc);
 				ViewSchedule *s = schedule_for(&schedules, lfirst_int(lc));
 				bool		more = true;
+				int			waiting = (int) (intptr_t) list_nth(backlog, idx);
 
 				s->seen = true;
 				now = GetCurrentTimestamp();
-				if (now >= s->next_fold)
+				/* heavy ingest folds early: a realtime read aggregates less */
+				if (now >= s->next_fold ||
+					(lv_fold_backlog_rows > 0 && waiting >= lv_fold_backlog_rows &&
+					 s->failures == 0))
 				{
 					bool		ok = true;
 					long		cycle_ms = 0;
@@ -729,6 +751,9 @@ lv_db_worker_main(Datum main_arg)
 				sleep_ms = Min(sleep_ms,
 							   Max(1, TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
 																	  s->next_fold)));
+				/* while rows arrive, look at the backlog more often */
+				if (lv_fold_backlog_rows > 0 && waiting > 0)
+					sleep_ms = Min(sleep_ms, LV_BACKLOG_POLL_MS);
 			}
 			/* forget dropped views, so they no longer count in a cycle */
 			foreach(lc, schedules)

@@ -1,6 +1,9 @@
 ----------------------------------------------------------------------------
 -- Partial aggregation: any aggregate with a combine function, driven through
 -- its own transition / combine / serialize / deserialize / final functions.
+-- SSPACE is the size of the wrapper's own state: without it the planner
+-- assumes 8 kB per group for an internal state, and a hash aggregate spills
+-- to disk after about a thousand groups at the default work_mem.
 -- States are stored as bytea; the aggregate is named by a regprocedure
 -- constant so stored SQL survives pg_dump and pg_upgrade.
 ----------------------------------------------------------------------------
@@ -23,14 +26,14 @@ CREATE AGGREGATE lambda_views.partial(regprocedure, VARIADIC "any") (
     COMBINEFUNC = lambda_views.state_combine,
     SERIALFUNC = lambda_views.state_serialize,
     DESERIALFUNC = lambda_views.state_deserialize,
-    PARALLEL = SAFE);
+    SSPACE = 64, PARALLEL = SAFE);
 CREATE AGGREGATE lambda_views.partial(regprocedure) (
     SFUNC = lambda_views.partial_trans, STYPE = internal,
     FINALFUNC = lambda_views.state_final,
     COMBINEFUNC = lambda_views.state_combine,
     SERIALFUNC = lambda_views.state_serialize,
     DESERIALFUNC = lambda_views.state_deserialize,
-    PARALLEL = SAFE);
+    SSPACE = 64, PARALLEL = SAFE);
 COMMENT ON AGGREGATE lambda_views.partial(regprocedure, VARIADIC "any") IS
   'partial aggregation: the serialized transition state of the named aggregate over its arguments';
 COMMENT ON AGGREGATE lambda_views.partial(regprocedure) IS
@@ -45,7 +48,7 @@ RETURNS anyelement AS 'MODULE_PATHNAME', 'lv_merge_final' LANGUAGE C IMMUTABLE P
 CREATE AGGREGATE lambda_views.merge(regprocedure, bytea, anyelement, bool) (
     SFUNC = lambda_views.merge_trans, STYPE = internal,
     FINALFUNC = lambda_views.merge_final, FINALFUNC_EXTRA,
-    PARALLEL = SAFE);
+    SSPACE = 128, PARALLEL = SAFE);
 COMMENT ON AGGREGATE lambda_views.merge(regprocedure, bytea, anyelement, bool) IS
   'serving layer: combine stored partial states of the named aggregate and return its final value';
 

@@ -135,5 +135,31 @@ is($node->safe_psql('postgres',
 is($node->safe_psql('postgres', 'SELECT last_error IS NULL FROM lambda_views.status'),
 	't', 'no fold error recorded');
 
+# Heavy ingest folds early: a view whose speed_interval is an hour is folded
+# as soon as lambda_views.fold_backlog_rows rows wait beyond its speed
+# layer, and not before.
+$node->safe_psql('postgres', qq{
+SELECT lambda_views.create_view('ev_hourly', \$\$$q\$\$,
+    append_key => 'id', speed_interval => '1 hour');
+});
+$last = $node->safe_psql('postgres', 'SELECT max(id) FROM events');
+ok(wait_for($node, 'postgres',
+	"SELECT speed_watermark >= $last FROM lambda_views.status WHERE view = 'public.ev_hourly'", 20),
+	'a new view is folded once at once');
+$node->safe_psql('postgres', 'ALTER SYSTEM SET lambda_views.fold_backlog_rows = 200');
+$node->reload;
+$node->safe_psql('postgres', 'INSERT INTO events (grp, val) SELECT i % 7, i FROM generate_series(1, 50) i');
+sleep(3);
+is($node->safe_psql('postgres',
+	"SELECT speed_watermark = $last FROM lambda_views.status WHERE view = 'public.ev_hourly'"),
+	't', 'a backlog below fold_backlog_rows waits for speed_interval');
+$node->safe_psql('postgres', 'INSERT INTO events (grp, val) SELECT i % 7, i FROM generate_series(1, 300) i');
+$last = $node->safe_psql('postgres', 'SELECT max(id) FROM events');
+ok(wait_for($node, 'postgres',
+	"SELECT speed_watermark >= $last FROM lambda_views.status WHERE view = 'public.ev_hourly'", 10),
+	'a backlog of fold_backlog_rows is folded before speed_interval');
+is($node->safe_psql('postgres', 'SET lambda_views.realtime = off; ' . diff_sql('ev_hourly', $q)),
+	'0', 'the early-folded view (batch + speed) equals its query on the source');
+
 $node->stop;
 done_testing();
