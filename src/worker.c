@@ -603,7 +603,7 @@ due_views(List **view_ids, List **speed_ms, List **batch_due, List **backlog)
 			*view_ids = lappend_int(*view_ids, DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull)));
 			*speed_ms = lappend_int(*speed_ms, (int) DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)));
 			*batch_due = lappend_int(*batch_due, DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull)));
-			*backlog = lappend(*backlog, (void *) (intptr_t) Min(DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)), INT_MAX));
+			*backlog = lappend_int(*backlog, (int) Min(DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)), INT_MAX));
 			MemoryContextSwitchTo(old);
 		}
 		SPI_finish();
@@ -702,7 +702,7 @@ lv_db_worker_main(Datum main_arg)
 				int			idx = foreach_current_index(lc);
 				ViewSchedule *s = schedule_for(&schedules, lfirst_int(lc));
 				bool		more = true;
-				int			waiting = (int) (intptr_t) list_nth(backlog, idx);
+				int			waiting = list_nth_int(backlog, idx);
 
 				s->seen = true;
 				now = GetCurrentTimestamp();
