@@ -101,5 +101,6 @@ extern bool lv_internal_ddl;
 
 /* worker.c */
 extern void lv_register_launcher(void);
+extern void lv_note_tail_read(void);
 
 #endif							/* LAMBDA_VIEWS_H */

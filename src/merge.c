@@ -404,6 +404,8 @@ lv_tail(PG_FUNCTION_ARGS)
 	if (tc != NULL && tc->valid &&
 		lv_sequence_last_value(tc->key_sequence) <= tc->watermark)
 		return (Datum) 0;
+	/* someone reads unfolded rows: the worker may fold early (worker.c) */
+	lv_note_tail_read();
 
 	SPI_connect();
 	if (meta_plan == NULL)

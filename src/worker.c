@@ -57,6 +57,7 @@ PGDLLEXPORT void lv_batch_worker_main(Datum main_arg);
 #define LV_MAX_VIEWS_PER_DB 256
 #define LV_DROPPING_TIMEOUT_MS 60000
 #define LV_BACKLOG_POLL_MS 100	/* backlog checks while rows arrive */
+#define LV_TAIL_READ_WINDOW_MS 10000	/* early folds this long after a read */
 
 typedef enum LvDbStatus
 {
@@ -71,6 +72,7 @@ typedef struct LvDbSlot
 	LvDbStatus	status;
 	pid_t		pid;			/* folding worker, 0 if none */
 	TimestampTz status_since;
+	TimestampTz tail_read_at;	/* last realtime read of unfolded rows */
 } LvDbSlot;
 
 typedef struct LvShared
@@ -157,6 +159,46 @@ db_slot(Oid dbid, bool create)
 	memset(free_slot, 0, sizeof(LvDbSlot));
 	free_slot->dbid = dbid;
 	return free_slot;
+}
+
+/*
+ * lv_note_tail_read records that a backend of this database read unfolded
+ * rows with lambda_views.realtime on (at most once a second per backend).
+ * Early folds only pay off while such reads happen.
+ */
+void
+lv_note_tail_read(void)
+{
+	static TimestampTz noted = 0;
+	TimestampTz now;
+	LvDbSlot   *slot;
+
+	if (lv_shared == NULL)
+		return;
+	now = GetCurrentTimestamp();
+	if (!TimestampDifferenceExceeds(noted, now, 1000))
+		return;
+	noted = now;
+	SpinLockAcquire(&lv_shared->mutex);
+	slot = db_slot(MyDatabaseId, false);
+	if (slot != NULL)
+		slot->tail_read_at = now;
+	SpinLockRelease(&lv_shared->mutex);
+}
+
+/* tail_read_recently says whether a realtime read noted itself lately. */
+static bool
+tail_read_recently(Oid dbid)
+{
+	LvDbSlot   *slot;
+	TimestampTz at = 0;
+
+	SpinLockAcquire(&lv_shared->mutex);
+	slot = db_slot(dbid, false);
+	if (slot != NULL)
+		at = slot->tail_read_at;
+	SpinLockRelease(&lv_shared->mutex);
+	return !TimestampDifferenceExceeds(at, GetCurrentTimestamp(), LV_TAIL_READ_WINDOW_MS);
 }
 
 /* set_db_status records a database's status and wakes the launcher. */
@@ -690,6 +732,9 @@ lv_db_worker_main(Datum main_arg)
 
 		if (lv_workers_enabled)
 		{
+			/* early folds only while realtime readers read unfolded rows */
+			bool		early = lv_fold_backlog_rows > 0 && tail_read_recently(dbid);
+
 			if (!due_views(&view_ids, &speed_ms, &batch_due, &backlog))
 			{
 				set_db_status(dbid, LV_DB_NO_EXTENSION);
@@ -708,8 +753,7 @@ lv_db_worker_main(Datum main_arg)
 				now = GetCurrentTimestamp();
 				/* heavy ingest folds early: a realtime read aggregates less */
 				if (now >= s->next_fold ||
-					(lv_fold_backlog_rows > 0 && waiting >= lv_fold_backlog_rows &&
-					 s->failures == 0))
+					(early && waiting >= lv_fold_backlog_rows && s->failures == 0))
 				{
 					bool		ok = true;
 					long		cycle_ms = 0;
@@ -752,7 +796,7 @@ lv_db_worker_main(Datum main_arg)
 							   Max(1, TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
 																	  s->next_fold)));
 				/* while rows arrive, look at the backlog more often */
-				if (lv_fold_backlog_rows > 0 && waiting > 0)
+				if (early && waiting > 0)
 					sleep_ms = Min(sleep_ms, LV_BACKLOG_POLL_MS);
 			}
 			/* forget dropped views, so they no longer count in a cycle */

@@ -135,9 +135,11 @@ is($node->safe_psql('postgres',
 is($node->safe_psql('postgres', 'SELECT last_error IS NULL FROM lambda_views.status'),
 	't', 'no fold error recorded');
 
-# Heavy ingest folds early: a view whose speed_interval is an hour is folded
-# as soon as lambda_views.fold_backlog_rows rows wait beyond its speed
-# layer, and not before.
+# Heavy ingest folds early while realtime readers read unfolded rows: a
+# view whose speed_interval is an hour is folded as soon as
+# lambda_views.fold_backlog_rows keys wait beyond its speed layer and a
+# realtime read happened in the last 10 s; not below that backlog, and not
+# when nobody reads.
 $node->safe_psql('postgres', qq{
 SELECT lambda_views.create_view('ev_hourly', \$\$$q\$\$,
     append_key => 'id', speed_interval => '1 hour');
@@ -148,16 +150,32 @@ ok(wait_for($node, 'postgres',
 	'a new view is folded once at once');
 $node->safe_psql('postgres', 'ALTER SYSTEM SET lambda_views.fold_backlog_rows = 200');
 $node->reload;
-$node->safe_psql('postgres', 'INSERT INTO events (grp, val) SELECT i % 7, i FROM generate_series(1, 50) i');
+my $add = 'INSERT INTO events (grp, val) SELECT i % 7, i FROM generate_series(1, %d) i';
+my $read_rt = 'SET lambda_views.realtime = on; ' . diff_sql('ev_hourly', $q);
+my $watermark = "SELECT speed_watermark FROM lambda_views.status WHERE view = 'public.ev_hourly'";
+
+$node->safe_psql('postgres', sprintf($add, 50));
+is($node->safe_psql('postgres', $read_rt), '0', 'realtime read equals the query (50 rows unfolded)');
 sleep(3);
-is($node->safe_psql('postgres',
-	"SELECT speed_watermark = $last FROM lambda_views.status WHERE view = 'public.ev_hourly'"),
-	't', 'a backlog below fold_backlog_rows waits for speed_interval');
-$node->safe_psql('postgres', 'INSERT INTO events (grp, val) SELECT i % 7, i FROM generate_series(1, 300) i');
+is($node->safe_psql('postgres', $watermark), $last,
+	'a backlog below fold_backlog_rows waits for speed_interval, even while read');
+
+$node->safe_psql('postgres', sprintf($add, 300));
+is($node->safe_psql('postgres', $read_rt), '0', 'realtime read equals the query (350 rows unfolded)');
 $last = $node->safe_psql('postgres', 'SELECT max(id) FROM events');
-ok(wait_for($node, 'postgres',
-	"SELECT speed_watermark >= $last FROM lambda_views.status WHERE view = 'public.ev_hourly'", 10),
-	'a backlog of fold_backlog_rows is folded before speed_interval');
+ok(wait_for($node, 'postgres', "SELECT speed_watermark >= $last FROM lambda_views.status WHERE view = 'public.ev_hourly'", 10),
+	'a backlog of fold_backlog_rows is folded early while realtime reads happen');
+
+# nobody reads unfolded rows for longer than the 10 s window
+sleep(11);
+$node->safe_psql('postgres', sprintf($add, 300));
+sleep(3);
+is($node->safe_psql('postgres', $watermark), $last,
+	'without realtime readers the backlog waits for speed_interval');
+is($node->safe_psql('postgres', $read_rt), '0', 'realtime read equals the query (300 rows unfolded)');
+$last = $node->safe_psql('postgres', 'SELECT max(id) FROM events');
+ok(wait_for($node, 'postgres', "SELECT speed_watermark >= $last FROM lambda_views.status WHERE view = 'public.ev_hourly'", 10),
+	'a realtime read makes the waiting backlog fold early');
 is($node->safe_psql('postgres', 'SET lambda_views.realtime = off; ' . diff_sql('ev_hourly', $q)),
 	'0', 'the early-folded view (batch + speed) equals its query on the source');
 
