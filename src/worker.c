@@ -608,14 +608,22 @@ run_checks_step(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
+/* one view's schedule inputs, read each round by due_views */
+typedef struct DueView
+{
+	int32		view_id;
+	int			speed_ms;
+	bool		batch_due;		/* a recompute is due */
+	int			backlog;		/* keys handed out beyond the speed layer */
+} DueView;
+
 /*
- * due_views reads each view's schedule inputs: speed_interval, whether a
- * recompute is due, and how many append keys the sequence has handed out
- * beyond the speed layer (zero while a view replays, which folds at its own
- * pace).  False if the database has no extension.
+ * due_views reads each view's schedule inputs into a list of DueView (the
+ * backlog is zero while a view replays, which folds at its own pace).
+ * False if the database has no extension.
  */
 static bool
-due_views(List **view_ids, List **speed_ms, List **batch_due, List **backlog)
+due_views(List **views)
 {
 	bool		has_extension;
 	uint64		i;
@@ -641,11 +649,13 @@ due_views(List **view_ids, List **speed_ms, List **batch_due, List **backlog)
 			HeapTuple	tup = SPI_tuptable->vals[i];
 			TupleDesc	desc = SPI_tuptable->tupdesc;
 			MemoryContext old = MemoryContextSwitchTo(cxt);
+			DueView    *v = palloc(sizeof(DueView));
 
-			*view_ids = lappend_int(*view_ids, DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull)));
-			*speed_ms = lappend_int(*speed_ms, (int) DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)));
-			*batch_due = lappend_int(*batch_due, DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull)));
-			*backlog = lappend_int(*backlog, (int) Min(DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)), INT_MAX));
+			v->view_id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+			v->speed_ms = (int) DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+			v->batch_due = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+			v->backlog = (int) Min(DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)), INT_MAX);
+			*views = lappend(*views, v);
 			MemoryContextSwitchTo(old);
 		}
 		SPI_finish();
@@ -712,10 +722,7 @@ lv_db_worker_main(Datum main_arg)
 
 	for (;;)
 	{
-		List	   *view_ids = NIL;
-		List	   *speed_ms = NIL;
-		List	   *batch_due = NIL;
-		List	   *backlog = NIL;
+		List	   *views = NIL;
 		ListCell   *lc;
 		TimestampTz now;
 		long		sleep_ms = lv_naptime_ms;
@@ -735,25 +742,24 @@ lv_db_worker_main(Datum main_arg)
 			/* early folds only while realtime readers read unfolded rows */
 			bool		early = lv_fold_backlog_rows > 0 && tail_read_recently(dbid);
 
-			if (!due_views(&view_ids, &speed_ms, &batch_due, &backlog))
+			if (!due_views(&views))
 			{
 				set_db_status(dbid, LV_DB_NO_EXTENSION);
 				proc_exit(0);
 			}
 			foreach(lc, schedules)
 				((ViewSchedule *) lfirst(lc))->seen = false;
-			foreach(lc, view_ids)
+			foreach(lc, views)
 			{
-				int			idx = foreach_current_index(lc);
-				ViewSchedule *s = schedule_for(&schedules, lfirst_int(lc));
+				DueView    *v = lfirst(lc);
+				ViewSchedule *s = schedule_for(&schedules, v->view_id);
 				bool		more = true;
-				int			waiting = list_nth_int(backlog, idx);
 
 				s->seen = true;
 				now = GetCurrentTimestamp();
 				/* heavy ingest folds early: a realtime read aggregates less */
 				if (now >= s->next_fold ||
-					(early && waiting >= lv_fold_backlog_rows && s->failures == 0))
+					(early && v->backlog >= lv_fold_backlog_rows && s->failures == 0))
 				{
 					bool		ok = true;
 					long		cycle_ms = 0;
@@ -771,12 +777,12 @@ lv_db_worker_main(Datum main_arg)
 					/* exponential backoff after errors, up to ~17 minutes */
 					if (ok)
 						s->next_fold = TimestampTzPlusMilliseconds(now,
-																   fold_period(list_nth_int(speed_ms, idx), cycle_ms));
+																   fold_period(v->speed_ms, cycle_ms));
 					else
 						s->next_fold = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-																   (int64) list_nth_int(speed_ms, idx) << s->failures);
+																   (int64) v->speed_ms << s->failures);
 				}
-				if (list_nth_int(batch_due, idx))
+				if (v->batch_due)
 				{
 					pid_t		pid;
 
@@ -796,7 +802,7 @@ lv_db_worker_main(Datum main_arg)
 							   Max(1, TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
 																	  s->next_fold)));
 				/* while rows arrive, look at the backlog more often */
-				if (early && waiting > 0)
+				if (early && v->backlog > 0)
 					sleep_ms = Min(sleep_ms, LV_BACKLOG_POLL_MS);
 			}
 			/* forget dropped views, so they no longer count in a cycle */
