@@ -7,8 +7,10 @@
  * lambda_views.tail(), so the planner pushes a filter on group keys into
  * index scans of both tables.  The batch generation is the newest one whose
  * marker the reader sees in the partitions of its plan (batch.c), and the
- * speed rows are those of later generations.  A quiet view (no speed rows
- * after the batch, empty tail) is a plain scan of the batch's finals: one
+ * speed rows are those of later generations.  A quiet view (the state row
+ * in the reader's snapshot has the speed watermark at the batch's, for the
+ * batch the reader uses, and the tail is empty) is a plain scan of the
+ * batch's finals: one
  * initplan (lv_quiet) picks, by one-time filters, between that scan and the
  * anti join against the speed rows and the tail (a per-row OR would cost
  * every row, and the planner would cost it as a subplan per row).  Groups
@@ -184,9 +186,16 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 	foreach(lc, def->aggs)
 		appendStringInfo(&buf, "s%d bytea, ", foreach_current_index(lc) + 1);
 	appendStringInfoString(&buf, "nrows bigint)), ");
-	appendStringInfo(&buf, "lv_quiet AS MATERIALIZED (SELECT NOT EXISTS (SELECT 1 FROM %s s WHERE %s) "
+	/*
+	 * Quiet: the state row the reader sees says no fold has gone beyond the
+	 * batch the reader uses (one index probe, however many speed rows are
+	 * still waiting for removal), and the tail is empty.
+	 */
+	appendStringInfo(&buf, "lv_quiet AS MATERIALIZED (SELECT coalesce((SELECT st.speed_watermark = st.batch_watermark "
+					 "AND st.batch_gen = (SELECT g.gen FROM lv_batch g) "
+					 "FROM lambda_views.view_state st WHERE st.view_id = %d), false) "
 					 "AND NOT EXISTS (SELECT 1 FROM lv_tail) AS quiet) SELECT ",
-					 speed_name, SPEED_GEN);
+					 view_id);
 
 	foreach(lc, def->outputs)
 	{
@@ -254,7 +263,7 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 		appendStringInfoString(&buf, " UNION ALL SELECT ");
 		keys(&buf, def, "s.", false);
 		states_and_finals(&buf, def, "s.", true);
-		appendStringInfo(&buf, ", false FROM %s s WHERE %s UNION ALL SELECT ",
+		appendStringInfo(&buf, ", false FROM %s s WHERE %s AND NOT (SELECT q.quiet FROM lv_quiet q) UNION ALL SELECT ",
 						 speed_name, SPEED_GEN);
 		keys(&buf, def, "t.", false);
 		states_and_finals(&buf, def, "t.", true);
