@@ -10,10 +10,10 @@
  * speed rows are those of later generations.  A quiet view (the state row
  * in the reader's snapshot has the speed watermark at the batch's, for the
  * batch the reader uses, and the tail is empty) is a plain scan of the
- * batch's finals: one
- * initplan (lv_quiet) picks, by one-time filters, between that scan and the
- * anti join against the speed rows and the tail (a per-row OR would cost
- * every row, and the planner would cost it as a subplan per row).  Groups
+ * batch's finals: one initplan (lv_quiet) picks, by one-time filters,
+ * between that scan and the anti join against the speed rows and the tail
+ * (a per-row OR would cost every row, and the planner would cost it as a
+ * subplan per row).  Groups
  * that neither the speed table nor the tail touch are read straight from
  * the batch's finalized columns; only the touched ones (and groups with a
  * NULL key) go through lambda_views.merge, which combines the stored states
