@@ -58,8 +58,9 @@ PG_FUNCTION_INFO_V1(lv_tail);
  * add the one-time filter that picks the branch
  */
 #define BATCH_GEN "b.gen = (SELECT g.gen FROM lv_batch g) AND b.nrows IS NOT NULL"
-#define QUIET_GEN BATCH_GEN " AND (SELECT q.quiet FROM lv_quiet q)"
-#define BUSY_GEN BATCH_GEN " AND NOT (SELECT q.quiet FROM lv_quiet q)"
+#define QUIET "(SELECT q.quiet FROM lv_quiet q)"
+#define QUIET_GEN BATCH_GEN " AND " QUIET
+#define BUSY_GEN BATCH_GEN " AND NOT " QUIET
 
 /* appends "<p>k1 <op> <q>k1 AND ..." */
 static void
@@ -263,7 +264,7 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 		appendStringInfoString(&buf, " UNION ALL SELECT ");
 		keys(&buf, def, "s.", false);
 		states_and_finals(&buf, def, "s.", true);
-		appendStringInfo(&buf, ", false FROM %s s WHERE %s AND NOT (SELECT q.quiet FROM lv_quiet q) UNION ALL SELECT ",
+		appendStringInfo(&buf, ", false FROM %s s WHERE %s AND NOT " QUIET " UNION ALL SELECT ",
 						 speed_name, SPEED_GEN);
 		keys(&buf, def, "t.", false);
 		states_and_finals(&buf, def, "t.", true);
