@@ -7,9 +7,9 @@
  *
  * Speed rows are kept per generation (gen).  A recompute closes the current
  * generation; the generations its batch covers are deleted once no reader
- * can use the batch before it (batch.c).  A fold locks the speed table before it reads the generation, so
- * a recompute that waits for the speed table's writers knows every fold of
- * the closed generation has ended.
+ * can use the batch before it (batch.c).  A fold locks the speed table
+ * before it reads the generation, so a recompute that waits for the speed
+ * table's writers knows every fold of the closed generation has ended.
  *
  *-------------------------------------------------------------------------
  */

@@ -13,11 +13,10 @@
  * batch's finals: one initplan (lv_quiet) picks, by one-time filters,
  * between that scan and the anti join against the speed rows and the tail
  * (a per-row OR would cost every row, and the planner would cost it as a
- * subplan per row).  Groups
- * that neither the speed table nor the tail touch are read straight from
- * the batch's finalized columns; only the touched ones (and groups with a
- * NULL key) go through lambda_views.merge, which combines the stored states
- * and finalizes them.
+ * subplan per row).  Groups that neither the speed table nor the tail touch
+ * are read straight from the batch's finalized columns; only the touched
+ * ones (and groups with a NULL key) go through lambda_views.merge, which
+ * combines the stored states and finalizes them.
  *
  *   query(t) = batch(0..W) ⊕ speed(W..F) ⊕ tail(F..t)
  *
