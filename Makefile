@@ -40,13 +40,33 @@ ISOLATION_OPTS = --temp-instance=./tmp_check_iso \
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
-EXTRA_CLEAN = tmp_check_regress tmp_check_iso output_iso results regression.diffs regression.out
+# pg_regress again on a temp instance WITHOUT shared_preload_libraries: the
+# library is loaded late (CREATE EXTENSION, a session's first read) and
+# everything but the workers must work.  Runs whenever REGRESS does
+# (make installcheck REGRESS= skips both); REGRESS_NOPRELOAD= skips it alone.
+REGRESS_NOPRELOAD = nopreload
+REGRESS_NOPRELOAD_OPTS = --temp-instance=./tmp_check_nopreload \
+	--temp-config=$(srcdir)/test/regress_nopreload.conf --inputdir=$(srcdir)
+
+EXTRA_CLEAN = tmp_check_regress tmp_check_iso tmp_check_nopreload output_iso results regression.diffs regression.out
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # after PGXS, which resets it: the TAP tests' shared helpers
 PROVE_FLAGS += -I $(srcdir)/test/perl
+
+# after PGXS: its installcheck rule runs REGRESS, ISOLATION and TAP_TESTS;
+# this prerequisite adds the suite without the preload (before them).
+ifneq ($(strip $(REGRESS)),)
+ifneq ($(strip $(REGRESS_NOPRELOAD)),)
+installcheck: installcheck-nopreload
+endif
+endif
+
+.PHONY: installcheck-nopreload
+installcheck-nopreload: submake
+	$(pg_regress_installcheck) $(REGRESS_NOPRELOAD_OPTS) --dbname=$(CONTRIB_TESTDB) $(REGRESS_NOPRELOAD)
 
 lambda_views--0.1.sql: $(sort $(wildcard $(srcdir)/src/sql/*.sql))
 	cat $^ > $@

@@ -2,6 +2,7 @@
  *
  * lambda_views.c
  *	  Module entry: GUCs and, when preloaded, the background workers.
+ *	  Without shared_preload_libraries everything but the workers works.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,7 +27,11 @@ int			lv_max_workers = 4;
 
 void		_PG_init(void);
 
-/* _PG_init defines the GUCs and registers the launcher when preloaded. */
+/*
+ * _PG_init defines the GUCs; when preloaded (shared_preload_libraries) it
+ * also defines lambda_views.max_workers and registers the launcher and the
+ * shared-memory and utility hooks.
+ */
 void
 _PG_init(void)
 {
@@ -52,12 +57,25 @@ _PG_init(void)
 							"How often the launcher looks for databases with lambda views.",
 							NULL, &lv_naptime_ms, 1000, 10, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	/*
+	 * Loaded later (CREATE EXTENSION, the first call of one of its functions
+	 * or LOAD), the library has no shared memory and no workers: fold() and
+	 * recompute() by hand or from pg_cron keep the views exact.  A
+	 * PGC_POSTMASTER variable cannot be defined then (guc.c ends the session
+	 * with FATAL), and the prefix is not reserved either, so that a
+	 * lambda_views.max_workers line left in postgresql.conf stays a harmless
+	 * placeholder instead of a warning in every session (as pg_prewarm
+	 * does).
+	 */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
 	DefineCustomIntVariable("lambda_views.max_workers",
 							"Background workers lambda_views may run at once (per-database folders and batch builders).",
 							NULL, &lv_max_workers, 4, 1, 64,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("lambda_views");
 
-	if (process_shared_preload_libraries_in_progress)
-		lv_register_launcher();
+	lv_register_launcher();
 }

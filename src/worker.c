@@ -14,6 +14,11 @@
  * DROP DATABASE (without FORCE) succeeds because a utility hook asks the
  * worker of that database to exit first.
  *
+ * All of this needs shared_preload_libraries.  A library loaded later has
+ * no shared state (lv_shared stays NULL), no hooks and no workers; the
+ * functions a backend calls then (lv_note_tail_read, worker_pid,
+ * wake_launcher) quietly do nothing.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -83,6 +88,7 @@ typedef struct LvShared
 	LvDbSlot	dbs[LV_MAX_DATABASES];
 } LvShared;
 
+/* NULL unless the library was preloaded */
 static LvShared *lv_shared = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -164,7 +170,8 @@ db_slot(Oid dbid, bool create)
 /*
  * lv_note_tail_read records that a backend of this database read unfolded
  * rows with lambda_views.realtime on (at most once a second per backend).
- * Early folds only pay off while such reads happen.
+ * Early folds only pay off while such reads happen.  Without the shared
+ * state (library not preloaded) there are no workers to tell.
  */
 void
 lv_note_tail_read(void)
@@ -193,6 +200,8 @@ tail_read_recently(Oid dbid)
 	LvDbSlot   *slot;
 	TimestampTz at = 0;
 
+	if (lv_shared == NULL)
+		return false;
 	SpinLockAcquire(&lv_shared->mutex);
 	slot = db_slot(dbid, false);
 	if (slot != NULL)
@@ -221,7 +230,10 @@ set_db_status(Oid dbid, LvDbStatus status)
 		SetLatch(lv_shared->launcher_latch);
 }
 
-/* db_worker_pid returns the folding worker of a database, or 0. */
+/*
+ * db_worker_pid returns the folding worker of a database, or 0 (always when
+ * the library is not preloaded).
+ */
 static pid_t
 db_worker_pid(Oid dbid)
 {
@@ -241,6 +253,7 @@ db_worker_pid(Oid dbid)
 /*
  * lv_process_utility makes the folding worker of a database step aside
  * before DROP DATABASE, which refuses to run while anyone is connected.
+ * Installed only when preloaded, like the shared state it reads.
  */
 static void
 lv_process_utility(PlannedStmt *pstmt, const char *queryString,
@@ -280,12 +293,16 @@ lv_process_utility(PlannedStmt *pstmt, const char *queryString,
 
 /*
  * lv_register_launcher registers the launcher and the shared-memory and
- * utility hooks; called from _PG_init when preloaded.
+ * utility hooks; called from _PG_init when preloaded, and a no-op at any
+ * other time (the hooks would never run or find no shared state).
  */
 void
 lv_register_launcher(void)
 {
 	BackgroundWorker worker;
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = lv_shmem_request;
@@ -849,7 +866,8 @@ lv_batch_worker_main(Datum main_arg)
 
 /*
  * lv_worker_pid is lambda_views.worker_pid(view_id): the pid of the worker
- * folding this database, or NULL when none runs.
+ * folding this database, or NULL when none runs (always when the library is
+ * not preloaded).
  */
 Datum
 lv_worker_pid(PG_FUNCTION_ARGS)
@@ -881,7 +899,8 @@ wake_at_commit(XactEvent event, void *arg)
 
 /*
  * lv_wake_launcher is lambda_views.wake_launcher(): called by CREATE
- * EXTENSION so the launcher starts a worker for this database.
+ * EXTENSION so the launcher starts a worker for this database.  False, and
+ * nothing else, when the library is not preloaded: there is no launcher.
  */
 Datum
 lv_wake_launcher(PG_FUNCTION_ARGS)
