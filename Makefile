@@ -3,9 +3,10 @@
 
 EXTENSION = lambda_views
 MODULE_big = lambda_views
-# The install script is assembled from src/sql/, one file per concern, in
-# name order (the last one starts the workers).
-DATA_built = lambda_views--0.1.sql
+# Released install scripts are never edited: 1.0 is the base, every later
+# catalog change is an upgrade script (CREATE EXTENSION runs 1.0 and then
+# each step to default_version).
+DATA = lambda_views--1.0.sql lambda_views--0.1--1.0.sql lambda_views--1.0--1.1.sql
 
 OBJS = \
 	src/lambda_views.o \
@@ -27,7 +28,7 @@ PG_CPPFLAGS = -I$(srcdir)/include -Wall -Werror
 PG_CONFIG ?= pg_config
 
 # pg_regress: one file per feature, on a temp instance that preloads the library.
-REGRESS = create reject aggregates fold recompute realtime immutable lifecycle privileges alter products
+REGRESS = create reject aggregates fold recompute realtime immutable lifecycle privileges alter products security
 REGRESS_OPTS = --temp-instance=./tmp_check_regress \
 	--temp-config=$(srcdir)/test/regress.conf --inputdir=$(srcdir)
 
@@ -67,6 +68,3 @@ endif
 .PHONY: installcheck-nopreload
 installcheck-nopreload: submake
 	$(pg_regress_installcheck) $(REGRESS_NOPRELOAD_OPTS) --dbname=$(CONTRIB_TESTDB) $(REGRESS_NOPRELOAD)
-
-lambda_views--0.1.sql: $(sort $(wildcard $(srcdir)/src/sql/*.sql))
-	cat $^ > $@

@@ -9,10 +9,23 @@
 #include "fmgr.h"
 #include "nodes/execnodes.h"
 
+/*
+ * A stored partial state (SQL type lambda_views.state): a varlena whose
+ * header names the aggregate that made it, so its bytes only ever reach
+ * that aggregate's own deserialize or receive function.  SQL cannot build
+ * one (the type's input functions refuse everyone but superusers, who
+ * restore dumps); lambda_views.partial() is the only producer.
+ */
+#define LV_STATE_VERSION		1
+#define LV_STATE_IDENT_LEN		8
+#define LV_STATE_HEADER_LEN		(1 + LV_STATE_IDENT_LEN)
+
 /* Everything needed to run one aggregate's support functions. */
 typedef struct LvAggInfo
 {
 	Oid			aggfnoid;
+	uint8		ident[LV_STATE_IDENT_LEN];	/* identity stored in its states */
+	Oid			resulttype;
 	int			nargs;
 	Oid			transtype;
 	int16		transtyplen;
@@ -53,13 +66,15 @@ extern void lv_trans_advance(LvAggInfo *info, LvTransValue *tv,
 extern void lv_trans_combine(LvAggInfo *info, LvTransValue *tv,
 							 Datum other, bool other_isnull,
 							 fmNodePtr context, MemoryContext aggcontext);
-extern bytea *lv_trans_serialize(LvAggInfo *info, LvTransValue *tv,
-								 fmNodePtr context);
-extern void lv_trans_deserialize(LvAggInfo *info, bytea *data,
+extern struct varlena *lv_trans_serialize(LvAggInfo *info, LvTransValue *tv,
+										  fmNodePtr context);
+extern void lv_trans_deserialize(LvAggInfo *info, struct varlena *state,
 								 fmNodePtr context, MemoryContext aggcontext,
 								 Datum *value, bool *isnull);
 extern Datum lv_trans_finalize(LvAggInfo *info, LvTransValue *tv,
 							   fmNodePtr context, bool *isnull);
+extern void lv_check_arg_types(Oid aggfnoid, Oid *argtypes, int nargs);
+extern void lv_check_result_type(LvAggInfo *info, Oid type, const char *what);
 extern AggState *lv_standalone_agg_context(MemoryContext allocxt,
 											 MemoryContext mcxt);
 

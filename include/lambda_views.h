@@ -7,6 +7,7 @@
 #define LAMBDA_VIEWS_H
 
 #include "nodes/pg_list.h"
+#include "storage/lock.h"
 #include "utils/timestamp.h"
 
 #define LV_DATA_SCHEMA "lambda_views_data"
@@ -36,6 +37,7 @@ typedef struct LvView
 	char	   *batch_sql;
 	int64		speed_interval_ms;
 	int64		batch_interval_ms;	/* 0 when none */
+	bool		retired;		/* a version kept for rollback_view */
 	Oid			speed_table;
 	Oid			batch_table;
 	Oid			gen_sequence;
@@ -59,15 +61,39 @@ extern List *lv_all_view_ids(void);
 extern LvState lv_lock_state(LvView *view);
 extern char *lv_storage_name(LvView *view, const char *suffix);
 extern void lv_check_owner(LvView *view);
+extern void lv_refuse_retired(LvView *view, const char *what);
 extern int	lv_become_owner(LvView *view, Oid *saved_user, int *saved_sec);
 extern void lv_restore_user(Oid saved_user, int saved_sec, int nestlevel);
 extern void lv_require_read_committed(const char *what);
 extern void lv_record_error(int32 view_id, const char *message);
+extern Oid	lv_catalog_owner(void);
+extern int	lv_pin_search_path(void);
+extern int	lv_become_catalog_owner(Oid *saved_user, int *saved_sec);
+extern int	lv_catalog_sql(const char *sql, int nargs, Oid *argtypes,
+						   Datum *values, const char *nulls, bool read_only,
+						   long tcount);
+extern int	lv_spi_exec(const char *sql, bool read_only, long tcount);
+extern void lv_grant_storage_usage(Oid role);
+extern void lv_release_storage_usage(Oid role);
+extern int	lv_spi_exec_args(const char *sql, int nargs, Oid *argtypes,
+							 Datum *values, const char *nulls, bool read_only,
+							 long tcount);
+
+/*
+ * The extension's own locks: advisory lock tags with a fourth field no SQL
+ * function uses, so no role can take them and stall a view's work.
+ */
+#define LV_LOCKTAG_FIELD4	0x4C56	/* "LV" */
+#define LV_LOCK_RECOMPUTE	1		/* one recompute of a view at a time */
+#define LV_LOCK_FOLD_GEN	2		/* a fold writing the current speed generation */
+extern void lv_view_locktag(LOCKTAG *tag, int32 view_id, int kind);
+extern void lv_lock_view(int32 view_id, int kind, LOCKMODE mode);
 
 /* capture.c */
 extern int64 lv_sequence_last_value(Oid seqrelid);
 extern int64 lv_capture_high_water(LvView *view);
 extern void lv_wait_for_writers(Oid relid, bool with_partitions);
+extern void lv_wait_for_lockers(const LOCKTAG *tag, LOCKMODE mode);
 
 /* fold.c */
 extern char *lv_fold_sql(void *def, const char *speed_table);

@@ -18,6 +18,8 @@
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "common/cryptohash.h"
+#include "common/sha2.h"
 #include "lib/stringinfo.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_agg.h"
@@ -30,6 +32,8 @@
 
 #include "agg_state.h"
 
+static void check_aggregate_usable(Oid aggfnoid, Form_pg_aggregate agg);
+static void state_identity(Oid aggfnoid, uint8 *ident);
 static FunctionCallInfo alloc_call(MemoryContext mcxt, int nargs,
 								   FmgrInfo *flinfo, Oid collation);
 static void store_trans_value(LvAggInfo *info, LvTransValue *tv,
@@ -37,8 +41,82 @@ static void store_trans_value(LvAggInfo *info, LvTransValue *tv,
 							  MemoryContext aggcontext);
 
 /*
+ * check_aggregate_usable refuses an aggregate whose states cannot be kept
+ * and combined safely: only a plain aggregate with a combine function (and
+ * serialization functions for an internal state), no polymorphic types.
+ * Every support function goes through here, so a regprocedure argument
+ * from SQL can only ever name such an aggregate.
+ */
+static void
+check_aggregate_usable(Oid aggfnoid, Form_pg_aggregate agg)
+{
+	Oid		   *argtypes;
+	int			nargs;
+	int			i;
+
+	if (agg->aggkind != AGGKIND_NORMAL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ordered-set aggregate %s has no partial states",
+						format_procedure(aggfnoid))));
+	if (!OidIsValid(agg->aggcombinefn))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("aggregate %s has no combine function",
+						format_procedure(aggfnoid))));
+	if (agg->aggtranstype == INTERNALOID &&
+		(!OidIsValid(agg->aggserialfn) || !OidIsValid(agg->aggdeserialfn)))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("aggregate %s has no serialization functions",
+						format_procedure(aggfnoid))));
+	if (IsPolymorphicType(agg->aggtranstype))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("polymorphic aggregate %s has no partial states",
+						format_procedure(aggfnoid))));
+	get_func_signature(aggfnoid, &argtypes, &nargs);
+	for (i = 0; i < nargs; i++)
+		if (IsPolymorphicType(argtypes[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("polymorphic aggregate %s has no partial states",
+							format_procedure(aggfnoid))));
+	if (IsPolymorphicType(get_func_rettype(aggfnoid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("polymorphic aggregate %s has no partial states",
+						format_procedure(aggfnoid))));
+}
+
+/*
+ * state_identity computes the identity a state of aggfnoid carries: the
+ * first bytes of the SHA-256 of the aggregate's qualified signature.  A
+ * name, not an oid, so states survive pg_dump and pg_upgrade; a hash
+ * nobody can aim at, so no aggregate can pass its states off as another's.
+ */
+static void
+state_identity(Oid aggfnoid, uint8 *ident)
+{
+	char	   *signature = format_procedure_qualified(aggfnoid);
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	if (pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, (uint8 *) signature, strlen(signature)) < 0 ||
+		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+	{
+		pg_cryptohash_free(ctx);
+		elog(ERROR, "could not compute the identity of aggregate %s", signature);
+	}
+	pg_cryptohash_free(ctx);
+	memcpy(ident, digest, LV_STATE_IDENT_LEN);
+}
+
+/*
  * lv_agg_info looks up an aggregate's support functions and prepares call
- * frames for them, allocated in mcxt.  argtypes are the actual input types.
+ * frames for them, allocated in mcxt.  argtypes are the aggregate's
+ * declared input types (see lv_check_arg_types for actual ones).
  */
 LvAggInfo *
 lv_agg_info(Oid aggfnoid, Oid *argtypes, int nargs, Oid collation,
@@ -51,24 +129,27 @@ lv_agg_info(Oid aggfnoid, Oid *argtypes, int nargs, Oid collation,
 	Datum		textinit;
 	bool		initnull;
 	Expr	   *fnexpr;
-	Oid			resulttype = get_func_rettype(aggfnoid);
+	Oid			resulttype;
 
+	if (!OidIsValid(aggfnoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("aggregate to run must not be null")));
 	aggtup = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(aggfnoid));
 	if (!HeapTupleIsValid(aggtup))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("function %u is not an aggregate", aggfnoid)));
 	agg = (Form_pg_aggregate) GETSTRUCT(aggtup);
-	if (!OidIsValid(agg->aggcombinefn))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("aggregate %s has no combine function",
-						format_procedure(aggfnoid))));
+	check_aggregate_usable(aggfnoid, agg);
+	resulttype = get_func_rettype(aggfnoid);
 
 	oldcxt = MemoryContextSwitchTo(mcxt);
 	info = palloc0(sizeof(LvAggInfo));
 	info->mcxt = mcxt;
 	info->aggfnoid = aggfnoid;
+	state_identity(aggfnoid, info->ident);
+	info->resulttype = resulttype;
 	info->nargs = nargs;
 	info->collation = collation;
 	info->transtype = agg->aggtranstype;
@@ -275,13 +356,19 @@ lv_trans_combine(LvAggInfo *info, LvTransValue *tv, Datum other,
 }
 
 /*
- * lv_trans_serialize turns a transition value into the stored bytea form:
- * the aggregate's serialize function for internal states, the type's binary
- * send function otherwise.  A null state serializes to NULL.
+ * lv_trans_serialize turns a transition value into its stored form, a
+ * lambda_views.state: the identity of the aggregate, then the aggregate's
+ * serialize function's output for an internal state or the type's binary
+ * send form otherwise.  A null state serializes to NULL.
  */
-bytea *
+struct varlena *
 lv_trans_serialize(LvAggInfo *info, LvTransValue *tv, fmNodePtr context)
 {
+	bytea	   *inner;
+	struct varlena *state;
+	char	   *p;
+	Size		len;
+
 	if (tv->isnull)
 		return NULL;
 	if (info->transtype == INTERNALOID)
@@ -296,35 +383,66 @@ lv_trans_serialize(LvAggInfo *info, LvTransValue *tv, fmNodePtr context)
 		result = FunctionCallInvoke(fcinfo);
 		if (fcinfo->isnull)
 			return NULL;
-		return DatumGetByteaPP(result);
+		inner = DatumGetByteaPP(result);
 	}
-	return OidSendFunctionCall(info->typsend, tv->value);
+	else
+		inner = OidSendFunctionCall(info->typsend, tv->value);
+
+	len = VARSIZE_ANY_EXHDR(inner);
+	state = palloc(VARHDRSZ + LV_STATE_HEADER_LEN + len);
+	SET_VARSIZE(state, VARHDRSZ + LV_STATE_HEADER_LEN + len);
+	p = VARDATA(state);
+	p[0] = LV_STATE_VERSION;
+	memcpy(p + 1, info->ident, LV_STATE_IDENT_LEN);
+	memcpy(p + LV_STATE_HEADER_LEN, VARDATA_ANY(inner), len);
+	return state;
 }
 
 /*
  * lv_trans_deserialize is the inverse of lv_trans_serialize; the result is
- * allocated in aggcontext.
+ * allocated in aggcontext.  A state made by another aggregate is refused
+ * before any of its bytes reach a deserialize or receive function.
  */
 void
-lv_trans_deserialize(LvAggInfo *info, bytea *data, fmNodePtr context,
+lv_trans_deserialize(LvAggInfo *info, struct varlena *state, fmNodePtr context,
 					 MemoryContext aggcontext, Datum *value, bool *isnull)
 {
 	MemoryContext oldcxt;
+	struct varlena *detoasted;
+	const char *p;
+	Size		len;
 
-	*isnull = (data == NULL);
+	*isnull = (state == NULL);
 	*value = (Datum) 0;
-	if (data == NULL)
+	if (state == NULL)
 		return;
+
+	detoasted = pg_detoast_datum_packed(state);
+	p = VARDATA_ANY(detoasted);
+	len = VARSIZE_ANY_EXHDR(detoasted);
+	if (len < LV_STATE_HEADER_LEN || p[0] != LV_STATE_VERSION ||
+		memcmp(p + 1, info->ident, LV_STATE_IDENT_LEN) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("partial state does not belong to aggregate %s",
+						format_procedure(info->aggfnoid)),
+				 errdetail("A state is only ever combined or finalized by the aggregate that made it."),
+				 errhint("Rebuild the view's storage from its source with lambda_views.recompute().")));
+	p += LV_STATE_HEADER_LEN;
+	len -= LV_STATE_HEADER_LEN;
 
 	oldcxt = MemoryContextSwitchTo(aggcontext);
 	if (info->transtype == INTERNALOID)
 	{
 		LOCAL_FCINFO(fcinfo, 2);
+		bytea	   *inner = palloc(VARHDRSZ + len);
 		Datum		result;
 
+		SET_VARSIZE(inner, VARHDRSZ + len);
+		memcpy(VARDATA(inner), p, len);
 		InitFunctionCallInfoData(*fcinfo, &info->deserialfn, 2, InvalidOid,
 								 context, NULL);
-		fcinfo->args[0].value = PointerGetDatum(data);
+		fcinfo->args[0].value = PointerGetDatum(inner);
 		fcinfo->args[0].isnull = false;
 		fcinfo->args[1].value = (Datum) 0;
 		fcinfo->args[1].isnull = true;
@@ -335,14 +453,58 @@ lv_trans_deserialize(LvAggInfo *info, bytea *data, fmNodePtr context,
 	else
 	{
 		StringInfoData buf;
-		int			len = VARSIZE_ANY_EXHDR(data);
 
 		initStringInfo(&buf);
-		appendBinaryStringInfo(&buf, VARDATA_ANY(data), len);
+		appendBinaryStringInfo(&buf, p, len);
 		*value = OidReceiveFunctionCall(info->typrecv, &buf,
 										info->typioparam, -1);
 	}
 	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * lv_check_arg_types refuses actual argument types that are not the
+ * aggregate's declared ones (any type for "any"): its transition function
+ * would read a datum of one type as another.
+ */
+void
+lv_check_arg_types(Oid aggfnoid, Oid *argtypes, int nargs)
+{
+	Oid		   *declared;
+	int			ndeclared;
+	int			i;
+
+	get_func_signature(aggfnoid, &declared, &ndeclared);
+	if (nargs != ndeclared)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("aggregate %s takes %d arguments, not %d",
+						format_procedure(aggfnoid), ndeclared, nargs)));
+	for (i = 0; i < nargs; i++)
+		if (argtypes[i] != declared[i] && declared[i] != ANYOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("argument %d of aggregate %s must be of type %s, not %s",
+							i + 1, format_procedure(aggfnoid),
+							format_type_be(declared[i]),
+							format_type_be(argtypes[i])),
+					 errhint("Cast the argument to %s.", format_type_be(declared[i]))));
+}
+
+/*
+ * lv_check_result_type refuses a result type (given by a witness argument)
+ * that is not the aggregate's own: the caller would read the final value
+ * as another type.
+ */
+void
+lv_check_result_type(LvAggInfo *info, Oid type, const char *what)
+{
+	if (type != info->resulttype)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s must be of type %s, the result type of aggregate %s, not %s",
+						what, format_type_be(info->resulttype),
+						format_procedure(info->aggfnoid), format_type_be(type))));
 }
 
 /*

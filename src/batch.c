@@ -21,6 +21,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -40,8 +41,6 @@
 #include "definition.h"
 
 PG_FUNCTION_INFO_V1(lv_recompute);
-
-#define LV_RECOMPUTE_LOCK_CLASS 0x4C56	/* advisory lock key space: "LV" */
 
 /* batch_columns writes the column list of the batch table. */
 static void
@@ -66,7 +65,7 @@ batch_columns(StringInfo buf, LvDefinition *def)
 	}
 	appendStringInfoString(buf, ", nrows bigint");
 	foreach(lc, def->aggs)
-		appendStringInfo(buf, ", s%d bytea", foreach_current_index(lc) + 1);
+		appendStringInfo(buf, ", s%d lambda_views.state", foreach_current_index(lc) + 1);
 }
 
 /*
@@ -131,20 +130,21 @@ lv_create_batch_table(void *defp, const char *batch_table)
 	appendStringInfo(&buf, "CREATE TABLE %s (", batch_table);
 	batch_columns(&buf, def);
 	appendStringInfoString(&buf, ") PARTITION BY LIST (gen)");
-	SPI_execute(buf.data, false, 0);
+	lv_spi_exec(buf.data, false, 0);
 	foreach(lc, index_sql(def, batch_table))
-		SPI_execute(lfirst(lc), false, 0);
-	SPI_execute(psprintf("CREATE TABLE %s PARTITION OF %s FOR VALUES IN (0)",
+		lv_spi_exec(lfirst(lc), false, 0);
+	lv_spi_exec(psprintf("CREATE TABLE %s PARTITION OF %s FOR VALUES IN (0)",
 						 quote_qualified_identifier(LV_DATA_SCHEMA,
 													psprintf("%s_0", strrchr(batch_table, '.') + 1)),
 						 batch_table),
 				false, 0);
-	SPI_execute(psprintf("INSERT INTO %s (gen) VALUES (0)", batch_table), false, 0);
+	lv_spi_exec(psprintf("INSERT INTO %s (gen) VALUES (0)", batch_table), false, 0);
 }
 
 /*
- * lv_batch_sql returns the CREATE TABLE AS that builds generation $3 from
- * the rows $1 < key <= $2 into the table named next.
+ * lv_batch_sql returns the INSERT that builds generation $3 from the rows
+ * $1 < key <= $2 into the table named next (created empty, like the batch
+ * table, by the catalog's owner: see lv_recompute_view).
  */
 char *
 lv_batch_sql(void *defp, const char *next)
@@ -154,7 +154,7 @@ lv_batch_sql(void *defp, const char *next)
 	ListCell   *lc;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "CREATE TABLE %s AS SELECT $3::int AS gen", next);
+	appendStringInfo(&buf, "INSERT INTO %s SELECT $3::int AS gen", next);
 	foreach(lc, def->keys)
 	{
 		LvKey	   *key = lfirst(lc);
@@ -182,8 +182,7 @@ lv_batch_sql(void *defp, const char *next)
 static void
 run_sql(const char *sql)
 {
-	if (SPI_execute(sql, false, 0) < 0)
-		elog(ERROR, "lambda_views: failed to run: %s", sql);
+	lv_spi_exec(sql, false, 0);
 }
 
 /*
@@ -231,7 +230,7 @@ lock_briefly(Oid relid, int timeout_ms)
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
 	CurrentResourceOwner = owner;
-	AtEOXact_GUC(true, nestlevel);
+	AtEOXact_GUC(false, nestlevel);
 	return locked;
 }
 
@@ -268,11 +267,22 @@ lv_drop_old_batches(LvView *view, int32 batch_gen, TransactionId swap_xid,
 	}
 	if (old == NIL || !lock_briefly(view->batch_table, wait_ms))
 		return;
-	/* holders of a partition hold the batch table too: none are left */
+	/*
+	 * holders of a partition through the view hold the batch table too:
+	 * none are left; one that named the partition itself (its owner) is
+	 * not waited for: the partition goes next time
+	 */
 	foreach(lc, old)
+	{
+		Oid			partition = get_relname_relid(lfirst(lc),
+												  get_namespace_oid(LV_DATA_SCHEMA, false));
+
+		if (!ConditionalLockRelationOid(partition, AccessExclusiveLock))
+			return;
 		run_sql(psprintf("DROP TABLE %s",
 						 quote_qualified_identifier(LV_DATA_SCHEMA, lfirst(lc))));
-	SPI_execute_with_args(psprintf("DELETE FROM %s WHERE gen <= $1", lv_storage_name(view, "speed")),
+	}
+	lv_spi_exec_args(psprintf("DELETE FROM %s WHERE gen <= $1", lv_storage_name(view, "speed")),
 						  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(batch_gen)},
 						  NULL, false, 0);
 }
@@ -311,17 +321,22 @@ close_generation(LvView *view, int64 *closed_gen)
 	int64		speed_gen;
 	int64		watermark;
 
-	SPI_execute(psprintf("SELECT pg_catalog.nextval(%s::pg_catalog.regclass)",
+	lv_spi_exec(psprintf("SELECT pg_catalog.nextval(%s::pg_catalog.regclass)",
 						 quote_literal_cstr(lv_storage_name(view, "gen"))),
 				false, 1);
 	new_gen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 										  SPI_tuptable->tupdesc, 1, &isnull));
 	*closed_gen = new_gen - 1;
 
-	/* folds that drew the closed generation lock the speed table first */
-	lv_wait_for_writers(view->speed_table, false);
+	/* folds that drew the closed generation hold their lock: see fold.c */
+	{
+		LOCKTAG		tag;
 
-	SPI_execute_with_args("SELECT speed_gen, speed_watermark, gen_start_watermark "
+		lv_view_locktag(&tag, view->view_id, LV_LOCK_FOLD_GEN);
+		lv_wait_for_lockers(&tag, ShareLock);
+	}
+
+	lv_catalog_sql("SELECT speed_gen, speed_watermark, gen_start_watermark "
 						  "FROM lambda_views.view_state WHERE view_id = $1",
 						  1, (Oid[]) {INT4OID},
 						  (Datum[]) {Int32GetDatum(view->view_id)}, NULL, false, 1);
@@ -355,26 +370,51 @@ lv_recompute_view(LvView *view)
 	INSTR_TIME_SET_CURRENT(start);
 	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
 	SPI_connect();
-	SPI_execute(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, %d)",
-						 LV_RECOMPUTE_LOCK_CLASS, view->view_id), false, 0);
+	lv_lock_view(view->view_id, LV_LOCK_RECOMPUTE, ExclusiveLock);
 
 	watermark = close_generation(view, &closed_gen);
 
+	/*
+	 * nobody may create in the data schema (a name taken there would stop
+	 * every recompute): the catalog's owner creates the empty table, the
+	 * view's owner fills it
+	 */
+	{
+		Oid			cat_user;
+		int			cat_sec;
+		int			level = lv_become_catalog_owner(&cat_user, &cat_sec);
+
+		lv_spi_exec(psprintf("CREATE TABLE %s (LIKE %s)", next,
+							 lv_storage_name(view, "batch")), false, 0);
+		lv_spi_exec(psprintf("ALTER TABLE %s OWNER TO %s", next,
+							 quote_identifier(GetUserNameFromId(view->owner, false))),
+					false, 0);
+		lv_restore_user(cat_user, cat_sec, level);
+	}
+
 	/* build: the long part, blocking nobody */
-	SPI_execute_with_args(view->batch_sql, 3,
+	lv_spi_exec_args(view->batch_sql, 3,
 						  (Oid[]) {INT8OID, INT8OID, INT8OID},
 						  (Datum[]) {Int64GetDatum(PG_INT64_MIN), Int64GetDatum(watermark),
 						  Int64GetDatum(closed_gen)},
 						  NULL, false, 0);
-	SPI_execute(psprintf("SELECT coalesce(sum(nrows), 0)::bigint FROM %s", next), false, 1);
+	lv_spi_exec(psprintf("SELECT coalesce(sum(nrows), 0)::bigint FROM %s", next), false, 1);
 	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_execute_with_args(psprintf("INSERT INTO %s (gen) VALUES ($1)", next),
+	lv_spi_exec_args(psprintf("INSERT INTO %s (gen) VALUES ($1)", next),
 						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum((int32) closed_gen)},
 						  NULL, false, 0);
 
 	partition = psprintf("v%d_batch_" INT64_FORMAT, view->view_id, closed_gen);
 	/* ATTACH builds the partitioned table's indexes on the new partition */
-	run_sql(psprintf("ALTER TABLE %s RENAME TO %s", next, quote_identifier(partition)));
+	{
+		/* a rename needs CREATE on the schema: the catalog's owner's */
+		Oid			cat_user;
+		int			cat_sec;
+		int			level = lv_become_catalog_owner(&cat_user, &cat_sec);
+
+		run_sql(psprintf("ALTER TABLE %s RENAME TO %s", next, quote_identifier(partition)));
+		lv_restore_user(cat_user, cat_sec, level);
+	}
 	run_sql(psprintf("ALTER TABLE %s ATTACH PARTITION %s FOR VALUES IN (" INT64_FORMAT ")",
 					 lv_storage_name(view, "batch"),
 					 quote_qualified_identifier(LV_DATA_SCHEMA, partition), closed_gen));
@@ -388,7 +428,7 @@ lv_recompute_view(LvView *view)
 	lv_drop_old_batches(view, old.batch_gen, old.batch_swap_xid, 0);
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
-	SPI_execute_with_args("UPDATE lambda_views.view_state SET batch_gen = $2, "
+	lv_catalog_sql("UPDATE lambda_views.view_state SET batch_gen = $2, "
 						  "batch_watermark = $3, batch_swap_xid = pg_catalog.pg_current_xact_id(), "
 						  "rows_recomputed = $4, last_recompute_at = now(), last_recompute_ms = $5 "
 						  "WHERE view_id = $1",
@@ -415,6 +455,7 @@ lv_recompute(PG_FUNCTION_ARGS)
 	LvView	   *current;
 
 	lv_check_owner(view);
+	lv_refuse_retired(view, "recompute");
 	rows = lv_recompute_view(view);
 	/* a pending alter_view switches now; its batch is built the same way */
 	lv_advance_versions(view);

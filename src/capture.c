@@ -68,10 +68,48 @@ lv_sequence_last_value(Oid seqrelid)
 }
 
 /*
+ * collect_conflicts appends to waits the transactions now holding a lock
+ * on tag that conflicts with mode.  Vacuum and analyze also conflict with
+ * ShareLock on a relation but never insert, so they are left out.
+ */
+static List *
+collect_conflicts(List *waits, const LOCKTAG *tag, LOCKMODE mode)
+{
+	VirtualTransactionId *vxids = GetLockConflicts(tag, mode, NULL);
+
+	for (; VirtualTransactionIdIsValid(*vxids); vxids++)
+	{
+		PGPROC	   *proc = BackendIdGetProc(vxids->backendId);
+		VirtualTransactionId *copy;
+
+		if (proc != NULL &&
+			(proc->statusFlags & (PROC_IN_VACUUM | PROC_IS_AUTOVACUUM)) &&
+			proc->lxid == vxids->localTransactionId)
+			continue;
+		copy = palloc(sizeof(VirtualTransactionId));
+		*copy = *vxids;
+		waits = lappend(waits, copy);
+	}
+	return waits;
+}
+
+/* wait_all waits until each of the transactions listed has ended. */
+static void
+wait_all(List *waits)
+{
+	ListCell   *lc;
+
+	foreach(lc, waits)
+	{
+		CHECK_FOR_INTERRUPTS();
+		VirtualXactLock(*(VirtualTransactionId *) lfirst(lc), true);
+	}
+}
+
+/*
  * lv_wait_for_writers waits until every transaction that holds a write lock
  * on the relation (and, for a partitioned table, on any partition) now has
- * ended.  Vacuum and analyze also conflict with ShareLock but never insert,
- * so they are not waited for.
+ * ended.
  */
 void
 lv_wait_for_writers(Oid relid, bool with_partitions)
@@ -84,31 +122,22 @@ lv_wait_for_writers(Oid relid, bool with_partitions)
 	foreach(lc, relids)
 	{
 		LOCKTAG		tag;
-		VirtualTransactionId *vxids;
 
 		SET_LOCKTAG_RELATION(tag, MyDatabaseId, lfirst_oid(lc));
-		vxids = GetLockConflicts(&tag, ShareLock, NULL);
-		for (; VirtualTransactionIdIsValid(*vxids); vxids++)
-		{
-			PGPROC	   *proc = BackendIdGetProc(vxids->backendId);
-
-			if (proc != NULL &&
-				(proc->statusFlags & (PROC_IN_VACUUM | PROC_IS_AUTOVACUUM)) &&
-				proc->lxid == vxids->localTransactionId)
-				continue;
-			{
-				VirtualTransactionId *copy = palloc(sizeof(VirtualTransactionId));
-
-				*copy = *vxids;
-				waits = lappend(waits, copy);
-			}
-		}
+		waits = collect_conflicts(waits, &tag, ShareLock);
 	}
-	foreach(lc, waits)
-	{
-		CHECK_FOR_INTERRUPTS();
-		VirtualXactLock(*(VirtualTransactionId *) lfirst(lc), true);
-	}
+	wait_all(waits);
+}
+
+/*
+ * lv_wait_for_lockers waits until every transaction that now holds a lock
+ * on tag conflicting with mode has ended (one of the extension's own tags:
+ * only its own work holds them).
+ */
+void
+lv_wait_for_lockers(const LOCKTAG *tag, LOCKMODE mode)
+{
+	wait_all(collect_conflicts(NIL, tag, mode));
 }
 
 /*
@@ -128,14 +157,17 @@ PG_FUNCTION_INFO_V1(lv_high_water_mark);
 
 /*
  * lv_high_water_mark is lambda_views.high_water_mark(view_id): the last
- * append key the source's sequence handed out.
+ * append key the source's sequence handed out (NULL for callers who may
+ * not read the view).
  */
 Datum
 lv_high_water_mark(PG_FUNCTION_ARGS)
 {
 	LvView	   *view = lv_view_by_id(PG_GETARG_INT32(0), true);
 
-	if (view == NULL)
+	/* the sequence may be private: only for those who may read the view */
+	if (view == NULL || !OidIsValid(view->relid) ||
+		pg_class_aclcheck(view->relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(lv_sequence_last_value(view->key_sequence));
 }
@@ -158,13 +190,13 @@ lv_pending_rows(PG_FUNCTION_ARGS)
 	int64		pending;
 	bool		isnull;
 
-	if (view == NULL || get_rel_name(view->source) == NULL ||
+	if (view == NULL || get_rel_name(view->source) == NULL || !OidIsValid(view->relid) ||
 		pg_class_aclcheck(view->relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
 		pg_class_aclcheck(view->source, view->owner, ACL_SELECT) != ACLCHECK_OK)
 		PG_RETURN_NULL();
 	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
 	SPI_connect();
-	SPI_execute_with_args(psprintf("SELECT count(*) FROM %s WHERE %s > "
+	lv_spi_exec_args(psprintf("SELECT count(*) FROM %s WHERE %s > "
 								   "(SELECT speed_watermark FROM lambda_views.view_state WHERE view_id = $1)",
 								   quote_qualified_identifier(get_namespace_name(get_rel_namespace(view->source)),
 															  get_rel_name(view->source)),

@@ -4,6 +4,16 @@
  *	  The extension's own metadata: lambda_views.views and view_state.
  *	  Reading a view's entry, locking its state, and acting as its owner.
  *
+ * Nobody but the extension writes the catalog tables: every statement on
+ * them runs through lv_catalog_sql, as the tables' owner (who created the
+ * extension), under search_path = pg_catalog, pg_temp, in a security-
+ * restricted operation.  Those statements are fixed text with parameters
+ * and contain no user expression, so no user code ever runs with that
+ * role's rights; the callers check the caller's privileges first.  Code
+ * that does run user expressions (the view's query, RLS policies on the
+ * source, check queries) runs as the view's owner (lv_become_owner), and
+ * every setting it changes is undone when it returns.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -16,7 +26,12 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
+#include "storage/lmgr.h"
 #include "utils/regproc.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
@@ -28,7 +43,196 @@
 	"view_id, view_schema, view_name, source, owner, append_key, key_sequence, " \
 	"settings, partial_sql, fold_sql, batch_sql, " \
 	"(extract(epoch FROM speed_interval) * 1000)::bigint, " \
-	"coalesce((extract(epoch FROM batch_interval) * 1000)::bigint, 0)"
+	"coalesce((extract(epoch FROM batch_interval) * 1000)::bigint, 0), role"
+
+/* the search_path every statement of the extension's own runs under */
+#define LV_SAFE_SEARCH_PATH "pg_catalog, pg_temp"
+
+/*
+ * lv_catalog_owner returns the owner of the catalog tables (the role that
+ * created the extension).
+ */
+Oid
+lv_catalog_owner(void)
+{
+	Oid			nspid = get_namespace_oid("lambda_views", false);
+	Oid			relid = get_relname_relid("views", nspid);
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the lambda_views catalog is missing"),
+				 errhint("Run CREATE EXTENSION lambda_views.")));
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * lv_pin_search_path starts a GUC nest level with search_path pinned to
+ * pg_catalog, pg_temp; lv_unpin_settings(level) undoes it and every
+ * setting changed after it.
+ */
+int
+lv_pin_search_path(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", LV_SAFE_SEARCH_PATH,
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+/*
+ * lv_become_catalog_owner switches to the catalog's owner in a security-
+ * restricted operation under the pinned search_path; undo with
+ * lv_restore_user.  For the extension's own fixed statements only.
+ */
+int
+lv_become_catalog_owner(Oid *saved_user, int *saved_sec)
+{
+	Oid			owner = lv_catalog_owner();
+
+	GetUserIdAndSecContext(saved_user, saved_sec);
+	SetUserIdAndSecContext(owner, *saved_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	return lv_pin_search_path();
+}
+
+/*
+ * lv_catalog_sql runs one of the extension's own statements on its catalog
+ * (SPI_execute_with_args' arguments; the caller is connected to SPI) as
+ * the catalog's owner, and fails on any SPI error.  Returns the SPI code.
+ */
+int
+lv_catalog_sql(const char *sql, int nargs, Oid *argtypes, Datum *values,
+			   const char *nulls, bool read_only, long tcount)
+{
+	Oid			saved_user;
+	int			saved_sec;
+	int			nestlevel = lv_become_catalog_owner(&saved_user, &saved_sec);
+	int			rc;
+
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls,
+							   read_only, tcount);
+	lv_restore_user(saved_user, saved_sec, nestlevel);
+	if (rc < 0)
+		elog(ERROR, "lambda_views: catalog statement failed (%s): %s",
+			 SPI_result_code_string(rc), sql);
+	return rc;
+}
+
+/*
+ * lv_grant_storage_usage lets role name the tables of the data schema
+ * (its own views' storage; other roles' storage stays closed by table
+ * privileges).  The schema grants nothing to PUBLIC.  Runs as the catalog
+ * owner, who owns the schema; concurrent grants are serialized, since two
+ * would update the schema's row at once.
+ */
+void
+lv_grant_storage_usage(Oid role)
+{
+	Oid			nspid = get_namespace_oid(LV_DATA_SCHEMA, false);
+
+	Oid			saved_user;
+	int			saved_sec;
+	int			level;
+
+	LockDatabaseObject(NamespaceRelationId, nspid, 0, ShareUpdateExclusiveLock);
+	if (pg_namespace_aclcheck(nspid, role, ACL_USAGE) == ACLCHECK_OK)
+		return;
+	level = lv_become_catalog_owner(&saved_user, &saved_sec);
+	lv_spi_exec(psprintf("GRANT USAGE ON SCHEMA %s TO %s",
+						 quote_identifier(LV_DATA_SCHEMA),
+						 quote_identifier(GetUserNameFromId(role, false))),
+				false, 0);
+	lv_restore_user(saved_user, saved_sec, level);
+	CommandCounterIncrement();
+}
+
+/* lv_view_locktag fills tag with one of a view's own lock tags. */
+void
+lv_view_locktag(LOCKTAG *tag, int32 view_id, int kind)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) view_id, (uint32) kind,
+						 LV_LOCKTAG_FIELD4);
+}
+
+/* lv_lock_view takes one of a view's own locks until the transaction ends. */
+void
+lv_lock_view(int32 view_id, int kind, LOCKMODE mode)
+{
+	LOCKTAG		tag;
+
+	lv_view_locktag(&tag, view_id, kind);
+	(void) LockAcquire(&tag, mode, false, false);
+}
+
+/*
+ * lv_release_storage_usage takes back the USAGE lv_grant_storage_usage gave
+ * a role once it owns no lambda view (so DROP ROLE needs nothing more).
+ */
+void
+lv_release_storage_usage(Oid role)
+{
+	Oid			nspid = get_namespace_oid(LV_DATA_SCHEMA, false);
+	Oid			saved_user;
+	int			saved_sec;
+	int			level;
+
+	/* not read-only: the view's row was deleted by this very command */
+	lv_catalog_sql("SELECT 1 FROM lambda_views.views WHERE owner = $1",
+				   1, (Oid[]) {REGROLEOID}, (Datum[]) {ObjectIdGetDatum(role)},
+				   NULL, false, 1);
+	if (SPI_processed > 0 || !OidIsValid(role) ||
+		role == lv_catalog_owner() || GetUserNameFromId(role, true) == NULL)
+		return;
+	level = lv_become_catalog_owner(&saved_user, &saved_sec);
+	LockDatabaseObject(NamespaceRelationId, nspid, 0, ShareUpdateExclusiveLock);
+	lv_spi_exec(psprintf("REVOKE USAGE ON SCHEMA %s FROM %s",
+						 quote_identifier(LV_DATA_SCHEMA),
+						 quote_identifier(GetUserNameFromId(role, false))),
+				false, 0);
+	lv_restore_user(saved_user, saved_sec, level);
+}
+
+/*
+ * lv_spi_exec runs a statement as the current user and fails on any SPI
+ * error.  Returns the SPI code.
+ */
+int
+lv_spi_exec(const char *sql, bool read_only, long tcount)
+{
+	int			rc = SPI_execute(sql, read_only, tcount);
+
+	if (rc < 0)
+		elog(ERROR, "lambda_views: statement failed (%s): %s",
+			 SPI_result_code_string(rc), sql);
+	return rc;
+}
+
+/*
+ * lv_spi_exec_args is SPI_execute_with_args as the current user, failing on
+ * any SPI error.  Returns the SPI code.
+ */
+int
+lv_spi_exec_args(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				 const char *nulls, bool read_only, long tcount)
+{
+	int			rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls,
+										   read_only, tcount);
+
+	if (rc < 0)
+		elog(ERROR, "lambda_views: statement failed (%s): %s",
+			 SPI_result_code_string(rc), sql);
+	return rc;
+}
 
 /* text_column returns a text column of the current SPI row, or NULL. */
 static char *
@@ -77,6 +281,7 @@ view_from_row(MemoryContext cxt)
 	view->batch_sql = text_column(11);
 	view->speed_interval_ms = DatumGetInt64(datum_column(12));
 	view->batch_interval_ms = DatumGetInt64(datum_column(13));
+	view->retired = strcmp(text_column(14), "retired") == 0;
 
 	view->relid = get_relname_relid(view->view_name,
 									get_namespace_oid(view->view_schema, true));
@@ -107,7 +312,7 @@ lv_view_by_name(const char *name)
 				 errhint("SELECT view FROM lambda_views.status lists the lambda views.")));
 
 	SPI_connect();
-	SPI_execute_with_args("SELECT " VIEW_COLUMNS " FROM lambda_views.views "
+	lv_catalog_sql("SELECT " VIEW_COLUMNS " FROM lambda_views.views "
 						  "WHERE view_schema = $1 AND view_name = $2",
 						  2, (Oid[]) {NAMEOID, NAMEOID},
 						  (Datum[]) {DirectFunctionCall1(namein, CStringGetDatum(get_namespace_name(get_rel_namespace(relid)))),
@@ -131,7 +336,7 @@ lv_view_by_id(int32 view_id, bool missing_ok)
 	MemoryContext cxt = CurrentMemoryContext;
 
 	SPI_connect();
-	SPI_execute_with_args("SELECT " VIEW_COLUMNS " FROM lambda_views.views WHERE view_id = $1",
+	lv_catalog_sql("SELECT " VIEW_COLUMNS " FROM lambda_views.views WHERE view_id = $1",
 						  1, (Oid[]) {INT4OID},
 						  (Datum[]) {Int32GetDatum(view_id)}, NULL, false, 1);
 	if (SPI_processed > 0)
@@ -153,7 +358,8 @@ lv_all_view_ids(void)
 	MemoryContext cxt = CurrentMemoryContext;
 
 	SPI_connect();
-	SPI_execute("SELECT view_id FROM lambda_views.views ORDER BY view_id", true, 0);
+	lv_catalog_sql("SELECT view_id FROM lambda_views.views ORDER BY view_id",
+				   0, NULL, NULL, NULL, true, 0);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -178,7 +384,7 @@ lv_lock_state(LvView *view)
 	bool		isnull;
 
 	SPI_connect();
-	SPI_execute_with_args("SELECT speed_watermark, batch_watermark, batch_gen, speed_gen, "
+	lv_catalog_sql("SELECT speed_watermark, batch_watermark, batch_gen, speed_gen, "
 						  "gen_start_watermark, batch_swap_xid::text::bigint "
 						  "FROM lambda_views.view_state WHERE view_id = $1 FOR UPDATE",
 						  1, (Oid[]) {INT4OID},
@@ -211,6 +417,21 @@ lv_storage_name(LvView *view, const char *suffix)
 									  psprintf("v%d_%s", view->view_id, suffix));
 }
 
+/*
+ * lv_refuse_retired fails for a retired version: its storage is kept only
+ * for rollback_view, and folding or rebuilding it would do nothing useful.
+ */
+void
+lv_refuse_retired(LvView *view, const char *what)
+{
+	if (view->retired)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot %s lambda view \"%s\": it is a retired version", what,
+						view->view_name),
+				 errhint("Serve it again with lambda_views.rollback_view() on the view's name.")));
+}
+
 /* lv_check_owner fails unless the current user may run the view's work. */
 void
 lv_check_owner(LvView *view)
@@ -236,7 +457,11 @@ lv_become_owner(LvView *view, Oid *saved_user, int *saved_sec)
 	return lv_pin_settings(view->settings);
 }
 
-/* lv_restore_user undoes lv_become_owner. */
+/*
+ * lv_restore_user undoes lv_become_owner and lv_become_catalog_owner: the
+ * user, and every setting changed since, even by set_config(..., false) in
+ * the code that ran meanwhile.
+ */
 void
 lv_restore_user(Oid saved_user, int saved_sec, int nestlevel)
 {
@@ -264,7 +489,7 @@ void
 lv_record_error(int32 view_id, const char *message)
 {
 	SPI_connect();
-	SPI_execute_with_args("UPDATE lambda_views.view_state SET last_error = $2, "
+	lv_catalog_sql("UPDATE lambda_views.view_state SET last_error = $2, "
 						  "last_error_at = now() WHERE view_id = $1",
 						  2, (Oid[]) {INT4OID, TEXTOID},
 						  (Datum[]) {Int32GetDatum(view_id), CStringGetTextDatum(message)},

@@ -8,6 +8,7 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -17,27 +18,38 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "commands/extension.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
 #include "utils/regproc.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
 #include "lambda_views.h"
 #include "definition.h"
+#include "agg_state.h"
 
 PG_FUNCTION_INFO_V1(lv_create_view);
 
-/* check_interval refuses a non-positive interval argument. */
-static void
-check_interval(const char *argname, Interval *interval, const char *hint)
-{
-	Interval	zero = {0};
+#define LV_MSECS_PER_DAY ((double) SECS_PER_DAY * 1000.0)
 
-	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(interval),
-										  IntervalPGetDatum(&zero))) <= 0)
+/*
+ * check_interval refuses an interval outside [min_ms, max_ms]: the worker
+ * schedules in milliseconds, and an interval it cannot count would make it
+ * fold every millisecond.
+ */
+static void
+check_interval(const char *argname, Interval *interval, double min_ms,
+			   double max_ms, const char *range, const char *hint)
+{
+	double		ms = interval->time / 1000.0 +
+		((double) interval->day + (double) interval->month * DAYS_PER_MONTH) * LV_MSECS_PER_DAY;
+
+	if (ms < min_ms || ms > max_ms)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be positive", argname),
+				 errmsg("%s must be between %s", argname, range),
 				 errhint("%s", hint)));
 }
 
@@ -88,33 +100,34 @@ lv_create_version(LvDefinition *def, Oid nspid, const char *relname,
 	Oid			relid;
 	int64		speed_watermark;
 	int			nestlevel;
+	Oid			owner = GetUserId();
 
 	if (relname == NULL)
 		nspid = get_namespace_oid(LV_DATA_SCHEMA, false);
 
 	nestlevel = lv_pin_settings(def->settings);
 	SPI_connect();
-	SPI_execute_with_args("INSERT INTO lambda_views.views (view_schema, view_name, source, append_key, "
+	lv_catalog_sql("INSERT INTO lambda_views.views (view_schema, view_name, source, append_key, "
 						  "key_sequence, definition, settings, speed_interval, batch_interval, "
-						  "partial_sql, fold_sql, batch_sql) "
-						  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', '') RETURNING view_id",
-						  10, (Oid[]) {NAMEOID, NAMEOID, REGCLASSOID, NAMEOID, REGCLASSOID, TEXTOID,
-							  TEXTARRAYOID, INTERVALOID, INTERVALOID, TEXTOID},
+						  "partial_sql, fold_sql, batch_sql, owner) "
+						  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', '', $11) RETURNING view_id",
+						  11, (Oid[]) {NAMEOID, NAMEOID, REGCLASSOID, NAMEOID, REGCLASSOID, TEXTOID,
+							  TEXTARRAYOID, INTERVALOID, INTERVALOID, TEXTOID, REGROLEOID},
 						  (Datum[]) {DirectFunctionCall1(namein, CStringGetDatum(get_namespace_name(nspid))),
 							  DirectFunctionCall1(namein, CStringGetDatum(relname ? relname : "(replay)")),
 							  ObjectIdGetDatum(def->source), DirectFunctionCall1(namein, CStringGetDatum(def->append_key)),
 							  ObjectIdGetDatum(def->key_sequence), CStringGetTextDatum(def->query_sql),
 							  settings_array(def->settings), speed_interval, batch_interval,
-						  CStringGetTextDatum(def->partial_sql)},
-						  no_batch_interval ? "        n " : NULL, false, 1);
+						  CStringGetTextDatum(def->partial_sql), ObjectIdGetDatum(owner)},
+						  no_batch_interval ? "        n  " : NULL, false, 1);
 	view_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_execute_with_args("UPDATE lambda_views.views SET family = view_id WHERE view_id = $1",
+	lv_catalog_sql("UPDATE lambda_views.views SET family = view_id WHERE view_id = $1",
 						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view_id)},
 						  NULL, false, 0);
 	if (relname == NULL)
 	{
 		relname = psprintf("v%d_replay", view_id);
-		SPI_execute_with_args("UPDATE lambda_views.views SET view_name = $2 WHERE view_id = $1",
+		lv_catalog_sql("UPDATE lambda_views.views SET view_name = $2 WHERE view_id = $1",
 							  2, (Oid[]) {INT4OID, NAMEOID},
 							  (Datum[]) {Int32GetDatum(view_id), DirectFunctionCall1(namein, CStringGetDatum(relname))},
 							  NULL, false, 0);
@@ -125,26 +138,63 @@ lv_create_version(LvDefinition *def, Oid nspid, const char *relname,
 	batch = quote_qualified_identifier(LV_DATA_SCHEMA, psprintf("v%d_batch", view_id));
 	gen = quote_qualified_identifier(LV_DATA_SCHEMA, psprintf("v%d_gen", view_id));
 
-	/* generation 1 is the first speed generation; batch 0 is empty */
-	SPI_execute(psprintf("CREATE SEQUENCE %s", gen), false, 0);
-	SPI_execute(psprintf("SELECT pg_catalog.nextval(%s::pg_catalog.regclass)",
-						 quote_literal_cstr(gen)), false, 0);
-	lv_create_speed_table(def, speed);
-	lv_create_batch_table(def, batch);
+	/*
+	 * Storage: nobody may create in the data schema (a name taken there
+	 * would break this view or another), so the catalog's owner creates it
+	 * and hands it to the view's owner, who does all the rest.  Generation
+	 * 1 is the first speed generation; batch 0 is empty.
+	 */
+	{
+		Oid			saved_user;
+		int			saved_sec;
+		int			level = lv_become_catalog_owner(&saved_user, &saved_sec);
+		const char *role = quote_identifier(GetUserNameFromId(owner, false));
 
-	SPI_execute_with_args("UPDATE lambda_views.views SET fold_sql = $2, batch_sql = $3 WHERE view_id = $1",
+		lv_grant_storage_usage(owner);
+		lv_spi_exec(psprintf("CREATE SEQUENCE %s", gen), false, 0);
+		lv_spi_exec(psprintf("SELECT pg_catalog.nextval(%s::pg_catalog.regclass)",
+							 quote_literal_cstr(gen)), false, 0);
+		lv_create_speed_table(def, speed);
+		lv_create_batch_table(def, batch);
+		lv_spi_exec(psprintf("ALTER SEQUENCE %s OWNER TO %s", gen, role), false, 0);
+		lv_spi_exec(psprintf("ALTER TABLE %s OWNER TO %s", speed, role), false, 0);
+		lv_spi_exec(psprintf("ALTER TABLE %s OWNER TO %s", batch, role), false, 0);
+		lv_spi_exec(psprintf("ALTER TABLE %s OWNER TO %s",
+							 quote_qualified_identifier(LV_DATA_SCHEMA, psprintf("v%d_batch_0", view_id)),
+							 role), false, 0);
+		lv_restore_user(saved_user, saved_sec, level);
+	}
+
+	lv_catalog_sql("UPDATE lambda_views.views SET fold_sql = $2, batch_sql = $3 WHERE view_id = $1",
 						  3, (Oid[]) {INT4OID, TEXTOID, TEXTOID},
 						  (Datum[]) {Int32GetDatum(view_id),
 							  CStringGetTextDatum(lv_fold_sql(def, speed)),
 						  CStringGetTextDatum(lv_batch_sql(def, quote_qualified_identifier(LV_DATA_SCHEMA, psprintf("v%d_batch_next", view_id))))},
 						  NULL, false, 0);
 
-	SPI_execute(psprintf("CREATE VIEW %s AS %s", viewname,
-						 lv_view_sql(def, view_id,
-									 get_relname_relid(psprintf("v%d_batch", view_id),
-													   get_namespace_oid(LV_DATA_SCHEMA, false)),
-									 batch, speed)),
-				false, 0);
+	{
+		char	   *create = psprintf("CREATE VIEW %s AS %s", viewname,
+									  lv_view_sql(def, view_id,
+												  get_relname_relid(psprintf("v%d_batch", view_id),
+																	get_namespace_oid(LV_DATA_SCHEMA, false)),
+												  batch, speed));
+
+		if (nspid == get_namespace_oid(LV_DATA_SCHEMA, false))
+		{
+			/* a replaying version's relation lives in the data schema */
+			Oid			saved_user;
+			int			saved_sec;
+			int			level = lv_become_catalog_owner(&saved_user, &saved_sec);
+
+			lv_spi_exec(create, false, 0);
+			lv_spi_exec(psprintf("ALTER VIEW %s OWNER TO %s", viewname,
+								 quote_identifier(GetUserNameFromId(owner, false))),
+						false, 0);
+			lv_restore_user(saved_user, saved_sec, level);
+		}
+		else
+			lv_spi_exec(create, false, 0);
+	}
 	relid = get_relname_relid(relname, nspid);
 	{
 		Oid			dataschema = get_namespace_oid(LV_DATA_SCHEMA, false);
@@ -156,7 +206,7 @@ lv_create_version(LvDefinition *def, Oid nspid, const char *relname,
 		 * AUTO dependency without a column would read to pg_dump as an
 		 * OWNED BY of column 0.
 		 */
-		SPI_execute(psprintf("ALTER SEQUENCE %s OWNED BY %s.gen", gen, speed), false, 0);
+		lv_spi_exec(psprintf("ALTER SEQUENCE %s OWNED BY %s.gen", gen, speed), false, 0);
 	}
 
 	/* with a first batch, it covers every row settled now */
@@ -169,12 +219,12 @@ lv_create_version(LvDefinition *def, Oid nspid, const char *relname,
 		probe.key_sequence = def->key_sequence;
 		speed_watermark = lv_capture_high_water(&probe);
 	}
-	SPI_execute_with_args("INSERT INTO lambda_views.view_state (view_id, speed_watermark, "
-						  "batch_watermark, batch_gen, speed_gen, gen_start_watermark) "
-						  "VALUES ($1, $2, $3, 0, 1, $3)",
-						  3, (Oid[]) {INT4OID, INT8OID, INT8OID},
+	lv_catalog_sql("INSERT INTO lambda_views.view_state (view_id, speed_watermark, "
+						  "batch_watermark, batch_gen, speed_gen, gen_start_watermark, owner) "
+						  "VALUES ($1, $2, $3, 0, 1, $3, $4)",
+						  4, (Oid[]) {INT4OID, INT8OID, INT8OID, REGROLEOID},
 						  (Datum[]) {Int32GetDatum(view_id), Int64GetDatum(speed_watermark),
-						  Int64GetDatum(def->key_floor)},
+						  Int64GetDatum(def->key_floor), ObjectIdGetDatum(owner)},
 						  NULL, false, 0);
 	SPI_finish();
 	lv_unpin_settings(nestlevel);
@@ -204,10 +254,12 @@ lv_create_view(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("speed_interval must not be null"),
 				 errhint("Pass how often the background worker folds, e.g. '1 second'.")));
-	check_interval("speed_interval", PG_GETARG_INTERVAL_P(3),
+	check_interval("speed_interval", PG_GETARG_INTERVAL_P(3), 1, LV_MSECS_PER_DAY,
+				   "1 millisecond and 1 day",
 				   "Pass how often the background worker folds, e.g. '1 second'.");
 	if (!PG_ARGISNULL(4))
-		check_interval("batch_interval", PG_GETARG_INTERVAL_P(4),
+		check_interval("batch_interval", PG_GETARG_INTERVAL_P(4), 1000,
+					   100.0 * DAYS_PER_YEAR * LV_MSECS_PER_DAY, "1 second and 100 years",
 					   "Pass how often the batch is rebuilt, e.g. '1 day', or NULL to leave it to recompute() or pg_cron.");
 
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -228,7 +280,7 @@ lv_create_view(PG_FUNCTION_ARGS)
 
 	/* data-product metadata; governance policies may refuse the view here */
 	SPI_connect();
-	SPI_execute_with_args("SELECT lambda_views.product_on_create($1, $2, $3, $4, $5, $6)",
+	lv_spi_exec_args("SELECT lambda_views.product_on_create($1, $2, $3, $4, $5, $6)",
 						  6, (Oid[]) {REGCLASSOID, REGROLEOID, TEXTOID, INTERVALOID, NUMERICOID, TEXTARRAYOID},
 						  (Datum[]) {ObjectIdGetDatum(relid), PG_GETARG_DATUM(6), PG_GETARG_DATUM(7),
 							  PG_GETARG_DATUM(8), PG_GETARG_DATUM(9), PG_GETARG_DATUM(10)},
@@ -242,4 +294,158 @@ lv_create_view(PG_FUNCTION_ARGS)
 	if (PG_GETARG_BOOL(5))
 		(void) lv_recompute_view(lv_view_by_id(view_id, false));
 	PG_RETURN_OID(relid);
+}
+
+/*
+ * Update 1.0 -> 1.1: partial states change from bytea to lambda_views.state.
+ * lambda_views--1.0--1.1.sql detaches every version's relation from its
+ * storage (a placeholder query with the same columns), replaces the support
+ * functions, then converts each version's storage and derived SQL.  These
+ * functions exist only while that script runs, for superusers.
+ */
+PG_FUNCTION_INFO_V1(lv_upgrade_1_1_detach);
+PG_FUNCTION_INFO_V1(lv_upgrade_1_1_attach);
+PG_FUNCTION_INFO_V1(lv_upgrade_1_1_state);
+
+/* require_superuser_update refuses anyone but a superuser updating the extension. */
+static void
+require_superuser_update(void)
+{
+	if (!superuser() || !creating_extension)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only ALTER EXTENSION lambda_views UPDATE may call this function")));
+}
+
+/*
+ * lv_upgrade_1_1_detach points a version's relation at a placeholder with
+ * the same columns, so its storage columns can change type.
+ */
+Datum
+lv_upgrade_1_1_detach(PG_FUNCTION_ARGS)
+{
+	LvView	   *view;
+	Relation	rel;
+	TupleDesc	desc;
+	StringInfoData buf;
+	int			i;
+
+	require_superuser_update();
+	view = lv_view_by_id(PG_GETARG_INT32(0), false);
+	if (!OidIsValid(view->relid))
+		PG_RETURN_VOID();
+	rel = relation_open(view->relid, AccessExclusiveLock);
+	desc = RelationGetDescr(rel);
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "SELECT ");
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		appendStringInfo(&buf, "%sNULL::%s%s%s AS %s", i > 0 ? ", " : "",
+						 format_type_with_typemod(att->atttypid, att->atttypmod),
+						 OidIsValid(att->attcollation) ? " COLLATE " : "",
+						 OidIsValid(att->attcollation) ? generate_collation_name(att->attcollation) : "",
+						 quote_identifier(NameStr(att->attname)));
+	}
+	appendStringInfoString(&buf, " WHERE false");
+	relation_close(rel, NoLock);
+	SPI_connect();
+	lv_spi_exec(psprintf("CREATE OR REPLACE VIEW %s AS %s",
+						 quote_qualified_identifier(view->view_schema, view->view_name),
+						 buf.data), false, 0);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * lv_upgrade_1_1_attach converts a version's stored states to
+ * lambda_views.state (trusting what 1.0 stored), regenerates its fold and
+ * batch SQL and its relation's query, and lets its owner reach the storage
+ * schema, which no longer grants anything to PUBLIC.
+ */
+Datum
+lv_upgrade_1_1_attach(PG_FUNCTION_ARGS)
+{
+	LvView	   *view;
+	LvDefinition *def;
+	Oid			saved_user;
+	int			saved_sec;
+	int			nestlevel;
+	char	   *definition;
+	char	   *speed;
+	char	   *batch;
+	ListCell   *lc;
+
+	require_superuser_update();
+	view = lv_view_by_id(PG_GETARG_INT32(0), false);
+	speed = lv_storage_name(view, "speed");
+	batch = lv_storage_name(view, "batch");
+	SPI_connect();
+	lv_catalog_sql("SELECT definition FROM lambda_views.views WHERE view_id = $1",
+				   1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view->view_id)},
+				   NULL, true, 1);
+	definition = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
+	def = lv_parse_definition(definition, view->append_key);
+	lv_restore_user(saved_user, saved_sec, nestlevel);
+
+	nestlevel = lv_pin_search_path();
+	foreach(lc, def->aggs)
+	{
+		LvAgg	   *agg = lfirst(lc);
+		int			j = foreach_current_index(lc) + 1;
+		const char *using = psprintf("ALTER COLUMN s%d TYPE lambda_views.state USING "
+									 "lambda_views.upgrade_1_1_state(s%d, %s)",
+									 j, j, agg->signature_sql);
+
+		lv_spi_exec(psprintf("ALTER TABLE %s %s", speed, using), false, 0);
+		lv_spi_exec(psprintf("ALTER TABLE %s %s", batch, using), false, 0);
+	}
+	lv_catalog_sql("UPDATE lambda_views.views SET fold_sql = $2, batch_sql = $3, partial_sql = $4 "
+				   "WHERE view_id = $1",
+				   4, (Oid[]) {INT4OID, TEXTOID, TEXTOID, TEXTOID},
+				   (Datum[]) {Int32GetDatum(view->view_id),
+					   CStringGetTextDatum(lv_fold_sql(def, speed)),
+					   CStringGetTextDatum(lv_batch_sql(def, lv_storage_name(view, "batch_next"))),
+				   CStringGetTextDatum(def->partial_sql)},
+				   NULL, false, 0);
+	if (OidIsValid(view->relid))
+		lv_spi_exec(psprintf("CREATE OR REPLACE VIEW %s AS %s",
+							 quote_qualified_identifier(view->view_schema, view->view_name),
+							 lv_view_sql(def, view->view_id, view->batch_table, batch, speed)),
+					false, 0);
+	lv_grant_storage_usage(view->owner);
+	lv_unpin_settings(nestlevel);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * lv_upgrade_1_1_state wraps a state stored by 1.0 (a bytea) as a
+ * lambda_views.state of the named aggregate.
+ */
+Datum
+lv_upgrade_1_1_state(PG_FUNCTION_ARGS)
+{
+	bytea	   *old;
+	Size		len;
+	struct varlena *state;
+	LvAggInfo  *info;
+	Oid		   *argtypes;
+	int			nargs;
+
+	require_superuser_update();
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	old = PG_GETARG_BYTEA_PP(0);
+	len = VARSIZE_ANY_EXHDR(old);
+	get_func_signature(PG_GETARG_OID(1), &argtypes, &nargs);
+	info = lv_agg_info(PG_GETARG_OID(1), argtypes, nargs, InvalidOid, CurrentMemoryContext);
+	state = palloc(VARHDRSZ + LV_STATE_HEADER_LEN + len);
+	SET_VARSIZE(state, VARHDRSZ + LV_STATE_HEADER_LEN + len);
+	((char *) VARDATA(state))[0] = LV_STATE_VERSION;
+	memcpy(VARDATA(state) + 1, info->ident, LV_STATE_IDENT_LEN);
+	memcpy(VARDATA(state) + LV_STATE_HEADER_LEN, VARDATA_ANY(old), len);
+	PG_RETURN_POINTER(state);
 }

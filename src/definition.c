@@ -48,6 +48,7 @@
 #include "access/transam.h"
 #include "utils/fmgroids.h"
 
+#include "lambda_views.h"
 #include "definition.h"
 
 /* settings that change what the view's expressions compute */
@@ -99,7 +100,7 @@ lv_parse_definition(const char *query_text, const char *append_key)
 														  get_rel_name(def->source)));
 	def->query_sql = pg_get_querydef(query, false);
 	split_query(def, query);
-	AtEOXact_GUC(true, nestlevel);
+	AtEOXact_GUC(false, nestlevel);
 	return def;
 }
 
@@ -260,7 +261,7 @@ check_source(Query *query, bool *inh)
 		bool		distributed;
 
 		SPI_connect();
-		SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1",
+		lv_spi_exec_args("SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1",
 							  1, (Oid[]) {OIDOID},
 							  (Datum[]) {ObjectIdGetDatum(rte->relid)},
 							  NULL, true, 1);
@@ -847,9 +848,14 @@ lv_pin_settings(List *settings)
 	return nestlevel;
 }
 
-/* lv_unpin_settings restores the settings lv_pin_settings changed. */
+/*
+ * lv_unpin_settings restores every setting changed since lv_pin_settings,
+ * including those the code run meanwhile changed with SET or set_config():
+ * nothing user code sets outlives it (as PostgreSQL does when it leaves
+ * index functions or a materialized view's query).
+ */
 void
 lv_unpin_settings(int nestlevel)
 {
-	AtEOXact_GUC(true, nestlevel);
+	AtEOXact_GUC(false, nestlevel);
 }

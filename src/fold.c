@@ -56,15 +56,15 @@ lv_create_speed_table(void *defp, const char *speed_table)
 						 key->type_sql, key->collate_sql);
 	}
 	foreach(lc, def->aggs)
-		appendStringInfo(&buf, ", s%d bytea", foreach_current_index(lc) + 1);
+		appendStringInfo(&buf, ", s%d lambda_views.state", foreach_current_index(lc) + 1);
 	appendStringInfoString(&buf, ", nrows bigint NOT NULL) WITH (fillfactor = 50)");
-	SPI_execute(buf.data, false, 0);
+	lv_spi_exec(buf.data, false, 0);
 
 	resetStringInfo(&buf);
 	appendStringInfo(&buf, "CREATE UNIQUE INDEX ON %s (", speed_table);
 	key_list(&buf, def, "");
 	appendStringInfo(&buf, "%sgen) NULLS NOT DISTINCT", def->keys ? ", " : "");
-	SPI_execute(buf.data, false, 0);
+	lv_spi_exec(buf.data, false, 0);
 }
 
 /*
@@ -118,7 +118,7 @@ fold_range(LvView *view, int64 lo, int64 hi, int64 gen)
 	bool		isnull;
 	int64		rows;
 
-	SPI_execute_with_args(view->fold_sql, 3,
+	lv_spi_exec_args(view->fold_sql, 3,
 						  (Oid[]) {INT8OID, INT8OID, INT8OID},
 						  (Datum[]) {Int64GetDatum(lo), Int64GetDatum(hi), Int64GetDatum(gen)},
 						  NULL, false, 0);
@@ -172,7 +172,7 @@ lv_fold_view(LvView *view, int max_chunks, int64 max_keys, bool *more)
 			lo + lv_fold_chunk_rows : high_water;
 
 		/* lock before reading the generation: see the file header */
-		LockRelationOid(view->speed_table, RowExclusiveLock);
+		lv_lock_view(view->view_id, LV_LOCK_FOLD_GEN, RowExclusiveLock);
 		gen = lv_sequence_last_value(view->gen_sequence);
 		total += fold_range(view, lo, hi, gen);
 		lo = hi;
@@ -183,7 +183,7 @@ lv_fold_view(LvView *view, int max_chunks, int64 max_keys, bool *more)
 
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
-	SPI_execute_with_args("UPDATE lambda_views.view_state SET "
+	lv_catalog_sql("UPDATE lambda_views.view_state SET "
 						  "gen_start_watermark = CASE WHEN $3 <> 0 AND speed_gen <> $3 "
 						  "  THEN speed_watermark ELSE gen_start_watermark END, "
 						  "speed_gen = CASE WHEN $3 <> 0 THEN $3 ELSE speed_gen END, "
@@ -211,6 +211,7 @@ lv_fold(PG_FUNCTION_ARGS)
 	int64		folded;
 
 	lv_check_owner(view);
+	lv_refuse_retired(view, "fold");
 	folded = lv_fold_view(view, 0, 0, NULL);
 	lv_drop_retired_batches(view, 0);
 	lv_advance_versions(view);

@@ -50,7 +50,7 @@ has_trigger(Oid relid, const char *name)
 {
 	bool		found;
 
-	SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND tgname = $2",
+	lv_spi_exec_args("SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND tgname = $2",
 						  2, (Oid[]) {OIDOID, NAMEOID},
 						  (Datum[]) {ObjectIdGetDatum(relid), DirectFunctionCall1(namein, CStringGetDatum(name))},
 						  NULL, false, 1);
@@ -87,13 +87,13 @@ lv_guard_source(Oid source)
 
 	SPI_connect();
 	if (!has_trigger(source, GUARD_TRIGGER))
-		SPI_execute(psprintf("CREATE TRIGGER %s BEFORE UPDATE OR DELETE OR TRUNCATE ON %s "
+		lv_spi_exec(psprintf("CREATE TRIGGER %s BEFORE UPDATE OR DELETE OR TRUNCATE ON %s "
 							 "FOR EACH STATEMENT EXECUTE FUNCTION lambda_views.refuse_modification()",
 							 GUARD_TRIGGER, name), false, 0);
 	if (get_rel_relkind(source) == RELKIND_PARTITIONED_TABLE)
 	{
 		if (!has_trigger(source, GUARD_ROW_TRIGGER))
-			SPI_execute(psprintf("CREATE TRIGGER %s BEFORE UPDATE OR DELETE ON %s "
+			lv_spi_exec(psprintf("CREATE TRIGGER %s BEFORE UPDATE OR DELETE ON %s "
 								 "FOR EACH ROW EXECUTE FUNCTION lambda_views.refuse_modification()",
 								 GUARD_ROW_TRIGGER, name), false, 0);
 		/* TRUNCATE of a partition fires only that partition's triggers */
@@ -104,7 +104,7 @@ lv_guard_source(Oid source)
 
 			if (part == source || has_trigger(part, GUARD_TRIGGER))
 				continue;
-			SPI_execute(psprintf("CREATE TRIGGER %s BEFORE TRUNCATE ON %s "
+			lv_spi_exec(psprintf("CREATE TRIGGER %s BEFORE TRUNCATE ON %s "
 								 "FOR EACH STATEMENT EXECUTE FUNCTION lambda_views.refuse_modification()",
 								 GUARD_TRIGGER, qualified_name(part)), false, 0);
 		}
@@ -127,7 +127,7 @@ lv_unguard_source(Oid source)
 		!pg_class_ownercheck(source, GetUserId()))
 		return;
 	SPI_connect();
-	SPI_execute_with_args("SELECT 1 FROM lambda_views.views WHERE source = $1",
+	lv_catalog_sql("SELECT 1 FROM lambda_views.views WHERE source = $1",
 						  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(source)},
 						  NULL, false, 1);
 	if (SPI_processed == 0)
@@ -140,10 +140,10 @@ lv_unguard_source(Oid source)
 			if (!pg_class_ownercheck(rel, GetUserId()))
 				continue;
 			if (has_trigger(rel, GUARD_TRIGGER))
-				SPI_execute(psprintf("DROP TRIGGER %s ON %s", GUARD_TRIGGER,
+				lv_spi_exec(psprintf("DROP TRIGGER %s ON %s", GUARD_TRIGGER,
 									 qualified_name(rel)), false, 0);
 			if (rel == source && has_trigger(rel, GUARD_ROW_TRIGGER))
-				SPI_execute(psprintf("DROP TRIGGER %s ON %s", GUARD_ROW_TRIGGER,
+				lv_spi_exec(psprintf("DROP TRIGGER %s ON %s", GUARD_ROW_TRIGGER,
 									 qualified_name(rel)), false, 0);
 		}
 	}
@@ -166,7 +166,7 @@ reading_view(Oid relid)
 	foreach(lc, rels)
 		elems[foreach_current_index(lc)] = ObjectIdGetDatum(lfirst_oid(lc));
 	SPI_connect();
-	SPI_execute_with_args("SELECT format('%I.%I', view_schema, view_name) FROM lambda_views.views "
+	lv_catalog_sql("SELECT format('%I.%I', view_schema, view_name) FROM lambda_views.views "
 						  "WHERE source::pg_catalog.oid = ANY ($1) ORDER BY view_id LIMIT 1",
 						  1, (Oid[]) {OIDARRAYOID},
 						  (Datum[]) {PointerGetDatum(construct_array(elems, list_length(rels), OIDOID,
@@ -229,7 +229,7 @@ is_lambda_view(Oid relid)
 	bool		found;
 
 	SPI_connect();
-	SPI_execute_with_args("SELECT 1 FROM lambda_views.views WHERE view_schema = $1 AND view_name = $2",
+	lv_catalog_sql("SELECT 1 FROM lambda_views.views WHERE view_schema = $1 AND view_name = $2",
 						  2, (Oid[]) {NAMEOID, NAMEOID},
 						  (Datum[]) {DirectFunctionCall1(namein, CStringGetDatum(get_namespace_name(get_rel_namespace(relid)))),
 						  DirectFunctionCall1(namein, CStringGetDatum(get_rel_name(relid)))},
@@ -249,7 +249,7 @@ table_is_empty(RangeVar *rv)
 	if (!OidIsValid(relid))
 		return true;
 	SPI_connect();
-	SPI_execute(psprintf("SELECT 1 FROM %s LIMIT 1",
+	lv_spi_exec(psprintf("SELECT 1 FROM %s LIMIT 1",
 						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 													get_rel_name(relid))),
 				true, 1);
@@ -436,7 +436,7 @@ drop_leftover(const char *kind, const char *name)
 	Oid			nspid = get_namespace_oid(LV_DATA_SCHEMA, true);
 
 	if (OidIsValid(nspid) && OidIsValid(get_relname_relid(name, nspid)))
-		SPI_execute(psprintf("DROP %s %s", kind,
+		lv_spi_exec(psprintf("DROP %s %s", kind,
 							 quote_qualified_identifier(LV_DATA_SCHEMA, name)),
 					false, 0);
 }
@@ -450,11 +450,12 @@ forget_view(const char *schema, const char *name)
 {
 	int32		view_id;
 	Oid			source;
+	Oid			owner;
 	bool		isnull;
 
 	SPI_connect();
-	SPI_execute_with_args("DELETE FROM lambda_views.views WHERE view_schema = $1 AND view_name = $2 "
-						  "RETURNING view_id, source::pg_catalog.oid",
+	lv_catalog_sql("DELETE FROM lambda_views.views WHERE view_schema = $1 AND view_name = $2 "
+						  "RETURNING view_id, source::pg_catalog.oid, owner::pg_catalog.oid",
 						  2, (Oid[]) {NAMEOID, NAMEOID},
 						  (Datum[]) {DirectFunctionCall1(namein, CStringGetDatum(schema)), DirectFunctionCall1(namein, CStringGetDatum(name))},
 						  NULL, false, 1);
@@ -465,11 +466,13 @@ forget_view(const char *schema, const char *name)
 	}
 	view_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	/* storage goes with the relation (an auto dependency): drop leftovers */
 	drop_leftover("TABLE", psprintf("v%d_batch", view_id));
 	drop_leftover("TABLE", psprintf("v%d_batch_next", view_id));
 	drop_leftover("TABLE", psprintf("v%d_speed", view_id));
 	drop_leftover("SEQUENCE", psprintf("v%d_gen", view_id));
+	lv_release_storage_usage(owner);
 	SPI_finish();
 	lv_unguard_source(source);
 }
@@ -490,7 +493,7 @@ lv_on_sql_drop(PG_FUNCTION_ARGS)
 		elog(ERROR, "lambda_views.on_sql_drop must be called as an event trigger");
 
 	SPI_connect();
-	SPI_execute("SELECT 1 FROM pg_catalog.pg_event_trigger_dropped_objects() "
+	lv_spi_exec("SELECT 1 FROM pg_catalog.pg_event_trigger_dropped_objects() "
 				"WHERE object_type = 'extension' AND object_identity = 'lambda_views'",
 				true, 1);
 	if (SPI_processed > 0)
@@ -498,10 +501,10 @@ lv_on_sql_drop(PG_FUNCTION_ARGS)
 		SPI_finish();
 		PG_RETURN_VOID();
 	}
-	SPI_execute("SELECT schema_name, object_name FROM pg_catalog.pg_event_trigger_dropped_objects() d "
-				"WHERE object_type = 'view' AND EXISTS (SELECT 1 FROM lambda_views.views v "
-				"WHERE v.view_schema = d.schema_name AND v.view_name = d.object_name)",
-				true, 0);
+	lv_catalog_sql("SELECT schema_name, object_name FROM pg_catalog.pg_event_trigger_dropped_objects() d "
+				   "WHERE object_type = 'view' AND EXISTS (SELECT 1 FROM lambda_views.views v "
+				   "WHERE v.view_schema = d.schema_name AND v.view_name = d.object_name)",
+				   0, NULL, NULL, NULL, true, 0);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -528,7 +531,7 @@ lv_drop_view(PG_FUNCTION_ARGS)
 	lv_check_owner(view);
 	lv_drop_family(view);
 	SPI_connect();
-	SPI_execute(psprintf("DROP VIEW %s", quote_qualified_identifier(view->view_schema, view->view_name)),
+	lv_spi_exec(psprintf("DROP VIEW %s", quote_qualified_identifier(view->view_schema, view->view_name)),
 				false, 0);
 	SPI_finish();
 	forget_view(view->view_schema, view->view_name);

@@ -184,7 +184,7 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 						 key->type_sql, key->collate_sql);
 	}
 	foreach(lc, def->aggs)
-		appendStringInfo(&buf, "s%d bytea, ", foreach_current_index(lc) + 1);
+		appendStringInfo(&buf, "s%d lambda_views.state, ", foreach_current_index(lc) + 1);
 	appendStringInfoString(&buf, "nrows bigint)), ");
 	/*
 	 * Quiet: the state row the reader sees says no fold has gone beyond the
@@ -379,6 +379,31 @@ tail_plan(TailCache *tc, const char *partial_sql)
 }
 
 /*
+ * check_tail_columns refuses a column definition list that does not match
+ * the tail's real columns: the caller would read a datum of one type as
+ * another.  The relation's own query always matches.
+ */
+static void
+check_tail_columns(TupleDesc expected, TupleDesc actual, int32 view_id)
+{
+	int			i;
+
+	if (expected == NULL || expected->natts != actual->natts)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column definition list of lambda_views.tail() does not match lambda view %d", view_id),
+				 errdetail("The tail has %d columns.", actual->natts)));
+	for (i = 0; i < actual->natts; i++)
+		if (TupleDescAttr(expected, i)->atttypid != TupleDescAttr(actual, i)->atttypid)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column definition list of lambda_views.tail() does not match lambda view %d", view_id),
+					 errdetail("Column %d is of type %s, not %s.", i + 1,
+							   format_type_be(TupleDescAttr(actual, i)->atttypid),
+							   format_type_be(TupleDescAttr(expected, i)->atttypid))));
+}
+
+/*
  * lv_tail is lambda_views.tail(view_id, source): the partial states of the
  * committed source rows beyond the speed watermark, in the caller's
  * snapshot.  Empty when lambda_views.realtime is off.
@@ -430,7 +455,18 @@ lv_tail(PG_FUNCTION_ARGS)
 		meta_plan = plan;
 	}
 	/* read_only: the catalog and watermark in the caller's snapshot */
-	SPI_execute_plan(meta_plan, (Datum[]) {Int32GetDatum(view_id)}, NULL, true, 1);
+	{
+		Oid			cat_user;
+		int			cat_sec;
+		int			level = lv_become_catalog_owner(&cat_user, &cat_sec);
+		int			rc = SPI_execute_plan(meta_plan, (Datum[]) {Int32GetDatum(view_id)},
+										  NULL, true, 1);
+
+		lv_restore_user(cat_user, cat_sec, level);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "lambda_views: the tail's catalog query failed: %s",
+				 SPI_result_code_string(rc));
+	}
 	if (SPI_processed == 0)
 	{
 		SPI_finish();
@@ -473,8 +509,10 @@ lv_tail(PG_FUNCTION_ARGS)
 						   SECURITY_RESTRICTED_OPERATION);
 	nestlevel = lv_pin_settings(settings);
 	plan = tail_plan(tc, SPI_getvalue(meta, metadesc, 6));
-	SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(watermark), Int64GetDatum(PG_INT64_MAX)},
-					 NULL, true, 0);
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(watermark), Int64GetDatum(PG_INT64_MAX)},
+						 NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "lambda_views: the tail of view %d failed", view_id);
+	check_tail_columns(rsinfo->expectedDesc, SPI_tuptable->tupdesc, view_id);
 	for (row = 0; row < SPI_processed; row++)
 		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[row]);
 	lv_unpin_settings(nestlevel);

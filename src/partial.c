@@ -11,9 +11,13 @@
  *	  lambda_views.combine_states(agg, a, b, witness)
  *
  * The aggregate is named by a regprocedure constant in the SQL text, so
- * stored definitions survive pg_dump.  A stored state is a bytea: the
- * aggregate's own serialization of an internal state, or the binary send
- * form of any other transition type; NULL is a null transition value.
+ * stored definitions survive pg_dump.  A stored state is a lambda_views.state:
+ * the identity of its aggregate, then the aggregate's own serialization of
+ * an internal state or the binary send form of any other transition type;
+ * NULL is a null transition value.  Every function here is callable by
+ * anyone (readers of a view run them), so each checks that its aggregate
+ * can be split, that the argument and result types are the aggregate's
+ * own, and that every state it reads was made by that aggregate.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,6 +25,7 @@
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "nodes/primnodes.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -55,7 +60,7 @@ typedef struct LvMergeState
 	LvAggInfo  *info;
 	int64		nrows;
 	bool		lone_batch;		/* exactly one row so far, from the batch */
-	bytea	   *lone_state;
+	struct varlena *lone_state;
 	Datum		lone_final;
 	bool		lone_final_isnull;
 	bool		started;		/* tv holds the combined states */
@@ -129,12 +134,15 @@ lv_partial_trans(PG_FUNCTION_ARGS)
 	{
 		LvAggInfo  *info = (LvAggInfo *) fcinfo->flinfo->fn_extra;
 
-		if (info == NULL)
+		if (info == NULL || info->aggfnoid != PG_GETARG_OID(1) ||
+			info->collation != PG_GET_COLLATION())
 		{
 			Oid			argtypes[FUNC_MAX_ARGS];
 
+			/* the actual types: an "any" argument's function may look */
 			for (i = 0; i < nargs; i++)
 				argtypes[i] = get_fn_expr_argtype(fcinfo->flinfo, i + 2);
+			lv_check_arg_types(PG_GETARG_OID(1), argtypes, nargs);
 			info = lv_agg_info(PG_GETARG_OID(1), argtypes, nargs,
 							   PG_GET_COLLATION(), fcinfo->flinfo->fn_mcxt);
 			fcinfo->flinfo->fn_extra = info;
@@ -185,7 +193,7 @@ lv_state_final(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = agg_context(fcinfo);
 	LvPartialState *state;
-	bytea	   *result;
+	struct varlena *result;
 
 	if (PG_ARGISNULL(0))
 	{
@@ -203,7 +211,7 @@ lv_state_final(PG_FUNCTION_ARGS)
 	result = lv_trans_serialize(state->info, &state->tv, fcinfo->context);
 	if (result == NULL)
 		PG_RETURN_NULL();
-	PG_RETURN_BYTEA_P(result);
+	PG_RETURN_POINTER(result);
 }
 
 /*
@@ -242,8 +250,8 @@ Datum
 lv_state_serialize(PG_FUNCTION_ARGS)
 {
 	LvPartialState *state = (LvPartialState *) PG_GETARG_POINTER(0);
-	bytea	   *inner = lv_trans_serialize(state->info, &state->tv,
-										   fcinfo->context);
+	struct varlena *inner = lv_trans_serialize(state->info, &state->tv,
+											   fcinfo->context);
 	int			innerlen = inner ? VARSIZE_ANY_EXHDR(inner) : 0;
 	bytea	   *result = palloc(VARHDRSZ + sizeof(Oid) + 1 + innerlen);
 	char	   *p = VARDATA(result);
@@ -266,7 +274,7 @@ lv_state_deserialize(PG_FUNCTION_ARGS)
 	int			innerlen = VARSIZE_ANY_EXHDR(data) - sizeof(Oid) - 1;
 	Oid			aggfnoid;
 	LvPartialState *state;
-	bytea	   *inner = NULL;
+	struct varlena *inner = NULL;
 
 	if (innerlen < 0)
 		elog(ERROR, "invalid lambda_views partial state");
@@ -286,7 +294,7 @@ lv_state_deserialize(PG_FUNCTION_ARGS)
 
 /* merge_combine_stored folds one stored state into the merge state. */
 static void
-merge_combine_stored(LvMergeState *state, bytea *stored, fmNodePtr context,
+merge_combine_stored(LvMergeState *state, struct varlena *stored, fmNodePtr context,
 					 MemoryContext aggcontext)
 {
 	Datum		value;
@@ -308,14 +316,21 @@ lv_merge_trans(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = agg_context(fcinfo);
 	LvMergeState *state;
-	bytea	   *stored = PG_ARGISNULL(2) ? NULL : PG_GETARG_BYTEA_PP(2);
+	struct varlena *stored = PG_ARGISNULL(2) ? NULL : PG_GETARG_VARLENA_PP(2);
 	bool		from_batch = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
 
 	if (PG_ARGISNULL(0))
 	{
+		if (PG_ARGISNULL(1))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("aggregate to run must not be null")));
 		state = MemoryContextAllocZero(aggcontext, sizeof(LvMergeState));
 		state->info = declared_info(fcinfo->flinfo, PG_GETARG_OID(1),
 									PG_GET_COLLATION());
+		lv_check_result_type(state->info,
+							 get_fn_expr_argtype(fcinfo->flinfo, 3),
+							 "the stored final value");
 	}
 	else
 		state = (LvMergeState *) PG_GETARG_POINTER(0);
@@ -330,7 +345,7 @@ lv_merge_trans(PG_FUNCTION_ARGS)
 
 		get_typlenbyval(restype, &typlen, &typbyval);
 		state->lone_batch = true;
-		state->lone_state = stored ? (bytea *) datumCopy(PointerGetDatum(stored), false, -1) : NULL;
+		state->lone_state = stored ? (struct varlena *) DatumGetPointer(datumCopy(PointerGetDatum(stored), false, -1)) : NULL;
 		state->lone_final_isnull = PG_ARGISNULL(3);
 		if (!state->lone_final_isnull)
 			state->lone_final = datumCopy(PG_GETARG_DATUM(3), typbyval, typlen);
@@ -366,6 +381,9 @@ lv_merge_final(PG_FUNCTION_ARGS)
 		state = MemoryContextAllocZero(aggcontext, sizeof(LvMergeState));
 		state->info = declared_info(fcinfo->flinfo, aggref_agg_oid(fcinfo),
 									PG_GET_COLLATION());
+		lv_check_result_type(state->info,
+							 get_fn_expr_argtype(fcinfo->flinfo, 3),
+							 "the stored final value");
 	}
 	else
 		state = (LvMergeState *) PG_GETARG_POINTER(0);
@@ -439,11 +457,12 @@ lv_finalize(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	cache = scalar_cache(fcinfo, PG_GETARG_OID(0));
+	lv_check_result_type(cache->info, restype, "the witness argument");
 	get_typlenbyval(restype, &typlen, &typbyval);
 
 	MemoryContextSwitchTo(cache->workcxt);
 	lv_trans_deserialize(cache->info,
-						 PG_ARGISNULL(1) ? NULL : PG_GETARG_BYTEA_P_COPY(1),
+						 PG_ARGISNULL(1) ? NULL : PG_GETARG_VARLENA_P(1),
 						 (fmNodePtr) cache->aggcontext, cache->workcxt,
 						 &tv.value, &tv.isnull);
 	result = lv_trans_finalize(cache->info, &tv,
@@ -468,7 +487,7 @@ lv_combine_states(PG_FUNCTION_ARGS)
 	LvTransValue tv;
 	Datum		other;
 	bool		other_isnull;
-	bytea	   *result;
+	struct varlena *result;
 	MemoryContext callercxt = CurrentMemoryContext;
 
 	if (PG_ARGISNULL(0))
@@ -477,11 +496,11 @@ lv_combine_states(PG_FUNCTION_ARGS)
 
 	MemoryContextSwitchTo(cache->workcxt);
 	lv_trans_deserialize(cache->info,
-						 PG_ARGISNULL(1) ? NULL : PG_GETARG_BYTEA_P_COPY(1),
+						 PG_ARGISNULL(1) ? NULL : PG_GETARG_VARLENA_P(1),
 						 (fmNodePtr) cache->aggcontext, cache->workcxt,
 						 &tv.value, &tv.isnull);
 	lv_trans_deserialize(cache->info,
-						 PG_ARGISNULL(2) ? NULL : PG_GETARG_BYTEA_P_COPY(2),
+						 PG_ARGISNULL(2) ? NULL : PG_GETARG_VARLENA_P(2),
 						 (fmNodePtr) cache->aggcontext, cache->workcxt,
 						 &other, &other_isnull);
 	lv_trans_combine(cache->info, &tv, other, other_isnull,
@@ -490,9 +509,80 @@ lv_combine_states(PG_FUNCTION_ARGS)
 								(fmNodePtr) cache->aggcontext);
 	MemoryContextSwitchTo(callercxt);
 	if (result != NULL)
-		result = (bytea *) datumCopy(PointerGetDatum(result), false, -1);
+		result = (struct varlena *) DatumGetPointer(datumCopy(PointerGetDatum(result), false, -1));
 	MemoryContextReset(cache->workcxt);
 	if (result == NULL)
 		PG_RETURN_NULL();
-	PG_RETURN_BYTEA_P(result);
+	PG_RETURN_POINTER(result);
+}
+
+PG_FUNCTION_INFO_V1(lv_state_in);
+PG_FUNCTION_INFO_V1(lv_state_out);
+PG_FUNCTION_INFO_V1(lv_state_recv);
+PG_FUNCTION_INFO_V1(lv_state_send);
+
+/*
+ * refuse_handmade_state: only lambda_views.partial() makes states.  A
+ * superuser may load them (pg_restore of a view's storage); anyone else
+ * could hand an aggregate's deserialize function bytes that make it read
+ * memory it does not own.
+ */
+static void
+refuse_handmade_state(void)
+{
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("values of type lambda_views.state cannot be written by hand"),
+				 errdetail("Partial states are made only by lambda_views.partial()."),
+				 errhint("Restore dumps of lambda view storage as a superuser, or rebuild the storage with lambda_views.recompute().")));
+}
+
+/* check_state_form refuses bytes that do not even look like a state. */
+static void
+check_state_form(struct varlena *state)
+{
+	if (VARSIZE_ANY_EXHDR(state) < LV_STATE_HEADER_LEN ||
+		((char *) VARDATA_ANY(state))[0] != LV_STATE_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid lambda_views.state value")));
+}
+
+/* lv_state_in reads a state in bytea's hex form (superusers only). */
+Datum
+lv_state_in(PG_FUNCTION_ARGS)
+{
+	struct varlena *state;
+
+	refuse_handmade_state();
+	state = (struct varlena *) DatumGetPointer(DirectFunctionCall1(byteain, PG_GETARG_DATUM(0)));
+	check_state_form(state);
+	PG_RETURN_POINTER(state);
+}
+
+/* lv_state_out writes a state in bytea's hex form. */
+Datum
+lv_state_out(PG_FUNCTION_ARGS)
+{
+	return DirectFunctionCall1(byteaout, PointerGetDatum(PG_GETARG_VARLENA_PP(0)));
+}
+
+/* lv_state_recv reads a state's binary form (superusers only). */
+Datum
+lv_state_recv(PG_FUNCTION_ARGS)
+{
+	struct varlena *state;
+
+	refuse_handmade_state();
+	state = (struct varlena *) DatumGetPointer(DirectFunctionCall1(bytearecv, PG_GETARG_DATUM(0)));
+	check_state_form(state);
+	PG_RETURN_POINTER(state);
+}
+
+/* lv_state_send writes a state's binary form: its bytes. */
+Datum
+lv_state_send(PG_FUNCTION_ARGS)
+{
+	return DirectFunctionCall1(byteasend, PointerGetDatum(PG_GETARG_VARLENA_P(0)));
 }

@@ -28,6 +28,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/plancache.h"
@@ -157,7 +158,7 @@ lv_run_check_sql(PG_FUNCTION_ARGS)
 		if (SPI_prepare(query, 0, NULL) == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 	}
-	else if (SPI_execute(query, false, 1) > 0 && SPI_processed > 0)
+	else if (lv_spi_exec(query, false, 1) > 0 && SPI_processed > 0)
 	{
 		bool		isnull;
 		char	   *row;
@@ -209,7 +210,7 @@ lv_completeness(PG_FUNCTION_ARGS)
 
 	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
 	SPI_connect();
-	SPI_execute_with_args("SELECT definition FROM lambda_views.views WHERE view_id = $1",
+	lv_catalog_sql("SELECT definition FROM lambda_views.views WHERE view_id = $1",
 						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view->view_id)},
 						  NULL, false, 1);
 	if (SPI_processed == 0)
@@ -218,7 +219,7 @@ lv_completeness(PG_FUNCTION_ARGS)
 	def = lv_parse_definition(definition, view->append_key);
 
 	/* the batch and speed rows a reader would use (see batch.c) */
-	SPI_execute_with_args(psprintf("WITH g AS (SELECT pg_catalog.max(m.gen) AS gen FROM %s m WHERE m.nrows IS NULL) "
+	lv_spi_exec_args(psprintf("WITH g AS (SELECT pg_catalog.max(m.gen) AS gen FROM %s m WHERE m.nrows IS NULL) "
 								   "SELECT st.speed_watermark, "
 								   "(SELECT pg_catalog.count(*) FROM %s WHERE %s <= st.speed_watermark%s%s%s), "
 								   "(SELECT COALESCE(pg_catalog.sum(b.nrows), 0)::bigint FROM %s b WHERE b.gen = g.gen) + "
@@ -262,7 +263,7 @@ lv_sync_comments(PG_FUNCTION_ARGS)
 	SPITupleTable *cols;
 
 	SPI_connect();
-	SPI_execute_with_args("SELECT owner_role::pg_catalog.oid FROM lambda_views.products WHERE view_id = $1",
+	lv_catalog_sql("SELECT owner_role::pg_catalog.oid FROM lambda_views.products WHERE view_id = $1",
 						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view->view_id)},
 						  NULL, false, 1);
 	if (SPI_processed > 0)
@@ -285,7 +286,7 @@ lv_sync_comments(PG_FUNCTION_ARGS)
 						   SECURITY_RESTRICTED_OPERATION);
 
 	/* the description, and every column's comment (NULL removes it) */
-	SPI_execute_with_args("SELECT p.description, a.attname, p.column_comments ->> a.attname::pg_catalog.text "
+	lv_catalog_sql("SELECT p.description, a.attname, p.column_comments ->> a.attname::pg_catalog.text "
 						  "FROM lambda_views.products p "
 						  "JOIN pg_catalog.pg_attribute a ON a.attrelid = $2 AND a.attnum > 0 AND NOT a.attisdropped "
 						  "WHERE p.view_id = $1 ORDER BY a.attnum",
@@ -297,7 +298,7 @@ lv_sync_comments(PG_FUNCTION_ARGS)
 	if (ncols > 0)
 	{
 		description = SPI_getvalue(cols->vals[0], cols->tupdesc, 1);
-		SPI_execute(psprintf("COMMENT ON VIEW %s IS %s", relname,
+		lv_spi_exec(psprintf("COMMENT ON VIEW %s IS %s", relname,
 							 description ? quote_literal_cstr(description) : "NULL"),
 					false, 0);
 	}
@@ -306,7 +307,7 @@ lv_sync_comments(PG_FUNCTION_ARGS)
 		char	   *attname = SPI_getvalue(cols->vals[i], cols->tupdesc, 2);
 		char	   *comment = SPI_getvalue(cols->vals[i], cols->tupdesc, 3);
 
-		SPI_execute(psprintf("COMMENT ON COLUMN %s.%s IS %s", relname, quote_identifier(attname),
+		lv_spi_exec(psprintf("COMMENT ON COLUMN %s.%s IS %s", relname, quote_identifier(attname),
 							 comment ? quote_literal_cstr(comment) : "NULL"),
 					false, 0);
 	}
@@ -334,6 +335,7 @@ lv_purge(PG_FUNCTION_ARGS)
 	HeapTuple	tuple;
 	Oid			saved_user;
 	int			saved_sec;
+	int			nestlevel;
 	uint64		deleted = 0;
 	List	   *view_ids = NIL;
 	ListCell   *lc;
@@ -389,11 +391,12 @@ lv_purge(PG_FUNCTION_ARGS)
 	GetUserIdAndSecContext(&saved_user, &saved_sec);
 	SetUserIdAndSecContext(relowner, saved_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	nestlevel = lv_pin_search_path();
 	purging_source = source;
 	PG_TRY();
 	{
 		SPI_connect();
-		SPI_execute_with_args(psprintf("DELETE FROM %s WHERE %s < $1", relname,
+		lv_spi_exec_args(psprintf("DELETE FROM %s WHERE %s < $1", relname,
 									   quote_identifier(column)),
 							  1, (Oid[]) {TIMESTAMPTZOID}, (Datum[]) {PG_GETARG_DATUM(1)},
 							  NULL, false, 0);
@@ -405,11 +408,11 @@ lv_purge(PG_FUNCTION_ARGS)
 		purging_source = InvalidOid;
 	}
 	PG_END_TRY();
-	SetUserIdAndSecContext(saved_user, saved_sec);
+	lv_restore_user(saved_user, saved_sec, nestlevel);
 
 	/* every version of every view on it: fold, then rebuild the batch */
 	SPI_connect();
-	SPI_execute_with_args("SELECT view_id FROM lambda_views.views WHERE source = $1 ORDER BY view_id",
+	lv_catalog_sql("SELECT view_id FROM lambda_views.views WHERE source = $1 ORDER BY view_id",
 						  1, (Oid[]) {REGCLASSOID}, (Datum[]) {ObjectIdGetDatum(source)},
 						  NULL, false, 0);
 	for (i = 0; i < SPI_processed; i++)
@@ -438,4 +441,259 @@ lv_purge(PG_FUNCTION_ARGS)
 					DatumGetCString(DirectFunctionCall1(timestamptz_out, PG_GETARG_DATUM(1))),
 					column, list_length(view_ids))));
 	PG_RETURN_INT64((int64) deleted);
+}
+
+/*
+ * The catalog tables of data products are written only here, by the
+ * extension, as the catalog's owner, after the caller's privileges and the
+ * governance policies have been checked; PUBLIC has no write privilege on
+ * them.
+ */
+PG_FUNCTION_INFO_V1(lv_store_product);
+PG_FUNCTION_INFO_V1(lv_store_check);
+PG_FUNCTION_INFO_V1(lv_delete_check);
+PG_FUNCTION_INFO_V1(lv_record_check);
+
+/* product_owner_role returns the product's owner_role, or InvalidOid. */
+static Oid
+product_owner_role(int32 view_id)
+{
+	Oid			role = InvalidOid;
+
+	lv_catalog_sql("SELECT owner_role::pg_catalog.oid FROM lambda_views.products WHERE view_id = $1",
+				   1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view_id)},
+				   NULL, true, 1);
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			role = DatumGetObjectId(d);
+	}
+	return role;
+}
+
+/* ensure_product makes sure the view has a product row (checks need one). */
+static void
+ensure_product(int32 view_id)
+{
+	lv_catalog_sql("INSERT INTO lambda_views.products (view_id) VALUES ($1) ON CONFLICT DO NOTHING",
+				   1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view_id)},
+				   NULL, false, 0);
+}
+
+/* view_arg returns the view named by a non-null view_id argument. */
+static LvView *
+view_arg(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("view_id must not be null")));
+	return lv_view_by_id(PG_GETARG_INT32(0), false);
+}
+
+/*
+ * lambda_views.store_product(view_id, owner_role, description,
+ * freshness_sla, completeness_sla, tags, column_comments, check_interval,
+ * via): sets a view's product metadata (NULL keeps the current value; in
+ * column_comments a null comment removes one), for the view's owner or a
+ * member of the product's owner role, after the merged values and the
+ * governance policies are checked (via names the function to hint at).
+ */
+Datum
+lv_store_product(PG_FUNCTION_ARGS)
+{
+	LvView	   *view = view_arg(fcinfo);
+	Oid			caller = GetUserId();
+	Oid			current_role;
+	Oid			new_role;
+	bool		owns = has_privs_of_role(caller, view->owner);
+	Datum		values[8];
+	char		nulls[9];
+	bool		isnull;
+	int			i;
+	static const Oid types[8] = {INT4OID, REGROLEOID, TEXTOID, INTERVALOID, NUMERICOID,
+	TEXTARRAYOID, JSONBOID, INTERVALOID};
+	MemoryContext outer = CurrentMemoryContext;
+
+	for (i = 0; i < 8; i++)
+	{
+		values[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	nulls[8] = '\0';
+	SPI_connect();
+	current_role = product_owner_role(view->view_id);
+	if (!owns && !(OidIsValid(current_role) && is_member_of_role(caller, current_role)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of lambda view \"%s\" to change its product metadata",
+						view->view_name),
+				 errhint("Only the view's owner or a member of the owning role or of the product's owner_role can do this.")));
+	new_role = PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1);
+	if (OidIsValid(new_role) && new_role != current_role && !owns &&
+		!is_member_of_role(caller, new_role))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot hand lambda view \"%s\" to role %s", view->view_name,
+						GetUserNameFromId(new_role, false)),
+				 errdetail("Only the view's owner can name an owner role it is not a member of.")));
+	/* the arguments checked on their own, then the merged product */
+	lv_spi_exec_args("SELECT lambda_views.validate_product($4, $5, $8, $7, $1)",
+					 8, (Oid *) types, values, nulls, true, 0);
+	lv_catalog_sql("SELECT $1, COALESCE($2, p.owner_role), COALESCE($3, p.description), "
+				   "COALESCE($4, p.freshness_sla), COALESCE($5, p.completeness_sla), "
+				   "COALESCE($6, p.tags, '{}'), "
+				   "pg_catalog.jsonb_strip_nulls(COALESCE(p.column_comments, '{}') || COALESCE($7, '{}')), "
+				   "COALESCE($8, p.check_interval) "
+				   "FROM (SELECT 1) x LEFT JOIN lambda_views.products p ON p.view_id = $1",
+				   8, (Oid *) types, values, nulls, true, 1);
+	for (i = 0; i < 8; i++)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(outer);
+
+		values[i] = isnull ? (Datum) 0 :
+			datumCopy(d, TupleDescAttr(SPI_tuptable->tupdesc, i)->attbyval,
+					  TupleDescAttr(SPI_tuptable->tupdesc, i)->attlen);
+		nulls[i] = isnull ? 'n' : ' ';
+		MemoryContextSwitchTo(old);
+	}
+	lv_spi_exec_args("SELECT lambda_views.enforce_policies($1, $2, $3, $4, $5)",
+					 5, (Oid[]) {INT4OID, REGROLEOID, TEXTOID, INTERVALOID, TEXTOID},
+					 (Datum[]) {values[0], values[1], values[2], values[3],
+						 PG_ARGISNULL(8) ? CStringGetTextDatum("lambda_views.set_product") : PG_GETARG_DATUM(8)},
+					 (char[]) {' ', nulls[1], nulls[2], nulls[3], ' ', '\0'}, true, 0);
+	lv_catalog_sql("INSERT INTO lambda_views.products AS t (view_id, owner_role, description, freshness_sla, "
+				   "completeness_sla, tags, column_comments, check_interval) "
+				   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+				   "ON CONFLICT (view_id) DO UPDATE SET owner_role = EXCLUDED.owner_role, "
+				   "description = EXCLUDED.description, freshness_sla = EXCLUDED.freshness_sla, "
+				   "completeness_sla = EXCLUDED.completeness_sla, tags = EXCLUDED.tags, "
+				   "column_comments = EXCLUDED.column_comments, check_interval = EXCLUDED.check_interval",
+				   8, (Oid *) types, values, nulls, false, 0);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * lambda_views.store_check(view_id, check_name, sql, search_path): adds or
+ * replaces a check, for the view's owner, once the query plans as one
+ * SELECT as the view's owner; forgets the check's last result.
+ */
+Datum
+lv_store_check(PG_FUNCTION_ARGS)
+{
+	LvView	   *view = view_arg(fcinfo);
+	char	   *name;
+
+	require_owner_privs(view, "add checks to it");
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("check name, query and search_path must not be null")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (strspn(name, " \t\n\r") == strlen(name) ||
+		strcmp(name, "completeness") == 0 || strcmp(name, "freshness") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid check name %s", quote_literal_cstr(name)),
+				 errdetail("completeness and freshness are the names of the built-in checks."),
+				 errhint("Name the check after what it verifies, e.g. 'no_negative_totals'.")));
+	SPI_connect();
+	/* plan it now, as the view's owner: a typo is refused here */
+	lv_spi_exec_args("SELECT lambda_views.run_check_sql($1, $2, $3, false)",
+					 3, (Oid[]) {INT4OID, TEXTOID, TEXTOID},
+					 (Datum[]) {PG_GETARG_DATUM(0), PG_GETARG_DATUM(2), PG_GETARG_DATUM(3)},
+					 NULL, true, 0);
+	ensure_product(view->view_id);
+	lv_catalog_sql("INSERT INTO lambda_views.checks (view_id, check_name, sql, search_path, created_by, created_at) "
+				   "VALUES ($1, $2, $3, $4, $5, pg_catalog.now()) "
+				   "ON CONFLICT ON CONSTRAINT checks_pkey DO UPDATE SET sql = EXCLUDED.sql, "
+				   "search_path = EXCLUDED.search_path, created_by = EXCLUDED.created_by, "
+				   "created_at = EXCLUDED.created_at",
+				   5, (Oid[]) {INT4OID, TEXTOID, TEXTOID, TEXTOID, REGROLEOID},
+				   (Datum[]) {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
+					   PG_GETARG_DATUM(3), ObjectIdGetDatum(GetUserId())},
+				   NULL, false, 0);
+	lv_catalog_sql("DELETE FROM lambda_views.check_results WHERE view_id = $1 AND check_name = $2",
+				   2, (Oid[]) {INT4OID, TEXTOID},
+				   (Datum[]) {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)}, NULL, false, 0);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * lambda_views.delete_check(view_id, check_name): removes a check and its
+ * last result, for the view's owner; false if there was no such check.
+ */
+Datum
+lv_delete_check(PG_FUNCTION_ARGS)
+{
+	LvView	   *view = view_arg(fcinfo);
+	bool		found;
+
+	require_owner_privs(view, "remove its checks");
+	if (PG_ARGISNULL(1))
+		PG_RETURN_BOOL(false);
+	SPI_connect();
+	lv_catalog_sql("DELETE FROM lambda_views.checks WHERE view_id = $1 AND check_name = $2",
+				   2, (Oid[]) {INT4OID, TEXTOID},
+				   (Datum[]) {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)}, NULL, false, 0);
+	found = SPI_processed > 0;
+	lv_catalog_sql("DELETE FROM lambda_views.check_results WHERE view_id = $1 AND check_name = $2",
+				   2, (Oid[]) {INT4OID, TEXTOID},
+				   (Datum[]) {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)}, NULL, false, 0);
+	SPI_finish();
+	PG_RETURN_BOOL(found);
+}
+
+/*
+ * lambda_views.record_check(view_id, check_name, passed, detail): stores a
+ * check's result, for the view's owner (the checks run as the owner).  A
+ * failure is logged as a WARNING and announced with NOTIFY on channel
+ * lambda_views_alerts; the payload names the view and the check, never any
+ * data (a listener may not be allowed to read the view).
+ */
+Datum
+lv_record_check(PG_FUNCTION_ARGS)
+{
+	LvView	   *view = view_arg(fcinfo);
+	bool		passed;
+
+	require_owner_privs(view, "record its checks");
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("check name and result must not be null")));
+	passed = PG_GETARG_BOOL(2);
+	SPI_connect();
+	ensure_product(view->view_id);
+	lv_catalog_sql("INSERT INTO lambda_views.check_results AS r (view_id, check_name, passed, detail, checked_at) "
+				   "VALUES ($1, $2, $3, $4, pg_catalog.clock_timestamp()) "
+				   "ON CONFLICT ON CONSTRAINT check_results_pkey DO UPDATE SET passed = EXCLUDED.passed, "
+				   "detail = EXCLUDED.detail, checked_at = EXCLUDED.checked_at",
+				   4, (Oid[]) {INT4OID, TEXTOID, BOOLOID, TEXTOID},
+				   (Datum[]) {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
+					   PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3)},
+				   (char[]) {' ', ' ', ' ', PG_ARGISNULL(3) ? 'n' : ' ', '\0'}, false, 0);
+	if (!passed)
+	{
+		char	   *target = quote_qualified_identifier(view->view_schema, view->view_name);
+		char	   *check = text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+		ereport(WARNING,
+				(errmsg("lambda view %s: check \"%s\" failed", target, check),
+				 PG_ARGISNULL(3) ? 0 : errdetail("%s", text_to_cstring(PG_GETARG_TEXT_PP(3)))));
+		lv_catalog_sql("SELECT pg_catalog.pg_notify('lambda_views_alerts', "
+					   "pg_catalog.json_build_object('view', $1, 'check', $2, 'at', "
+					   "pg_catalog.clock_timestamp())::pg_catalog.text)",
+					   2, (Oid[]) {TEXTOID, TEXTOID},
+					   (Datum[]) {CStringGetTextDatum(target), PG_GETARG_DATUM(1)},
+					   NULL, false, 0);
+	}
+	SPI_finish();
+	PG_RETURN_VOID();
 }

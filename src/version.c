@@ -53,7 +53,7 @@ version_info(int32 view_id)
 	MemoryContext cxt = CurrentMemoryContext;
 
 	SPI_connect();
-	SPI_execute_with_args("SELECT family, version, role, coalesce(replay_rows_per_second, 0) "
+	lv_catalog_sql("SELECT family, version, role, coalesce(replay_rows_per_second, 0) "
 						  "FROM lambda_views.views WHERE view_id = $1",
 						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view_id)},
 						  NULL, false, 1);
@@ -82,7 +82,7 @@ family_member(int32 family, const char *role)
 	bool		isnull;
 
 	SPI_connect();
-	SPI_execute_with_args("SELECT view_id FROM lambda_views.views WHERE family = $1 AND role = $2 "
+	lv_catalog_sql("SELECT view_id FROM lambda_views.views WHERE family = $1 AND role = $2 "
 						  "AND (role <> 'retired' OR retired_at + keep_old > now()) "
 						  "ORDER BY retired_at DESC NULLS LAST, view_id DESC LIMIT 1",
 						  2, (Oid[]) {INT4OID, TEXTOID},
@@ -113,7 +113,7 @@ check_dependents(LvView *from, int elevel)
 	MemoryContext cxt = CurrentMemoryContext;
 
 	SPI_connect();
-	SPI_execute_with_args("SELECT pg_catalog.string_agg(DISTINCT r.ev_class::pg_catalog.regclass::text, ', ') "
+	lv_spi_exec_args("SELECT pg_catalog.string_agg(DISTINCT r.ev_class::pg_catalog.regclass::text, ', ') "
 						  "FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid "
 						  "WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass "
 						  "AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
@@ -138,21 +138,27 @@ check_dependents(LvView *from, int elevel)
 	return dependents == NULL;
 }
 
-/* rename_relation renames a lambda view's relation, past the rename guard. */
+/*
+ * rename_relation renames a lambda view's relation, past the rename guard,
+ * as the catalog's owner: nobody else may create in the data schema.
+ */
 static void
 rename_relation(const char *schema, const char *name, const char *new_schema,
 				const char *new_name)
 {
 	bool		saved = lv_internal_ddl;
+	Oid			saved_user;
+	int			saved_sec;
+	int			level = lv_become_catalog_owner(&saved_user, &saved_sec);
 
 	lv_internal_ddl = true;
 	PG_TRY();
 	{
-		SPI_execute(psprintf("ALTER VIEW %s RENAME TO %s",
+		lv_spi_exec(psprintf("ALTER VIEW %s RENAME TO %s",
 							 quote_qualified_identifier(schema, name),
 							 quote_identifier(new_name)), false, 0);
 		if (strcmp(schema, new_schema) != 0)
-			SPI_execute(psprintf("ALTER VIEW %s SET SCHEMA %s",
+			lv_spi_exec(psprintf("ALTER VIEW %s SET SCHEMA %s",
 								 quote_qualified_identifier(schema, new_name),
 								 quote_identifier(new_schema)), false, 0);
 	}
@@ -161,6 +167,7 @@ rename_relation(const char *schema, const char *name, const char *new_schema,
 		lv_internal_ddl = saved;
 	}
 	PG_END_TRY();
+	lv_restore_user(saved_user, saved_sec, level);
 }
 
 /*
@@ -172,7 +179,7 @@ carry_over(LvView *from, LvView *to, const char *to_sql)
 {
 	uint64		i;
 
-	SPI_execute_with_args("SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+	lv_spi_exec_args("SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
 						  "ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END, "
 						  "a.privilege_type, a.is_grantable "
 						  "FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a "
@@ -184,14 +191,14 @@ carry_over(LvView *from, LvView *to, const char *to_sql)
 		uint64		n = SPI_processed;
 
 		for (i = 0; i < n; i++)
-			SPI_execute(psprintf("GRANT %s ON %s TO %s%s",
+			lv_spi_exec(psprintf("GRANT %s ON %s TO %s%s",
 								 SPI_getvalue(grants->vals[i], grants->tupdesc, 2), to_sql,
 								 SPI_getvalue(grants->vals[i], grants->tupdesc, 1),
 								 strcmp(SPI_getvalue(grants->vals[i], grants->tupdesc, 3), "t") == 0 ?
 								 " WITH GRANT OPTION" : ""),
 						false, 0);
 	}
-	SPI_execute_with_args("SELECT pg_catalog.format('COMMENT ON VIEW %s IS %L', $2, pg_catalog.obj_description($1, 'pg_class')) "
+	lv_spi_exec_args("SELECT pg_catalog.format('COMMENT ON VIEW %s IS %L', $2, pg_catalog.obj_description($1, 'pg_class')) "
 						  "WHERE pg_catalog.obj_description($1, 'pg_class') IS NOT NULL "
 						  "UNION ALL "
 						  "SELECT pg_catalog.format('COMMENT ON COLUMN %s.%I IS %L', $2, a.attname, "
@@ -209,9 +216,9 @@ carry_over(LvView *from, LvView *to, const char *to_sql)
 		uint64		n = SPI_processed;
 
 		for (i = 0; i < n; i++)
-			SPI_execute(SPI_getvalue(comments->vals[i], comments->tupdesc, 1), false, 0);
+			lv_spi_exec(SPI_getvalue(comments->vals[i], comments->tupdesc, 1), false, 0);
 	}
-	SPI_execute_with_args("UPDATE lambda_views.products SET view_id = $2 WHERE view_id = $1",
+	lv_catalog_sql("UPDATE lambda_views.products SET view_id = $2 WHERE view_id = $1",
 						  2, (Oid[]) {INT4OID, INT4OID},
 						  (Datum[]) {Int32GetDatum(from->view_id), Int32GetDatum(to->view_id)},
 						  NULL, false, 0);
@@ -238,7 +245,7 @@ switch_versions(LvView *from, LvView *to)
 	(void) lv_lock_state(to);
 	SPI_connect();
 	rename_relation(from->view_schema, from->view_name, LV_DATA_SCHEMA, retired_name);
-	SPI_execute_with_args("UPDATE lambda_views.views SET view_schema = $2, view_name = $3, "
+	lv_catalog_sql("UPDATE lambda_views.views SET view_schema = $2, view_name = $3, "
 						  "role = 'retired', retired_at = now() WHERE view_id = $1",
 						  3, (Oid[]) {INT4OID, NAMEOID, NAMEOID},
 						  (Datum[]) {Int32GetDatum(from->view_id),
@@ -246,7 +253,7 @@ switch_versions(LvView *from, LvView *to)
 						  DirectFunctionCall1(namein, CStringGetDatum(retired_name))},
 						  NULL, false, 0);
 	rename_relation(to->view_schema, to->view_name, from->view_schema, from->view_name);
-	SPI_execute_with_args("UPDATE lambda_views.views SET view_schema = $2, view_name = $3, "
+	lv_catalog_sql("UPDATE lambda_views.views SET view_schema = $2, view_name = $3, "
 						  "role = 'serving', retired_at = NULL WHERE view_id = $1",
 						  3, (Oid[]) {INT4OID, NAMEOID, NAMEOID},
 						  (Datum[]) {Int32GetDatum(to->view_id),
@@ -272,7 +279,7 @@ drop_version(LvView *view)
 
 	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
 	SPI_connect();
-	SPI_execute(psprintf("DROP VIEW IF EXISTS %s", relation_sql(view)), false, 0);
+	lv_spi_exec(psprintf("DROP VIEW IF EXISTS %s", relation_sql(view)), false, 0);
 	SPI_finish();
 	lv_restore_user(saved_user, saved_sec, nestlevel);
 }
@@ -291,7 +298,7 @@ drop_versions(const char *query, int32 arg1, int32 arg2)
 	MemoryContext cxt = CurrentMemoryContext;
 
 	SPI_connect();
-	SPI_execute_with_args(query, 2, (Oid[]) {INT4OID, INT4OID},
+	lv_catalog_sql(query, 2, (Oid[]) {INT4OID, INT4OID},
 						  (Datum[]) {Int32GetDatum(arg1), Int32GetDatum(arg2)},
 						  NULL, false, 0);
 	for (i = 0; i < SPI_processed; i++)
@@ -462,7 +469,7 @@ lv_alter_view(PG_FUNCTION_ARGS)
 				 errhint("Create a new lambda view for another source.")));
 
 	SPI_connect();
-	SPI_execute_with_args("SELECT speed_interval, batch_interval FROM lambda_views.views WHERE view_id = $1",
+	lv_catalog_sql("SELECT speed_interval, batch_interval FROM lambda_views.views WHERE view_id = $1",
 						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(serving->view_id)},
 						  NULL, false, 1);
 	{
@@ -482,7 +489,7 @@ lv_alter_view(PG_FUNCTION_ARGS)
 	view_id = lv_create_version(def, InvalidOid, NULL, speed_interval, batch_interval,
 								no_batch_interval, false);
 	SPI_connect();
-	SPI_execute_with_args("UPDATE lambda_views.views v SET family = $2, "
+	lv_catalog_sql("UPDATE lambda_views.views v SET family = $2, "
 						  "version = (SELECT max(version) + 1 FROM lambda_views.views WHERE family = $2), "
 						  "role = 'replaying', replay_rows_per_second = $3, "
 						  "replay_total = lambda_views.high_water_mark(v.view_id), "
@@ -493,7 +500,7 @@ lv_alter_view(PG_FUNCTION_ARGS)
 						  PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3)},
 						  (char[]) {' ', ' ', PG_ARGISNULL(2) ? 'n' : ' ', PG_ARGISNULL(3) ? 'n' : ' ', '\0'},
 						  false, 0);
-	SPI_execute_with_args("UPDATE lambda_views.views SET keep_old = coalesce($2, keep_old) WHERE view_id = $1",
+	lv_catalog_sql("UPDATE lambda_views.views SET keep_old = coalesce($2, keep_old) WHERE view_id = $1",
 						  2, (Oid[]) {INT4OID, INTERVALOID},
 						  (Datum[]) {Int32GetDatum(serving->view_id), PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3)},
 						  (char[]) {' ', PG_ARGISNULL(3) ? 'n' : ' ', '\0'}, false, 0);

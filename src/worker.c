@@ -496,6 +496,19 @@ lv_launcher_main(Datum main_arg)
 	}
 }
 
+/*
+ * pin_worker_search_path: a worker runs as a superuser, so every name in
+ * its own statements resolves in pg_catalog only, never in a schema where
+ * some role may create an operator or a function.  User code it runs (as a
+ * view's owner) cannot change this for long: every call into user code
+ * undoes the settings it changed (lv_restore_user).
+ */
+static void
+pin_worker_search_path(void)
+{
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+}
+
 /* begin_step starts the transaction and snapshot of one unit of work. */
 static void
 begin_step(void)
@@ -610,7 +623,7 @@ run_checks_step(void)
 		begin_step();
 		pgstat_report_activity(STATE_RUNNING, "lambda_views: quality checks");
 		SPI_connect();
-		SPI_execute("SELECT lambda_views.run_due_checks()", false, 0);
+		lv_spi_exec("SELECT lambda_views.run_due_checks()", false, 0);
 		SPI_finish();
 		end_step();
 	}
@@ -651,7 +664,7 @@ due_views(List **views)
 	if (has_extension)
 	{
 		SPI_connect();
-		SPI_execute("SELECT v.view_id, (extract(epoch FROM v.speed_interval) * 1000)::bigint, "
+		lv_spi_exec("SELECT v.view_id, LEAST((extract(epoch FROM v.speed_interval) * 1000)::bigint, 86400000), "
 					"v.batch_interval IS NOT NULL AND (s.last_recompute_at IS NULL OR "
 					"s.last_recompute_at + v.batch_interval <= now()) "
 					/* a version switched in by alter_view gets its first batch */
@@ -733,6 +746,7 @@ lv_db_worker_main(Datum main_arg)
 	SpinLockRelease(&lv_shared->mutex);
 
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+	pin_worker_search_path();
 	pgstat_report_appname("lambda_views worker");
 	loopcxt = AllocSetContextCreate(TopMemoryContext, "lambda_views worker loop",
 									ALLOCSET_DEFAULT_SIZES);
@@ -859,6 +873,7 @@ lv_batch_worker_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+	pin_worker_search_path();
 	pgstat_report_appname("lambda_views batch");
 	(void) run_view_step(view_id, true, &more);
 	proc_exit(0);
