@@ -28,7 +28,7 @@ PG_CPPFLAGS = -I$(srcdir)/include -Wall -Werror
 PG_CONFIG ?= pg_config
 
 # pg_regress: one file per feature, on a temp instance that preloads the library.
-REGRESS = create reject aggregates fold recompute realtime immutable lifecycle privileges alter products security
+REGRESS = create reject aggregates fold recompute realtime immutable lifecycle privileges alter products security battery
 REGRESS_OPTS = --temp-instance=./tmp_check_regress \
 	--temp-config=$(srcdir)/test/regress.conf --inputdir=$(srcdir)
 

@@ -23,6 +23,7 @@
 #include "lib/stringinfo.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_agg.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
@@ -114,6 +115,23 @@ state_identity(Oid aggfnoid, uint8 *ident)
 }
 
 /*
+ * lv_check_aggregate_oid refuses an aggregate argument that is null (zero) or
+ * names no aggregate, before anything looks its signature up.
+ */
+void
+lv_check_aggregate_oid(Oid aggfnoid)
+{
+	if (!OidIsValid(aggfnoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("aggregate to run must not be null")));
+	if (!SearchSysCacheExists1(AGGFNOID, ObjectIdGetDatum(aggfnoid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("function %u is not an aggregate", aggfnoid)));
+}
+
+/*
  * lv_agg_info looks up an aggregate's support functions and prepares call
  * frames for them, allocated in mcxt.  argtypes are the aggregate's
  * declared input types (see lv_check_arg_types for actual ones).
@@ -131,10 +149,7 @@ lv_agg_info(Oid aggfnoid, Oid *argtypes, int nargs, Oid collation,
 	Expr	   *fnexpr;
 	Oid			resulttype;
 
-	if (!OidIsValid(aggfnoid))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("aggregate to run must not be null")));
+	lv_check_aggregate_oid(aggfnoid);
 	aggtup = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(aggfnoid));
 	if (!HeapTupleIsValid(aggtup))
 		ereport(ERROR,
@@ -399,6 +414,40 @@ lv_trans_serialize(LvAggInfo *info, LvTransValue *tv, fmNodePtr context)
 }
 
 /*
+ * check_array_shape refuses an array transition value whose shape is not the
+ * one the aggregate works on: transition functions such as float8_accum or
+ * int8_avg_accum read a fixed number of elements without looking, so a
+ * received state must have the dimensions of the initial value and no NULL.
+ */
+static void
+check_array_shape(LvAggInfo *info, Datum value)
+{
+	ArrayType  *state;
+	ArrayType  *init;
+
+	if (!OidIsValid(get_element_type(info->transtype)))
+		return;
+	state = DatumGetArrayTypeP(value);
+	if (array_contains_nulls(state))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("partial state of aggregate %s contains a null element",
+						format_procedure(info->aggfnoid))));
+	if (info->initval_isnull)
+		return;
+	init = DatumGetArrayTypeP(info->initval);
+	if (ARR_NDIM(state) != ARR_NDIM(init) ||
+		memcmp(ARR_DIMS(state), ARR_DIMS(init), ARR_NDIM(init) * sizeof(int)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("partial state of aggregate %s has the wrong shape",
+						format_procedure(info->aggfnoid)),
+				 errdetail("The aggregate's states have %d dimension(s) and %d element(s).",
+						   ARR_NDIM(init),
+						   ArrayGetNItems(ARR_NDIM(init), ARR_DIMS(init)))));
+}
+
+/*
  * lv_trans_deserialize is the inverse of lv_trans_serialize; the result is
  * allocated in aggcontext.  A state made by another aggregate is refused
  * before any of its bytes reach a deserialize or receive function.
@@ -458,6 +507,7 @@ lv_trans_deserialize(LvAggInfo *info, struct varlena *state, fmNodePtr context,
 		appendBinaryStringInfo(&buf, p, len);
 		*value = OidReceiveFunctionCall(info->typrecv, &buf,
 										info->typioparam, -1);
+		check_array_shape(info, *value);
 	}
 	MemoryContextSwitchTo(oldcxt);
 }
@@ -474,6 +524,7 @@ lv_check_arg_types(Oid aggfnoid, Oid *argtypes, int nargs)
 	int			ndeclared;
 	int			i;
 
+	lv_check_aggregate_oid(aggfnoid);
 	get_func_signature(aggfnoid, &declared, &ndeclared);
 	if (nargs != ndeclared)
 		ereport(ERROR,

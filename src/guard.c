@@ -190,7 +190,9 @@ lv_refuse_modification(PG_FUNCTION_ARGS)
 	char	   *view;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "lambda_views.refuse_modification must be called as a trigger");
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("lambda_views.refuse_modification must be called as a trigger")));
 	op = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "UPDATE" :
 		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "DELETE" : "TRUNCATE";
 	/* lambda_views.purge() deleting from this very table is the one exception */
@@ -490,7 +492,9 @@ lv_on_sql_drop(PG_FUNCTION_ARGS)
 	MemoryContext cxt = CurrentMemoryContext;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
-		elog(ERROR, "lambda_views.on_sql_drop must be called as an event trigger");
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("lambda_views.on_sql_drop must be called as an event trigger")));
 
 	SPI_connect();
 	lv_spi_exec("SELECT 1 FROM pg_catalog.pg_event_trigger_dropped_objects() "

@@ -26,6 +26,7 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/primnodes.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -93,6 +94,7 @@ declared_info(FmgrInfo *flinfo, Oid aggfnoid, Oid collation)
 	if (info != NULL && info->aggfnoid == aggfnoid &&
 		info->collation == collation)
 		return info;
+	lv_check_aggregate_oid(aggfnoid);
 	get_func_signature(aggfnoid, &argtypes, &nargs);
 	info = lv_agg_info(aggfnoid, argtypes, nargs, collation, flinfo->fn_mcxt);
 	flinfo->fn_extra = info;
@@ -197,9 +199,22 @@ lv_state_final(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 	{
-		LvAggInfo  *info = declared_info(fcinfo->flinfo,
-										 aggref_agg_oid(fcinfo),
-										 PG_GET_COLLATION());
+		Oid			aggfnoid = aggref_agg_oid(fcinfo);
+		Aggref	   *aggref = AggGetAggref(fcinfo);
+		Oid			argtypes[FUNC_MAX_ARGS];
+		int			nargs = 0;
+		LvAggInfo  *info;
+		ListCell   *lc;
+
+		/* no row came: check the arguments as the transition would have */
+		for_each_from(lc, aggref->args, 1)
+		{
+			if (nargs >= FUNC_MAX_ARGS)
+				break;
+			argtypes[nargs++] = exprType((Node *) lfirst_node(TargetEntry, lc)->expr);
+		}
+		lv_check_arg_types(aggfnoid, argtypes, nargs);
+		info = declared_info(fcinfo->flinfo, aggfnoid, PG_GET_COLLATION());
 
 		state = MemoryContextAlloc(aggcontext, sizeof(LvPartialState));
 		state->info = info;
@@ -424,6 +439,7 @@ scalar_cache(FunctionCallInfo fcinfo, Oid aggfnoid)
 	if (cache != NULL && cache->info->aggfnoid == aggfnoid &&
 		cache->info->collation == PG_GET_COLLATION())
 		return cache;
+	lv_check_aggregate_oid(aggfnoid);
 	cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
 								   sizeof(LvScalarCache));
 	get_func_signature(aggfnoid, &argtypes, &nargs);

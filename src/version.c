@@ -443,6 +443,17 @@ lv_alter_view(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("rows_per_second must be positive"),
 				 errhint("Pass NULL to replay as fast as the workers fold.")));
+	if (!PG_ARGISNULL(3))
+	{
+		Interval	zero = {0};
+
+		if (DatumGetBool(DirectFunctionCall2(interval_lt, PG_GETARG_DATUM(3),
+											 IntervalPGetDatum(&zero))))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("keep_old must not be negative"),
+					 errhint("Pass '0' to keep no old version for rollback_view.")));
+	}
 	serving = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	lv_check_owner(serving);
 	lv_require_read_committed("alter_view");
