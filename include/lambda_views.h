@@ -6,6 +6,7 @@
 #ifndef LAMBDA_VIEWS_H
 #define LAMBDA_VIEWS_H
 
+#include "access/transam.h"
 #include "nodes/pg_list.h"
 #include "storage/lock.h"
 #include "utils/timestamp.h"
@@ -51,11 +52,11 @@ typedef struct LvState
 	int32		batch_gen;
 	int64		speed_gen;
 	int64		gen_start_watermark;
-	TransactionId batch_swap_xid;
+	FullTransactionId batch_swap_xid;	/* xid8 of the last batch swap */
 } LvState;
 
 /* catalog.c */
-extern LvView *lv_view_by_name(const char *name);
+extern LvView *lv_view_by_name(const char *name, LOCKMODE lockmode);
 extern LvView *lv_view_by_id(int32 view_id, bool missing_ok);
 extern List *lv_all_view_ids(void);
 extern LvState lv_lock_state(LvView *view);
@@ -105,7 +106,7 @@ extern char *lv_batch_sql(void *def, const char *next);
 extern void lv_create_batch_table(void *def, const char *batch_table);
 extern int64 lv_recompute_view(LvView *view);
 extern void lv_drop_old_batches(LvView *view, int32 batch_gen,
-								TransactionId swap_xid, int wait_ms);
+								FullTransactionId swap_xid, int wait_ms);
 extern void lv_drop_retired_batches(LvView *view, int wait_ms);
 
 /* merge.c */
@@ -115,6 +116,7 @@ extern char *lv_view_sql(void *def, int32 view_id, Oid batch_table,
 /* version.c */
 extern void lv_advance_versions(LvView *view);
 extern int64 lv_replay_keys(LvView *view);
+extern void lv_lock_serving_first(LvView *view);
 extern bool lv_finish_replay(LvView *replay);
 extern void lv_drop_expired_versions(void);
 extern void lv_drop_family(LvView *view);

@@ -20,6 +20,7 @@
  */
 #include "postgres.h"
 
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_inherits.h"
@@ -235,6 +236,26 @@ lock_briefly(Oid relid, int timeout_ms)
 }
 
 /*
+ * swap_is_old says whether the batch swap made by transaction swap_xid (a
+ * 64-bit xid, invalid when there was none) is older than every snapshot.  A
+ * 32-bit comparison is only meaningful within 2^31 xids of the next xid; a
+ * swap further back than that is older than any running transaction.
+ */
+static bool
+swap_is_old(FullTransactionId swap_xid)
+{
+	FullTransactionId next = ReadNextFullTransactionId();
+
+	if (!FullTransactionIdIsValid(swap_xid))
+		return true;
+	if (U64FromFullTransactionId(next) - U64FromFullTransactionId(swap_xid) >
+		(uint64) (MaxTransactionId >> 1))
+		return true;
+	return TransactionIdPrecedes(XidFromFullTransactionId(swap_xid),
+								 GetOldestNonRemovableTransactionId(NULL));
+}
+
+/*
  * lv_drop_old_batches drops the batch partitions older than batch_gen, and
  * the speed rows that batch covers, once the swap that retired them
  * (swap_xid) is older than every snapshot and the batch table can be locked
@@ -243,7 +264,7 @@ lock_briefly(Oid relid, int timeout_ms)
  * would be kept until the user commits.
  */
 void
-lv_drop_old_batches(LvView *view, int32 batch_gen, TransactionId swap_xid,
+lv_drop_old_batches(LvView *view, int32 batch_gen, FullTransactionId swap_xid,
 					int wait_ms)
 {
 	List	   *children;
@@ -253,8 +274,7 @@ lv_drop_old_batches(LvView *view, int32 batch_gen, TransactionId swap_xid,
 
 	if (IsTransactionBlock())
 		return;
-	if (TransactionIdIsValid(swap_xid) &&
-		!TransactionIdPrecedes(swap_xid, GetOldestNonRemovableTransactionId(NULL)))
+	if (!swap_is_old(swap_xid))
 		return;
 	children = find_inheritance_children(view->batch_table, NoLock);
 	foreach(lc, children)
@@ -449,7 +469,7 @@ lv_recompute_view(LvView *view)
 Datum
 lv_recompute(PG_FUNCTION_ARGS)
 {
-	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), NoLock);
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	int64		rows;
 	LvView	   *current;
@@ -459,7 +479,7 @@ lv_recompute(PG_FUNCTION_ARGS)
 	rows = lv_recompute_view(view);
 	/* a pending alter_view switches now; its batch is built the same way */
 	lv_advance_versions(view);
-	current = lv_view_by_name(name);
+	current = lv_view_by_name(name, NoLock);
 	if (current->view_id != view->view_id)
 		rows = lv_recompute_view(current);
 	PG_RETURN_INT64(rows);

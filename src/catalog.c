@@ -35,6 +35,7 @@
 #include "utils/regproc.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
+#include "utils/xid8.h"
 
 #include "lambda_views.h"
 #include "definition.h"
@@ -294,14 +295,37 @@ view_from_row(MemoryContext cxt)
 }
 
 /*
+ * owner_before_lock is the RangeVarGetRelidExtended callback of
+ * lv_view_by_name: nobody but the owner may queue for a lock that stops
+ * readers of someone else's view.
+ */
+static void
+owner_before_lock(const RangeVar *relation, Oid relid, Oid oldrelid, void *arg)
+{
+	if (!OidIsValid(relid))
+		return;
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of lambda view \"%s\"", relation->relname),
+				 errhint("Only the view's owner or a member of the owning role can do this.")));
+}
+
+/*
  * lv_view_by_name finds a lambda view by its relation name, given in SQL
- * identifier syntax as regclass input takes it.
+ * identifier syntax as regclass input takes it, and locks the relation in
+ * lockmode (the owner's check comes first).  NoLock is for operations that
+ * may switch versions, which rename the relation under AccessExclusiveLock:
+ * holding a weaker lock first would be a lock upgrade.  They lock the
+ * view's state row instead, which drop_view's catalog delete waits for.
  */
 LvView *
-lv_view_by_name(const char *name)
+lv_view_by_name(const char *name, LOCKMODE lockmode)
 {
 	RangeVar   *rv = makeRangeVarFromNameList(stringToQualifiedNameList(name));
-	Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+	Oid			relid = RangeVarGetRelidExtended(rv, lockmode, RVR_MISSING_OK,
+												 lockmode == NoLock ? NULL : owner_before_lock,
+												 NULL);
 	LvView	   *view;
 	MemoryContext cxt = CurrentMemoryContext;
 
@@ -385,15 +409,14 @@ lv_lock_state(LvView *view)
 
 	SPI_connect();
 	lv_catalog_sql("SELECT speed_watermark, batch_watermark, batch_gen, speed_gen, "
-						  "gen_start_watermark, batch_swap_xid::text::bigint "
+						  "gen_start_watermark, batch_swap_xid "
 						  "FROM lambda_views.view_state WHERE view_id = $1 FOR UPDATE",
 						  1, (Oid[]) {INT4OID},
 						  (Datum[]) {Int32GetDatum(view->view_id)}, NULL, false, 1);
 	if (SPI_processed == 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("cannot lock the state of lambda view \"%s\"", view->view_name),
-				 errhint("Only the view's owner or a member of the owning role can fold or recompute it.")));
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("lambda view \"%s\" was dropped while it was being used", view->view_name)));
 	state.speed_watermark = DatumGetInt64(datum_column(1));
 	state.batch_watermark = DatumGetInt64(datum_column(2));
 	state.batch_gen = DatumGetInt32(datum_column(3));
@@ -402,8 +425,8 @@ lv_lock_state(LvView *view)
 	{
 		Datum		xid = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull);
 
-		state.batch_swap_xid = isnull ? InvalidTransactionId :
-			(TransactionId) (DatumGetInt64(xid) & 0xFFFFFFFF);
+		state.batch_swap_xid = isnull ? InvalidFullTransactionId :
+			DatumGetFullTransactionId(xid);
 	}
 	SPI_finish();
 	return state;

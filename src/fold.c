@@ -207,7 +207,7 @@ lv_fold_view(LvView *view, int max_chunks, int64 max_keys, bool *more)
 Datum
 lv_fold(PG_FUNCTION_ARGS)
 {
-	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), NoLock);
 	int64		folded;
 
 	lv_check_owner(view);

@@ -530,7 +530,7 @@ lv_on_sql_drop(PG_FUNCTION_ARGS)
 Datum
 lv_drop_view(PG_FUNCTION_ARGS)
 {
-	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), AccessExclusiveLock);
 
 	lv_check_owner(view);
 	lv_drop_family(view);

@@ -47,6 +47,10 @@ PG_FUNCTION_INFO_V1(lv_purge);
 /* the source lambda_views.purge() is deleting from right now, if any */
 static Oid	purging_source = InvalidOid;
 
+/* the last partition lv_purge_allows looked at in this purge, and its answer */
+static Oid	checked_relid = InvalidOid;
+static bool checked_allowed = false;
+
 /*
  * lv_purge_allows says whether the immutability trigger should let a DELETE
  * on relid through: only while purge() deletes from it or its partition root.
@@ -59,7 +63,16 @@ lv_purge_allows(Oid relid)
 		return false;
 	if (relid == purging_source)
 		return true;
-	return list_member_oid(get_partition_ancestors(relid), purging_source);
+	/* the trigger fires per row: look a partition's ancestors up once */
+	if (relid != checked_relid)
+	{
+		List	   *ancestors = get_partition_ancestors(relid);
+
+		checked_allowed = list_member_oid(ancestors, purging_source);
+		list_free(ancestors);
+		checked_relid = relid;
+	}
+	return checked_allowed;
 }
 
 /* require_owner_privs fails unless the caller has the privileges of the view's owner. */
@@ -86,7 +99,7 @@ lv_product_view_id(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("name of a lambda view must not be null")));
-	view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), NoLock);
 	PG_RETURN_INT32(view->view_id);
 }
 
@@ -393,6 +406,7 @@ lv_purge(PG_FUNCTION_ARGS)
 						   SECURITY_RESTRICTED_OPERATION);
 	nestlevel = lv_pin_search_path();
 	purging_source = source;
+	checked_relid = InvalidOid;
 	PG_TRY();
 	{
 		SPI_connect();

@@ -238,10 +238,11 @@ switch_versions(LvView *from, LvView *to)
 	char	   *to_sql = quote_qualified_identifier(from->view_schema, from->view_name);
 
 	(void) check_dependents(from, ERROR);
+	/* the serving version's state first, as every path takes them */
+	(void) lv_lock_state(from);
 	(void) lv_fold_view(to, 0, 0, NULL);
 
 	nestlevel = lv_become_owner(from, &saved_user, &saved_sec);
-	(void) lv_lock_state(from);
 	(void) lv_lock_state(to);
 	SPI_connect();
 	rename_relation(from->view_schema, from->view_name, LV_DATA_SCHEMA, retired_name);
@@ -352,6 +353,27 @@ lv_replay_keys(LvView *view)
 }
 
 /*
+ * lv_lock_serving_first locks the state row of the version that serves a
+ * replaying view's family, if the view replays.  Every path that locks the
+ * state rows of two versions locks the serving one first: a fold of the
+ * serving version folds the replay after its own rows, so a worker about to
+ * fold (and maybe switch in) a replay must not hold the replay's row while
+ * it waits for the serving one.
+ */
+void
+lv_lock_serving_first(LvView *view)
+{
+	VersionInfo info = version_info(view->view_id);
+	int32		serving_id;
+
+	if (info.role == NULL || strcmp(info.role, "replaying") != 0)
+		return;
+	serving_id = family_member(info.family, "serving");
+	if (serving_id != 0)
+		(void) lv_lock_state(lv_view_by_id(serving_id, false));
+}
+
+/*
  * lv_finish_replay switches a replaying version in once it is within one
  * fold chunk of the head; false while it is further behind.
  */
@@ -454,7 +476,7 @@ lv_alter_view(PG_FUNCTION_ARGS)
 					 errmsg("keep_old must not be negative"),
 					 errhint("Pass '0' to keep no old version for rollback_view.")));
 	}
-	serving = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	serving = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), ShareUpdateExclusiveLock);
 	lv_check_owner(serving);
 	lv_require_read_committed("alter_view");
 	info = version_info(serving->view_id);
@@ -528,7 +550,7 @@ lv_alter_view(PG_FUNCTION_ARGS)
 Datum
 lv_rollback_view(PG_FUNCTION_ARGS)
 {
-	LvView	   *serving = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	LvView	   *serving = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), AccessExclusiveLock);
 	VersionInfo info;
 	int32		retired_id;
 	LvView	   *retired;

@@ -329,14 +329,14 @@ start_worker(const char *function, const char *name, Oid dbid, int32 view_id)
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
 
+	bool		full;
+
+	/* a first look; the worker itself claims its place (claim_place) */
 	SpinLockAcquire(&lv_shared->mutex);
-	if (lv_shared->workers >= lv_max_workers)
-	{
-		SpinLockRelease(&lv_shared->mutex);
-		return NULL;
-	}
-	lv_shared->workers++;
+	full = lv_shared->workers >= lv_max_workers;
 	SpinLockRelease(&lv_shared->mutex);
+	if (full)
+		return NULL;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -350,12 +350,7 @@ start_worker(const char *function, const char *name, Oid dbid, int32 view_id)
 	memcpy(worker.bgw_extra, &view_id, sizeof(int32));
 	worker.bgw_notify_pid = MyProcPid;
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
-	{
-		SpinLockAcquire(&lv_shared->mutex);
-		lv_shared->workers--;
-		SpinLockRelease(&lv_shared->mutex);
 		return NULL;
-	}
 	return handle;
 }
 
@@ -377,6 +372,27 @@ worker_exited(int code, Datum arg)
 	SpinLockRelease(&lv_shared->mutex);
 	if (lv_shared->launcher_latch)
 		SetLatch(lv_shared->launcher_latch);
+}
+
+/*
+ * claim_place counts the calling worker among the running ones, within
+ * max_workers, and has worker_exited give the place back when it exits.
+ * Only running workers count, each once: a worker that never started, or
+ * a launcher that restarts while workers run, cannot skew the count.
+ */
+static bool
+claim_place(Oid dbid)
+{
+	SpinLockAcquire(&lv_shared->mutex);
+	if (lv_shared->workers >= lv_max_workers)
+	{
+		SpinLockRelease(&lv_shared->mutex);
+		return false;
+	}
+	lv_shared->workers++;
+	SpinLockRelease(&lv_shared->mutex);
+	before_shmem_exit(worker_exited, ObjectIdGetDatum(dbid));
+	return true;
 }
 
 /* connectable_databases lists databases a worker may connect to. */
@@ -420,6 +436,7 @@ lv_launcher_main(Datum main_arg)
 {
 	BackgroundWorkerHandle *handles[LV_MAX_DATABASES] = {0};
 	TimestampTz started[LV_MAX_DATABASES] = {0};
+	MemoryContext loopcxt;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -429,8 +446,10 @@ lv_launcher_main(Datum main_arg)
 
 	SpinLockAcquire(&lv_shared->mutex);
 	lv_shared->launcher_latch = MyLatch;
-	lv_shared->workers = 0;
 	SpinLockRelease(&lv_shared->mutex);
+	/* the database list of one round; handles live in TopMemoryContext */
+	loopcxt = AllocSetContextCreate(TopMemoryContext, "lambda_views launcher loop",
+									ALLOCSET_DEFAULT_SIZES);
 
 	for (;;)
 	{
@@ -438,6 +457,8 @@ lv_launcher_main(Datum main_arg)
 		ListCell   *lc;
 		int			i;
 
+		MemoryContextReset(loopcxt);
+		MemoryContextSwitchTo(loopcxt);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -473,23 +494,36 @@ lv_launcher_main(Datum main_arg)
 			SpinLockRelease(&lv_shared->mutex);
 			if (start)
 			{
+				MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+				if (handles[i] != NULL)
+					pfree(handles[i]);
 				handles[i] = start_worker("lv_db_worker_main", "lambda_views worker",
 										  dbid, 0);
+				MemoryContextSwitchTo(old);
 				started[i] = GetCurrentTimestamp();
 			}
 		}
 		/* forget databases that no longer exist */
-		SpinLockAcquire(&lv_shared->mutex);
 		for (i = 0; i < LV_MAX_DATABASES; i++)
-			if (OidIsValid(lv_shared->dbs[i].dbid) && lv_workers_enabled &&
+		{
+			bool		gone;
+
+			SpinLockAcquire(&lv_shared->mutex);
+			gone = OidIsValid(lv_shared->dbs[i].dbid) && lv_workers_enabled &&
 				!list_member_oid(dbids, lv_shared->dbs[i].dbid) &&
-				lv_shared->dbs[i].pid == 0)
-			{
+				lv_shared->dbs[i].pid == 0;
+			if (gone)
 				lv_shared->dbs[i].dbid = InvalidOid;
+			SpinLockRelease(&lv_shared->mutex);
+			if (gone)
+			{
+				if (handles[i] != NULL)
+					pfree(handles[i]);
 				handles[i] = NULL;
 				started[i] = 0;
 			}
-		SpinLockRelease(&lv_shared->mutex);
+		}
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 lv_naptime_ms, PG_WAIT_EXTENSION);
@@ -509,10 +543,19 @@ pin_worker_search_path(void)
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 }
 
+/*
+ * the memory context that was current when the unit of work began: the
+ * worker loop's, reset every round.  Ending a transaction leaves
+ * TopMemoryContext current; end_step and abort_step switch back, so nothing
+ * a round allocates after a step (an error's copy included) outlives it.
+ */
+static MemoryContext step_caller_cxt = NULL;
+
 /* begin_step starts the transaction and snapshot of one unit of work. */
 static void
 begin_step(void)
 {
+	step_caller_cxt = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -524,22 +567,39 @@ end_step(void)
 {
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(step_caller_cxt);
 }
 
 /*
- * abort_step, in PG_CATCH, keeps the error in cxt and rolls the unit of
- * work back.
+ * abort_step, in PG_CATCH, keeps the error in the caller's memory context
+ * and rolls the unit of work back.
  */
 static ErrorData *
-abort_step(MemoryContext cxt)
+abort_step(void)
 {
 	ErrorData  *edata;
 
-	MemoryContextSwitchTo(cxt);
+	MemoryContextSwitchTo(step_caller_cxt);
 	edata = CopyErrorData();
 	FlushErrorState();
 	AbortCurrentTransaction();
+	MemoryContextSwitchTo(step_caller_cxt);
 	return edata;
+}
+
+/*
+ * log_step_error logs an error a unit of work caught, with its SQLSTATE,
+ * detail, hint and context, under the worker's own message.
+ */
+static void
+log_step_error(ErrorData *edata, const char *what)
+{
+	ereport(LOG,
+			(errcode(edata->sqlerrcode),
+			 errmsg("lambda_views: %s failed: %s", what, edata->message),
+			 edata->detail ? errdetail("%s", edata->detail) : 0,
+			 edata->hint ? errhint("%s", edata->hint) : 0,
+			 edata->context ? errcontext("%s", edata->context) : 0));
 }
 
 /*
@@ -549,7 +609,6 @@ abort_step(MemoryContext cxt)
 static bool
 run_view_step(int32 view_id, bool recompute, bool *more)
 {
-	MemoryContext cxt = CurrentMemoryContext;
 	volatile bool ok = true;
 
 	*more = false;
@@ -571,6 +630,8 @@ run_view_step(int32 view_id, bool recompute, bool *more)
 			{
 				int64		replay_keys = lv_replay_keys(view);
 
+				if (replay_keys >= 0)
+					lv_lock_serving_first(view);
 				(void) lv_fold_view(view, 1, Max(replay_keys, 0), more);
 				if (replay_keys >= 0)
 				{
@@ -593,11 +654,10 @@ run_view_step(int32 view_id, bool recompute, bool *more)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata = abort_step(cxt);
+		ErrorData  *edata = abort_step();
 
-		ereport(LOG,
-				(errmsg("lambda_views: %s of view %d failed: %s",
-						recompute ? "recompute" : "fold", view_id, edata->message)));
+		log_step_error(edata, psprintf("%s of view %d",
+									   recompute ? "recompute" : "fold", view_id));
 		begin_step();
 		lv_record_error(view_id, edata->message);
 		end_step();
@@ -616,8 +676,6 @@ run_view_step(int32 view_id, bool recompute, bool *more)
 static void
 run_checks_step(void)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-
 	PG_TRY();
 	{
 		begin_step();
@@ -629,10 +687,9 @@ run_checks_step(void)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata = abort_step(cxt);
+		ErrorData  *edata = abort_step();
 
-		ereport(LOG,
-				(errmsg("lambda_views: quality checks failed: %s", edata->message)));
+		log_step_error(edata, "quality checks");
 	}
 	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
@@ -727,10 +784,11 @@ lv_db_worker_main(Datum main_arg)
 	MemoryContext loopcxt;
 	TimestampTz next_checks = 0;
 
-	before_shmem_exit(worker_exited, ObjectIdGetDatum(dbid));
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+	if (!claim_place(dbid))
+		proc_exit(0);			/* the launcher tries again after naptime */
 
 	SpinLockAcquire(&lv_shared->mutex);
 	{
@@ -869,9 +927,10 @@ lv_batch_worker_main(Datum main_arg)
 	bool		more;
 
 	memcpy(&view_id, MyBgworkerEntry->bgw_extra, sizeof(int32));
-	before_shmem_exit(worker_exited, ObjectIdGetDatum(InvalidOid));
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+	if (!claim_place(InvalidOid))
+		proc_exit(0);			/* still due: the next round starts it again */
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
 	pin_worker_search_path();
 	pgstat_report_appname("lambda_views batch");
