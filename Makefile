@@ -13,7 +13,9 @@ OBJS = \
 	src/agg_state.o \
 	src/partial.o \
 	src/definition.o \
+	src/run.o \
 	src/catalog.o \
+	src/shmem.o \
 	src/create.o \
 	src/capture.o \
 	src/fold.o \
@@ -21,8 +23,10 @@ OBJS = \
 	src/merge.o \
 	src/guard.o \
 	src/version.o \
+	src/upgrade.o \
 	src/worker.o \
-	src/products.o
+	src/products.o \
+	src/api.o
 
 PG_CPPFLAGS = -I$(srcdir)/include -Wall -Werror
 PG_CONFIG ?= pg_config

@@ -65,13 +65,6 @@ typedef struct LvDefinition
 
 extern LvDefinition *lv_parse_definition(const char *query_text,
 										 const char *append_key);
-extern int	lv_pin_settings(List *settings);
-extern void lv_unpin_settings(int nestlevel);
 extern char *lv_deparse_over(Node *expr, const char *alias, Oid relid);
-
-/* create.c */
-extern int32 lv_create_version(LvDefinition *def, Oid nspid, const char *relname,
-							   Datum speed_interval, Datum batch_interval,
-							   bool no_batch_interval, bool initial_batch);
 
 #endif							/* LV_DEFINITION_H */

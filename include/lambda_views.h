@@ -55,7 +55,35 @@ typedef struct LvState
 	FullTransactionId batch_swap_xid;	/* xid8 of the last batch swap */
 } LvState;
 
-/* catalog.c */
+/*
+ * run.c: how the extension runs SQL (ground).
+ *
+ * The extension's own locks are advisory lock tags with a fourth field no
+ * SQL function uses, so no role can take them and stall a view's work.
+ */
+#define LV_LOCKTAG_FIELD4	0x4C56	/* "LV" */
+#define LV_LOCK_RECOMPUTE	1		/* one recompute of a view at a time */
+#define LV_LOCK_FOLD_GEN	2		/* a fold writing the current speed generation */
+extern int	lv_spi_exec(const char *sql, bool read_only, long tcount);
+extern int	lv_spi_exec_args(const char *sql, int nargs, Oid *argtypes,
+							 Datum *values, const char *nulls, bool read_only,
+							 long tcount);
+extern Oid	lv_catalog_owner(void);
+extern int	lv_pin_search_path(void);
+extern int	lv_become_catalog_owner(Oid *saved_user, int *saved_sec);
+extern int	lv_catalog_sql(const char *sql, int nargs, Oid *argtypes,
+						   Datum *values, const char *nulls, bool read_only,
+						   long tcount);
+extern int	lv_pin_settings(List *settings);
+extern void lv_unpin_settings(int nestlevel);
+extern void lv_restore_user(Oid saved_user, int saved_sec, int nestlevel);
+extern void lv_require_read_committed(const char *what);
+extern void lv_grant_storage_usage(Oid role);
+extern void lv_release_storage_usage(Oid role);
+extern void lv_view_locktag(LOCKTAG *tag, int32 view_id, int kind);
+extern void lv_lock_view(int32 view_id, int kind, LOCKMODE mode);
+
+/* catalog.c: the views' catalog entries (ground) */
 extern LvView *lv_view_by_name(const char *name, LOCKMODE lockmode);
 extern LvView *lv_view_by_id(int32 view_id, bool missing_ok);
 extern List *lv_all_view_ids(void);
@@ -64,37 +92,15 @@ extern char *lv_storage_name(LvView *view, const char *suffix);
 extern void lv_check_owner(LvView *view);
 extern void lv_refuse_retired(LvView *view, const char *what);
 extern int	lv_become_owner(LvView *view, Oid *saved_user, int *saved_sec);
-extern void lv_restore_user(Oid saved_user, int saved_sec, int nestlevel);
-extern void lv_require_read_committed(const char *what);
 extern void lv_record_error(int32 view_id, const char *message);
-extern Oid	lv_catalog_owner(void);
-extern int	lv_pin_search_path(void);
-extern int	lv_become_catalog_owner(Oid *saved_user, int *saved_sec);
-extern int	lv_catalog_sql(const char *sql, int nargs, Oid *argtypes,
-						   Datum *values, const char *nulls, bool read_only,
-						   long tcount);
-extern int	lv_spi_exec(const char *sql, bool read_only, long tcount);
-extern void lv_grant_storage_usage(Oid role);
-extern void lv_release_storage_usage(Oid role);
-extern int	lv_spi_exec_args(const char *sql, int nargs, Oid *argtypes,
-							 Datum *values, const char *nulls, bool read_only,
-							 long tcount);
-
-/*
- * The extension's own locks: advisory lock tags with a fourth field no SQL
- * function uses, so no role can take them and stall a view's work.
- */
-#define LV_LOCKTAG_FIELD4	0x4C56	/* "LV" */
-#define LV_LOCK_RECOMPUTE	1		/* one recompute of a view at a time */
-#define LV_LOCK_FOLD_GEN	2		/* a fold writing the current speed generation */
-extern void lv_view_locktag(LOCKTAG *tag, int32 view_id, int kind);
-extern void lv_lock_view(int32 view_id, int kind, LOCKMODE mode);
 
 /* capture.c */
 extern int64 lv_sequence_last_value(Oid seqrelid);
 extern int64 lv_capture_high_water(LvView *view);
 extern void lv_wait_for_writers(Oid relid, bool with_partitions);
 extern void lv_wait_for_lockers(const LOCKTAG *tag, LOCKMODE mode);
+extern bool lv_view_high_water(int32 view_id, int64 *high_water);
+extern bool lv_view_pending_rows(int32 view_id, int64 *pending);
 
 /* fold.c */
 extern char *lv_fold_sql(void *def, const char *speed_table);
@@ -110,21 +116,18 @@ extern void lv_drop_old_batches(LvView *view, int32 batch_gen,
 extern void lv_drop_retired_batches(LvView *view, int wait_ms);
 
 /* merge.c */
+struct Tuplestorestate;
+extern void lv_serve_tail(int32 view_id, struct Tuplestorestate *store,
+						  struct TupleDescData *expected);
 extern char *lv_view_sql(void *def, int32 view_id, Oid batch_table,
 						 const char *batch_name, const char *speed_name);
-
-/* version.c */
-extern void lv_advance_versions(LvView *view);
-extern int64 lv_replay_keys(LvView *view);
-extern void lv_lock_serving_first(LvView *view);
-extern bool lv_finish_replay(LvView *replay);
-extern void lv_drop_expired_versions(void);
-extern void lv_drop_family(LvView *view);
 
 /* guard.c */
 extern void lv_guard_source(Oid source);
 extern void lv_unguard_source(Oid source);
 extern void lv_guard_utility(Node *stmt);
+extern void lv_guard_allow_purge(Oid source);
+extern void lv_forget_view(const char *schema, const char *name);
 extern bool lv_internal_ddl;
 
 /* worker.c */

@@ -41,7 +41,6 @@
 #include "lambda_views.h"
 #include "definition.h"
 
-PG_FUNCTION_INFO_V1(lv_recompute);
 
 /* batch_columns writes the column list of the batch table. */
 static void
@@ -460,27 +459,4 @@ lv_recompute_view(LvView *view)
 	SPI_finish();
 	lv_restore_user(saved_user, saved_sec, nestlevel);
 	return rows;
-}
-
-/*
- * lv_recompute is lambda_views.recompute(name): rebuild the batch now and
- * return the number of source rows read.
- */
-Datum
-lv_recompute(PG_FUNCTION_ARGS)
-{
-	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), NoLock);
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	int64		rows;
-	LvView	   *current;
-
-	lv_check_owner(view);
-	lv_refuse_retired(view, "recompute");
-	rows = lv_recompute_view(view);
-	/* a pending alter_view switches now; its batch is built the same way */
-	lv_advance_versions(view);
-	current = lv_view_by_name(name, NoLock);
-	if (current->view_id != view->view_id)
-		rows = lv_recompute_view(current);
-	PG_RETURN_INT64(rows);
 }

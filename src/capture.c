@@ -153,47 +153,43 @@ lv_capture_high_water(LvView *view)
 	return high_water;
 }
 
-PG_FUNCTION_INFO_V1(lv_high_water_mark);
-
 /*
- * lv_high_water_mark is lambda_views.high_water_mark(view_id): the last
- * append key the source's sequence handed out (NULL for callers who may
- * not read the view).
+ * lv_view_high_water sets *high_water to the last append key the source's
+ * sequence of a view handed out; false (and nothing set) for callers who
+ * may not read the view.
  */
-Datum
-lv_high_water_mark(PG_FUNCTION_ARGS)
+bool
+lv_view_high_water(int32 view_id, int64 *high_water)
 {
-	LvView	   *view = lv_view_by_id(PG_GETARG_INT32(0), true);
+	LvView	   *view = lv_view_by_id(view_id, true);
 
 	/* the sequence may be private: only for those who may read the view */
 	if (view == NULL || !OidIsValid(view->relid) ||
 		pg_class_aclcheck(view->relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		PG_RETURN_NULL();
-	PG_RETURN_INT64(lv_sequence_last_value(view->key_sequence));
+		return false;
+	*high_water = lv_sequence_last_value(view->key_sequence);
+	return true;
 }
 
-PG_FUNCTION_INFO_V1(lv_pending_rows);
-
 /*
- * lv_pending_rows is lambda_views.pending_rows(view_id): the committed
- * source rows beyond the speed watermark, in the caller's snapshot.  It
- * counts them as the view's owner (an index range scan on the append key),
- * for callers who may read the view.
+ * lv_view_pending_rows sets *pending to the committed source rows of a
+ * view beyond its speed watermark, in the caller's snapshot, counted as the
+ * view's owner (an index range scan on the append key); false (and nothing
+ * set) for callers who may not read the view.
  */
-Datum
-lv_pending_rows(PG_FUNCTION_ARGS)
+bool
+lv_view_pending_rows(int32 view_id, int64 *pending)
 {
-	LvView	   *view = lv_view_by_id(PG_GETARG_INT32(0), true);
+	LvView	   *view = lv_view_by_id(view_id, true);
 	Oid			saved_user;
 	int			saved_sec;
 	int			nestlevel;
-	int64		pending;
 	bool		isnull;
 
 	if (view == NULL || get_rel_name(view->source) == NULL || !OidIsValid(view->relid) ||
 		pg_class_aclcheck(view->relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
 		pg_class_aclcheck(view->source, view->owner, ACL_SELECT) != ACLCHECK_OK)
-		PG_RETURN_NULL();
+		return false;
 	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
 	SPI_connect();
 	lv_spi_exec_args(psprintf("SELECT count(*) FROM %s WHERE %s > "
@@ -203,8 +199,8 @@ lv_pending_rows(PG_FUNCTION_ARGS)
 								   quote_identifier(view->append_key)),
 						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view->view_id)},
 						  NULL, true, 1);
-	pending = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	*pending = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	lv_restore_user(saved_user, saved_sec, nestlevel);
-	PG_RETURN_INT64(pending);
+	return true;
 }

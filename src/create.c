@@ -27,10 +27,10 @@
 #include "utils/varlena.h"
 
 #include "lambda_views.h"
+#include "operations.h"
 #include "definition.h"
 #include "agg_state.h"
 
-PG_FUNCTION_INFO_V1(lv_create_view);
 
 #define LV_MSECS_PER_DAY ((double) SECS_PER_DAY * 1000.0)
 
@@ -232,37 +232,36 @@ lv_create_version(LvDefinition *def, Oid nspid, const char *relname,
 }
 
 /*
- * lv_create_view is lambda_views.create_view(name, query, append_key,
- * speed_interval, batch_interval, initial_batch).
+ * lv_create_view_op creates a lambda view (lambda_views.create_view):
+ * name and query are required; batch_interval may be NULL; product holds
+ * the data-product metadata (owner_role, description, freshness_sla,
+ * completeness_sla, tags), each NULL where product_null says so.  Returns
+ * the relation users query.
  */
-Datum
-lv_create_view(PG_FUNCTION_ARGS)
+Oid
+lv_create_view_op(const char *name, const char *query, const char *append_key,
+				  Interval *speed_interval, Interval *batch_interval,
+				  bool initial_batch, const Datum *product, const bool *product_null)
 {
-	char	   *name;
 	RangeVar   *rv;
 	Oid			nspid;
 	LvDefinition *def;
 	int32		view_id;
 	Oid			relid;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("name and query of a lambda view must not be null")));
-	if (PG_ARGISNULL(3))
+	if (speed_interval == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("speed_interval must not be null"),
 				 errhint("Pass how often the background worker folds, e.g. '1 second'.")));
-	check_interval("speed_interval", PG_GETARG_INTERVAL_P(3), 1, LV_MSECS_PER_DAY,
+	check_interval("speed_interval", speed_interval, 1, LV_MSECS_PER_DAY,
 				   "1 millisecond and 1 day",
 				   "Pass how often the background worker folds, e.g. '1 second'.");
-	if (!PG_ARGISNULL(4))
-		check_interval("batch_interval", PG_GETARG_INTERVAL_P(4), 1000,
+	if (batch_interval != NULL)
+		check_interval("batch_interval", batch_interval, 1000,
 					   100.0 * DAYS_PER_YEAR * LV_MSECS_PER_DAY, "1 second and 100 years",
 					   "Pass how often the batch is rebuilt, e.g. '1 day', or NULL to leave it to recompute() or pg_cron.");
 
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	rv = makeRangeVarFromNameList(stringToQualifiedNameList(name));
 	nspid = RangeVarGetCreationNamespace(rv);
 	if (OidIsValid(get_relname_relid(rv->relname, nspid)))
@@ -271,181 +270,42 @@ lv_create_view(PG_FUNCTION_ARGS)
 				 errmsg("relation \"%s\" already exists", name),
 				 errhint("Choose another name, or drop the existing one (lambda_views.drop_view for a lambda view).")));
 
-	def = lv_parse_definition(text_to_cstring(PG_GETARG_TEXT_PP(1)),
-							  PG_ARGISNULL(2) ? NULL : NameStr(*PG_GETARG_NAME(2)));
-	view_id = lv_create_version(def, nspid, rv->relname, PG_GETARG_DATUM(3),
-								PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4),
-								PG_ARGISNULL(4), PG_GETARG_BOOL(5));
+	def = lv_parse_definition(query, append_key);
+	view_id = lv_create_version(def, nspid, rv->relname, IntervalPGetDatum(speed_interval),
+								batch_interval ? IntervalPGetDatum(batch_interval) : (Datum) 0,
+								batch_interval == NULL, initial_batch);
 	relid = get_relname_relid(rv->relname, nspid);
 
 	/* data-product metadata; governance policies may refuse the view here */
 	SPI_connect();
 	lv_spi_exec_args("SELECT lambda_views.product_on_create($1, $2, $3, $4, $5, $6)",
-						  6, (Oid[]) {REGCLASSOID, REGROLEOID, TEXTOID, INTERVALOID, NUMERICOID, TEXTARRAYOID},
-						  (Datum[]) {ObjectIdGetDatum(relid), PG_GETARG_DATUM(6), PG_GETARG_DATUM(7),
-							  PG_GETARG_DATUM(8), PG_GETARG_DATUM(9), PG_GETARG_DATUM(10)},
-						  (char[]) {' ', PG_ARGISNULL(6) ? 'n' : ' ', PG_ARGISNULL(7) ? 'n' : ' ',
-							  PG_ARGISNULL(8) ? 'n' : ' ', PG_ARGISNULL(9) ? 'n' : ' ',
-						  PG_ARGISNULL(10) ? 'n' : ' ', '\0'},
-						  false, 0);
+					 6, (Oid[]) {REGCLASSOID, REGROLEOID, TEXTOID, INTERVALOID, NUMERICOID, TEXTARRAYOID},
+					 (Datum[]) {ObjectIdGetDatum(relid), product[0], product[1],
+						 product[2], product[3], product[4]},
+					 (char[]) {' ', product_null[0] ? 'n' : ' ', product_null[1] ? 'n' : ' ',
+						 product_null[2] ? 'n' : ' ', product_null[3] ? 'n' : ' ',
+					 product_null[4] ? 'n' : ' ', '\0'},
+					 false, 0);
 	SPI_finish();
 
 	lv_guard_source(def->source);
-	if (PG_GETARG_BOOL(5))
+	if (initial_batch)
 		(void) lv_recompute_view(lv_view_by_id(view_id, false));
-	PG_RETURN_OID(relid);
+	return relid;
 }
 
 /*
- * Update 1.0 -> 1.1: partial states change from bytea to lambda_views.state.
- * lambda_views--1.0--1.1.sql detaches every version's relation from its
- * storage (a placeholder query with the same columns), replaces the support
- * functions, then converts each version's storage and derived SQL.  These
- * functions exist only while that script runs, for superusers.
+ * lv_drop_view_op drops a lambda view: its other versions, its relation,
+ * its storage and its catalog entry.  The caller holds the relation's
+ * AccessExclusiveLock and has checked ownership.
  */
-PG_FUNCTION_INFO_V1(lv_upgrade_1_1_detach);
-PG_FUNCTION_INFO_V1(lv_upgrade_1_1_attach);
-PG_FUNCTION_INFO_V1(lv_upgrade_1_1_state);
-
-/* require_superuser_update refuses anyone but a superuser updating the extension. */
-static void
-require_superuser_update(void)
+void
+lv_drop_view_op(LvView *view)
 {
-	if (!superuser() || !creating_extension)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("only ALTER EXTENSION lambda_views UPDATE may call this function")));
-}
-
-/*
- * lv_upgrade_1_1_detach points a version's relation at a placeholder with
- * the same columns, so its storage columns can change type.
- */
-Datum
-lv_upgrade_1_1_detach(PG_FUNCTION_ARGS)
-{
-	LvView	   *view;
-	Relation	rel;
-	TupleDesc	desc;
-	StringInfoData buf;
-	int			i;
-
-	require_superuser_update();
-	view = lv_view_by_id(PG_GETARG_INT32(0), false);
-	if (!OidIsValid(view->relid))
-		PG_RETURN_VOID();
-	rel = relation_open(view->relid, AccessExclusiveLock);
-	desc = RelationGetDescr(rel);
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "SELECT ");
-	for (i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		appendStringInfo(&buf, "%sNULL::%s%s%s AS %s", i > 0 ? ", " : "",
-						 format_type_with_typemod(att->atttypid, att->atttypmod),
-						 OidIsValid(att->attcollation) ? " COLLATE " : "",
-						 OidIsValid(att->attcollation) ? generate_collation_name(att->attcollation) : "",
-						 quote_identifier(NameStr(att->attname)));
-	}
-	appendStringInfoString(&buf, " WHERE false");
-	relation_close(rel, NoLock);
+	lv_drop_family(view);
 	SPI_connect();
-	lv_spi_exec(psprintf("CREATE OR REPLACE VIEW %s AS %s",
-						 quote_qualified_identifier(view->view_schema, view->view_name),
-						 buf.data), false, 0);
+	lv_spi_exec(psprintf("DROP VIEW %s", quote_qualified_identifier(view->view_schema, view->view_name)),
+				false, 0);
 	SPI_finish();
-	PG_RETURN_VOID();
-}
-
-/*
- * lv_upgrade_1_1_attach converts a version's stored states to
- * lambda_views.state (trusting what 1.0 stored), regenerates its fold and
- * batch SQL and its relation's query, and lets its owner reach the storage
- * schema, which no longer grants anything to PUBLIC.
- */
-Datum
-lv_upgrade_1_1_attach(PG_FUNCTION_ARGS)
-{
-	LvView	   *view;
-	LvDefinition *def;
-	Oid			saved_user;
-	int			saved_sec;
-	int			nestlevel;
-	char	   *definition;
-	char	   *speed;
-	char	   *batch;
-	ListCell   *lc;
-
-	require_superuser_update();
-	view = lv_view_by_id(PG_GETARG_INT32(0), false);
-	speed = lv_storage_name(view, "speed");
-	batch = lv_storage_name(view, "batch");
-	SPI_connect();
-	lv_catalog_sql("SELECT definition FROM lambda_views.views WHERE view_id = $1",
-				   1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view->view_id)},
-				   NULL, true, 1);
-	definition = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
-	def = lv_parse_definition(definition, view->append_key);
-	lv_restore_user(saved_user, saved_sec, nestlevel);
-
-	nestlevel = lv_pin_search_path();
-	foreach(lc, def->aggs)
-	{
-		LvAgg	   *agg = lfirst(lc);
-		int			j = foreach_current_index(lc) + 1;
-		const char *using = psprintf("ALTER COLUMN s%d TYPE lambda_views.state USING "
-									 "lambda_views.upgrade_1_1_state(s%d, %s)",
-									 j, j, agg->signature_sql);
-
-		lv_spi_exec(psprintf("ALTER TABLE %s %s", speed, using), false, 0);
-		lv_spi_exec(psprintf("ALTER TABLE %s %s", batch, using), false, 0);
-	}
-	lv_catalog_sql("UPDATE lambda_views.views SET fold_sql = $2, batch_sql = $3, partial_sql = $4 "
-				   "WHERE view_id = $1",
-				   4, (Oid[]) {INT4OID, TEXTOID, TEXTOID, TEXTOID},
-				   (Datum[]) {Int32GetDatum(view->view_id),
-					   CStringGetTextDatum(lv_fold_sql(def, speed)),
-					   CStringGetTextDatum(lv_batch_sql(def, lv_storage_name(view, "batch_next"))),
-				   CStringGetTextDatum(def->partial_sql)},
-				   NULL, false, 0);
-	if (OidIsValid(view->relid))
-		lv_spi_exec(psprintf("CREATE OR REPLACE VIEW %s AS %s",
-							 quote_qualified_identifier(view->view_schema, view->view_name),
-							 lv_view_sql(def, view->view_id, view->batch_table, batch, speed)),
-					false, 0);
-	lv_grant_storage_usage(view->owner);
-	lv_unpin_settings(nestlevel);
-	SPI_finish();
-	PG_RETURN_VOID();
-}
-
-/*
- * lv_upgrade_1_1_state wraps a state stored by 1.0 (a bytea) as a
- * lambda_views.state of the named aggregate.
- */
-Datum
-lv_upgrade_1_1_state(PG_FUNCTION_ARGS)
-{
-	bytea	   *old;
-	Size		len;
-	struct varlena *state;
-	LvAggInfo  *info;
-	Oid		   *argtypes;
-	int			nargs;
-
-	require_superuser_update();
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	old = PG_GETARG_BYTEA_PP(0);
-	len = VARSIZE_ANY_EXHDR(old);
-	get_func_signature(PG_GETARG_OID(1), &argtypes, &nargs);
-	info = lv_agg_info(PG_GETARG_OID(1), argtypes, nargs, InvalidOid, CurrentMemoryContext);
-	state = palloc(VARHDRSZ + LV_STATE_HEADER_LEN + len);
-	SET_VARSIZE(state, VARHDRSZ + LV_STATE_HEADER_LEN + len);
-	((char *) VARDATA(state))[0] = LV_STATE_VERSION;
-	memcpy(VARDATA(state) + 1, info->ident, LV_STATE_IDENT_LEN);
-	memcpy(VARDATA(state) + LV_STATE_HEADER_LEN, VARDATA_ANY(old), len);
-	PG_RETURN_POINTER(state);
+	lv_forget_view(view->view_schema, view->view_name);
 }

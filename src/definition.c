@@ -380,8 +380,108 @@ check_functions(Node *node)
 }
 
 /*
+ * default_sequence returns the sequence a column's default draws from when
+ * that default is nextval('seq'::regclass), under implicit casts (what
+ * serial and bigserial create), and InvalidOid otherwise.
+ */
+static Oid
+default_sequence(Relation rel, AttrNumber attnum)
+{
+	TupleConstr *constr = RelationGetDescr(rel)->constr;
+	Node	   *expr = NULL;
+	int			i;
+
+	if (constr == NULL)
+		return InvalidOid;
+	for (i = 0; i < constr->num_defval; i++)
+		if (constr->defval[i].adnum == attnum)
+			expr = stringToNode(constr->defval[i].adbin);
+	expr = strip_implicit_coercions(expr);
+	if (expr != NULL && IsA(expr, FuncExpr) &&
+		((FuncExpr *) expr)->funcid == F_NEXTVAL &&
+		list_length(((FuncExpr *) expr)->args) == 1)
+	{
+		Const	   *arg = linitial(((FuncExpr *) expr)->args);
+
+		if (IsA(arg, Const) && arg->consttype == REGCLASSOID && !arg->constisnull)
+			return DatumGetObjectId(arg->constvalue);
+	}
+	return InvalidOid;
+}
+
+/* owned_by_column says whether seqid is OWNED BY that column of rel. */
+static bool
+owned_by_column(Oid seqid, Relation rel, AttrNumber attnum)
+{
+	Oid			tableid;
+	int32		colno;
+
+	return sequenceIsOwned(seqid, DEPENDENCY_AUTO, &tableid, &colno) &&
+		tableid == RelationGetRelid(rel) && colno == attnum;
+}
+
+/*
+ * default_key chooses the append key when create_view is given none: the
+ * one column whose values come from a sequence of its own, an identity
+ * column or a serial one (a default of nextval() of the sequence OWNED BY
+ * the column).  Several such columns are ambiguous.  Without one, a column
+ * whose default draws from a sequence it does not own is returned so that
+ * the caller explains why it does not qualify.
+ */
+static Form_pg_attribute
+default_key(Relation rel)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	char	   *relname = RelationGetRelationName(rel);
+	Form_pg_attribute found = NULL;
+	Form_pg_attribute unowned = NULL;
+	StringInfoData names;
+	int			nfound = 0;
+	int			i;
+
+	initStringInfo(&names);
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		Oid			seqid;
+
+		if (att->attisdropped)
+			continue;
+		seqid = att->attidentity != '\0' ? InvalidOid : default_sequence(rel, att->attnum);
+		if (att->attidentity == '\0' && OidIsValid(seqid) &&
+			!owned_by_column(seqid, rel, att->attnum))
+		{
+			if (unowned == NULL)
+				unowned = att;
+			continue;
+		}
+		if (att->attidentity == '\0' && !OidIsValid(seqid))
+			continue;
+		appendStringInfo(&names, "%s%s", nfound > 0 ? ", " : "",
+						 quote_identifier(NameStr(att->attname)));
+		if (nfound++ == 0)
+			found = att;
+	}
+	if (nfound > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_AMBIGUOUS_COLUMN),
+				 errmsg("source \"%s\" has several columns that could be the append key: %s",
+						relname, names.data),
+				 errdetail("Without append_key, create_view takes the source's only identity or serial column."),
+				 errhint("Pass append_key => 'column' to choose one.")));
+	if (found == NULL && unowned == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source \"%s\" has no identity column to use as append key", relname),
+				 errhint("Pass append_key => 'column', a bigint column filled by a sequence.")));
+	return found != NULL ? found : unowned;
+}
+
+/*
  * check_append_key finds the append key and its sequence and checks the
- * rule that makes capture exact: keys drawn by the column default, one at a
+ * rule that makes capture exact: keys drawn by the column default from the
+ * column's own sequence (an identity column's, or the one a serial column's
+ * default calls nextval() on and that is OWNED BY the column), one at a
  * time, never cached and never cycling, with an index to range-scan.
  */
 static void
@@ -397,24 +497,18 @@ check_append_key(LvDefinition *def, Relation rel, const char *append_key)
 	bool		indexed = false;
 	int			i;
 
-	for (i = 0; i < tupdesc->natts; i++)
+	if (append_key == NULL)
+		keyatt = default_key(rel);
+	for (i = 0; append_key != NULL && i < tupdesc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
 
-		if (att->attisdropped)
-			continue;
-		if (append_key ? strcmp(NameStr(att->attname), append_key) == 0
-			: att->attidentity != '\0')
+		if (!att->attisdropped && strcmp(NameStr(att->attname), append_key) == 0)
 		{
 			keyatt = att;
 			break;
 		}
 	}
-	if (keyatt == NULL && append_key == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("source \"%s\" has no identity column to use as append key", relname),
-				 errhint("Pass append_key => 'column', a bigint column filled by a sequence.")));
 	if (keyatt == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -427,29 +521,33 @@ check_append_key(LvDefinition *def, Relation rel, const char *append_key)
 				 errmsg("append key \"%s\" must be bigint", def->append_key),
 				 errhint("Use a bigint identity column (GENERATED ALWAYS AS IDENTITY) or bigserial.")));
 
-	def->key_sequence = getIdentitySequence(RelationGetRelid(rel), keyatt->attnum, true);
-	if (!OidIsValid(def->key_sequence))
-	{
-		List	   *owned = getOwnedSequences(RelationGetRelid(rel));
-
-		foreach(lc, owned)
-		{
-			/* a serial column's sequence is owned by that column */
-			Oid			seqid = lfirst_oid(lc);
-			int32		colno;
-			Oid			tableid;
-
-			if (sequenceIsOwned(seqid, DEPENDENCY_AUTO, &tableid, &colno) &&
-				colno == keyatt->attnum)
-				def->key_sequence = seqid;
-		}
-	}
+	if (keyatt->attidentity != '\0')
+		def->key_sequence = getIdentitySequence(RelationGetRelid(rel), keyatt->attnum, false);
+	else
+		def->key_sequence = default_sequence(rel, keyatt->attnum);
 	if (!OidIsValid(def->key_sequence))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("append key \"%s\" of source \"%s\" has no sequence default", def->append_key, relname),
 				 errdetail("Capture is exact only for keys drawn from a sequence by the inserting statement."),
 				 errhint("Use a bigint GENERATED ALWAYS AS IDENTITY column or bigserial.")));
+	if (keyatt->attidentity == '\0' &&
+		!owned_by_column(def->key_sequence, rel, keyatt->attnum))
+	{
+		char	   *seqname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->key_sequence)),
+														 get_rel_name(def->key_sequence));
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("append key \"%s\" of source \"%s\" draws from sequence %s, which the column does not own",
+						def->append_key, relname, seqname),
+				 errdetail("The append key must be filled by a sequence of its own, as an identity or serial column is."),
+				 errhint("Make it the column's own with ALTER SEQUENCE %s OWNED BY %s.%s%s.",
+						 seqname,
+						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)), relname),
+						 quote_identifier(def->append_key),
+						 append_key == NULL ? ", or pass append_key => 'column' naming a column filled by a sequence of its own" : "")));
+	}
 
 	seqtup = SearchSysCache1(SEQRELID, ObjectIdGetDatum(def->key_sequence));
 	if (!HeapTupleIsValid(seqtup))
@@ -819,43 +917,4 @@ split_query(LvDefinition *def, Query *query)
 			appendStringInfo(&buf, "%s%d", i > 0 ? ", " : "", i + 1);
 	}
 	def->partial_sql = buf.data;
-}
-
-/*
- * lv_pin_settings applies the settings recorded at create_view and a
- * search_path of pg_catalog only, until lv_unpin_settings.
- */
-int
-lv_pin_settings(List *settings)
-{
-	int			nestlevel = NewGUCNestLevel();
-	ListCell   *lc;
-
-	foreach(lc, settings)
-	{
-		char	   *setting = pstrdup(lfirst(lc));
-		char	   *eq = strchr(setting, '=');
-
-		if (eq == NULL)
-			continue;
-		*eq = '\0';
-		(void) set_config_option(setting, eq + 1, PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-	}
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	return nestlevel;
-}
-
-/*
- * lv_unpin_settings restores every setting changed since lv_pin_settings,
- * including those the code run meanwhile changed with SET or set_config():
- * nothing user code sets outlives it (as PostgreSQL does when it leaves
- * index functions or a materialized view's query).
- */
-void
-lv_unpin_settings(int nestlevel)
-{
-	AtEOXact_GUC(false, nestlevel);
 }

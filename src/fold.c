@@ -26,8 +26,6 @@
 #include "lambda_views.h"
 #include "definition.h"
 
-PG_FUNCTION_INFO_V1(lv_fold);
-
 /* key_list appends "k1, k2, ..." with a prefix. */
 static void
 key_list(StringInfo buf, LvDefinition *def, const char *prefix)
@@ -198,22 +196,4 @@ lv_fold_view(LvView *view, int max_chunks, int64 max_keys, bool *more)
 	SPI_finish();
 	lv_restore_user(saved_user, saved_sec, nestlevel);
 	return total;
-}
-
-/*
- * lv_fold is lambda_views.fold(name): fold now and return the number of
- * source rows folded.
- */
-Datum
-lv_fold(PG_FUNCTION_ARGS)
-{
-	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), NoLock);
-	int64		folded;
-
-	lv_check_owner(view);
-	lv_refuse_retired(view, "fold");
-	folded = lv_fold_view(view, 0, 0, NULL);
-	lv_drop_retired_batches(view, 0);
-	lv_advance_versions(view);
-	PG_RETURN_INT64(folded);
 }

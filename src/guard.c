@@ -15,10 +15,12 @@
  */
 #include "postgres.h"
 
+#include "catalog/dependency.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -35,11 +37,9 @@
 #include "nodes/parsenodes.h"
 
 #include "lambda_views.h"
-#include "products.h"
 
 PG_FUNCTION_INFO_V1(lv_refuse_modification);
 PG_FUNCTION_INFO_V1(lv_on_sql_drop);
-PG_FUNCTION_INFO_V1(lv_drop_view);
 
 #define GUARD_TRIGGER "lambda_views_immutable"
 #define GUARD_ROW_TRIGGER "lambda_views_immutable_rows"
@@ -178,6 +178,49 @@ reading_view(Oid relid)
 	return result;
 }
 
+/* the source lambda_views.purge() is deleting from right now, if any */
+static Oid	purging_source = InvalidOid;
+
+/* the last partition lv_purge_allows looked at in this purge, and its answer */
+static Oid	checked_relid = InvalidOid;
+static bool checked_allowed = false;
+
+/*
+ * lv_guard_allow_purge lets the immutability trigger pass the DELETEs of
+ * lambda_views.purge() on source (or its partitions) until it is called
+ * again with InvalidOid.  A backend-local variable, so no setting a user
+ * can SET opens the way.
+ */
+void
+lv_guard_allow_purge(Oid source)
+{
+	purging_source = source;
+	checked_relid = InvalidOid;
+}
+
+/*
+ * purge_allows says whether the immutability trigger should let a DELETE
+ * on relid through: only while purge() deletes from it or its partition root.
+ */
+static bool
+purge_allows(Oid relid)
+{
+	if (!OidIsValid(purging_source))
+		return false;
+	if (relid == purging_source)
+		return true;
+	/* the trigger fires per row: look a partition's ancestors up once */
+	if (relid != checked_relid)
+	{
+		List	   *ancestors = get_partition_ancestors(relid);
+
+		checked_allowed = list_member_oid(ancestors, purging_source);
+		list_free(ancestors);
+		checked_relid = relid;
+	}
+	return checked_allowed;
+}
+
 /*
  * lv_refuse_modification is the trigger that refuses UPDATE, DELETE and
  * TRUNCATE while a lambda view reads the table.
@@ -197,7 +240,7 @@ lv_refuse_modification(PG_FUNCTION_ARGS)
 		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "DELETE" : "TRUNCATE";
 	/* lambda_views.purge() deleting from this very table is the one exception */
 	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) &&
-		lv_purge_allows(RelationGetRelid(trigdata->tg_relation)))
+		purge_allows(RelationGetRelid(trigdata->tg_relation)))
 		view = NULL;
 	else
 		view = reading_view(RelationGetRelid(trigdata->tg_relation));
@@ -276,9 +319,12 @@ refuse_rename(const char *what, Oid relid, const char *view)
  * lv_guard_utility refuses, before they run, the utility commands that would
  * break a lambda view behind its back: TRUNCATE of a source or of any of its
  * partitions (also one attached after the view was created, which has no
- * TRUNCATE trigger), and renaming or moving a source, a source's column or
- * a lambda view's relation.  Called from the ProcessUtility hook, so only
- * when the library is preloaded; the triggers guard the rest without it.
+ * TRUNCATE trigger), renaming or moving a source, a source's column or a
+ * lambda view's relation, and changing an append key's default, identity
+ * or sequence so that keys would no longer come from its own sequence one
+ * at a time and in increasing order.  Called from the ProcessUtility hook,
+ * so only when the library is preloaded; the triggers guard the rest
+ * without it.
  */
 static void guard_utility(Node *stmt);
 
@@ -294,7 +340,7 @@ lv_guard_utility(Node *stmt)
 		return;
 	if (!IsA(stmt, TruncateStmt) && !IsA(stmt, RenameStmt) &&
 		!IsA(stmt, AlterObjectSchemaStmt) && !IsA(stmt, AlterTableStmt) &&
-		!IsA(stmt, DropStmt))
+		!IsA(stmt, DropStmt) && !IsA(stmt, AlterSeqStmt))
 		return;
 	if (!ActiveSnapshotSet())
 	{
@@ -304,6 +350,116 @@ lv_guard_utility(Node *stmt)
 	guard_utility(stmt);
 	if (pushed)
 		PopActiveSnapshot();
+}
+
+/*
+ * key_view returns a lambda view whose append key is column of relid (or of
+ * one of its partition ancestors) or, when column is NULL, whose append key
+ * the sequence relid hands out; NULL when there is none.
+ */
+static char *
+key_view(Oid relid, const char *column)
+{
+	List	   *rels = lappend_oid(get_partition_ancestors(relid), relid);
+	Datum	   *elems = palloc(sizeof(Datum) * list_length(rels));
+	ListCell   *lc;
+	char	   *result = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	foreach(lc, rels)
+		elems[foreach_current_index(lc)] = ObjectIdGetDatum(lfirst_oid(lc));
+	SPI_connect();
+	if (column != NULL)
+		lv_catalog_sql("SELECT format('%I.%I', view_schema, view_name) FROM lambda_views.views "
+					   "WHERE source::pg_catalog.oid = ANY ($1) AND append_key = $2 ORDER BY view_id LIMIT 1",
+					   2, (Oid[]) {OIDARRAYOID, NAMEOID},
+					   (Datum[]) {PointerGetDatum(construct_array(elems, list_length(rels), OIDOID,
+																  sizeof(Oid), true, TYPALIGN_INT)),
+					   DirectFunctionCall1(namein, CStringGetDatum(column))},
+					   NULL, true, 1);
+	else
+		lv_catalog_sql("SELECT format('%I.%I', view_schema, view_name) FROM lambda_views.views "
+					   "WHERE key_sequence::pg_catalog.oid = $1 ORDER BY view_id LIMIT 1",
+					   1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)},
+					   NULL, true, 1);
+	if (SPI_processed > 0)
+		result = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	SPI_finish();
+	return result;
+}
+
+/*
+ * check_key_sequence_options refuses the options of ALTER SEQUENCE (or of
+ * ALTER TABLE ... ALTER COLUMN ... SET for an identity column) that would
+ * make the sequence of a view's append key hand out keys capture misses:
+ * more than one at a time, out of order, again, or from another owner.
+ */
+static void
+check_key_sequence_options(List *options, Oid seqid, const char *view)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *opt = lfirst_node(DefElem, lc);
+		char	   *what = NULL;
+
+		if (strcmp(opt->defname, "cache") == 0 && defGetInt64(opt) > 1)
+			what = psprintf("CACHE " INT64_FORMAT, defGetInt64(opt));
+		else if (strcmp(opt->defname, "cycle") == 0 && defGetBoolean(opt))
+			what = "CYCLE";
+		else if (strcmp(opt->defname, "increment") == 0 && defGetInt64(opt) <= 0)
+			what = psprintf("INCREMENT " INT64_FORMAT, defGetInt64(opt));
+		else if (strcmp(opt->defname, "restart") == 0 &&
+				 (opt->arg == NULL || defGetInt64(opt) <= lv_sequence_last_value(seqid)))
+			what = opt->arg == NULL ? "RESTART" :
+				psprintf("RESTART " INT64_FORMAT, defGetInt64(opt));
+		else if (strcmp(opt->defname, "owned_by") == 0)
+			what = "OWNED BY";
+		if (what != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot set %s on sequence \"%s\": it hands out the append key of lambda view %s",
+							what, get_rel_name(seqid), view),
+					 errdetail("Capture is exact only for keys the column's own sequence hands out one at a time and in increasing order."),
+					 strcmp(opt->defname, "owned_by") == 0 ?
+					 errhint("Drop the lambda view first with lambda_views.drop_view().") :
+					 errhint("Keep CACHE 1, NO CYCLE and a positive INCREMENT, and RESTART only above the last value handed out (" INT64_FORMAT "), while a lambda view reads the table.",
+							 lv_sequence_last_value(seqid))));
+	}
+}
+
+/*
+ * check_key_column refuses an ALTER TABLE subcommand that would change
+ * where the append key of a view reading relid comes from: its default
+ * (a serial column's nextval()), its identity, or its identity sequence's
+ * options.
+ */
+static void
+check_key_column(Oid relid, AlterTableCmd *cmd)
+{
+	char	   *view;
+
+	if ((cmd->subtype != AT_ColumnDefault && cmd->subtype != AT_DropIdentity &&
+		 cmd->subtype != AT_SetIdentity) || cmd->name == NULL ||
+		(view = key_view(relid, cmd->name)) == NULL)
+		return;
+	if (cmd->subtype == AT_SetIdentity)
+	{
+		Oid			seqid = getIdentitySequence(relid, get_attnum(relid, cmd->name), true);
+
+		if (OidIsValid(seqid))
+			check_key_sequence_options((List *) cmd->def, seqid, view);
+		return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot %s column \"%s\" of table \"%s\": it is the append key of lambda view %s",
+					cmd->subtype == AT_DropIdentity ? "drop the identity of" :
+					cmd->def == NULL ? "drop the default of" : "change the default of",
+					cmd->name, get_rel_name(relid), view),
+			 errdetail("The view finds new rows by the keys the column's own sequence hands out; keys drawn otherwise would be missed."),
+			 errhint("Drop the lambda view first with lambda_views.drop_view().")));
 }
 
 /* guard_utility does the work of lv_guard_utility under a snapshot. */
@@ -364,6 +520,32 @@ guard_utility(Node *stmt)
 								cmd->name, get_rel_name(relid), view),
 						 errdetail("The view's batch and speed layers hold values computed from the columns as they are."),
 						 errhint("Drop the lambda view first, or add a new column and move the view to it with lambda_views.alter_view().")));
+			check_key_column(relid, cmd);
+		}
+	}
+	else if (IsA(stmt, AlterSeqStmt))
+	{
+		Oid			seqid = RangeVarGetRelid(((AlterSeqStmt *) stmt)->sequence, NoLock, true);
+		char	   *view;
+
+		if (OidIsValid(seqid) && (view = key_view(seqid, NULL)) != NULL)
+			check_key_sequence_options(((AlterSeqStmt *) stmt)->options, seqid, view);
+	}
+	else if (IsA(stmt, DropStmt) && ((DropStmt *) stmt)->removeType == OBJECT_SEQUENCE)
+	{
+		foreach(lc, ((DropStmt *) stmt)->objects)
+		{
+			Oid			seqid = RangeVarGetRelid(makeRangeVarFromNameList((List *) lfirst(lc)),
+												 NoLock, true);
+			char	   *view;
+
+			if (OidIsValid(seqid) && (view = key_view(seqid, NULL)) != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot drop sequence \"%s\": it hands out the append key of lambda view %s",
+								get_rel_name(seqid), view),
+						 errdetail("The view finds new rows by the keys this sequence hands out."),
+						 errhint("Drop the lambda view first with lambda_views.drop_view().")));
 		}
 	}
 	else if (IsA(stmt, DropStmt) && ((DropStmt *) stmt)->removeType == OBJECT_TABLE)
@@ -444,11 +626,11 @@ drop_leftover(const char *kind, const char *name)
 }
 
 /*
- * forget_view deletes a view's catalog rows and drops whatever storage is
+ * lv_forget_view deletes a view's catalog rows and drops whatever storage is
  * left; its relation is already gone or about to be.
  */
-static void
-forget_view(const char *schema, const char *name)
+void
+lv_forget_view(const char *schema, const char *name)
 {
 	int32		view_id;
 	Oid			source;
@@ -519,25 +701,6 @@ lv_on_sql_drop(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	for (lc = list_head(dropped); lc != NULL; lc = lnext(dropped, lnext(dropped, lc)))
-		forget_view(lfirst(lc), lfirst(lnext(dropped, lc)));
-	PG_RETURN_VOID();
-}
-
-/*
- * lv_drop_view is lambda_views.drop_view(name): drop the relation, its
- * storage and its catalog entry.
- */
-Datum
-lv_drop_view(PG_FUNCTION_ARGS)
-{
-	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), AccessExclusiveLock);
-
-	lv_check_owner(view);
-	lv_drop_family(view);
-	SPI_connect();
-	lv_spi_exec(psprintf("DROP VIEW %s", quote_qualified_identifier(view->view_schema, view->view_name)),
-				false, 0);
-	SPI_finish();
-	forget_view(view->view_schema, view->view_name);
+		lv_forget_view(lfirst(lc), lfirst(lnext(dropped, lc)));
 	PG_RETURN_VOID();
 }

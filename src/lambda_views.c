@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * lambda_views.c
- *	  Module entry: GUCs and, when preloaded, the background workers.
- *	  Without shared_preload_libraries everything but the workers works.
+ *	  Module entry: GUCs and, when preloaded, the shared state, the utility
+ *	  hook and the background workers.  Without shared_preload_libraries
+ *	  everything but the workers works.
  *
  *-------------------------------------------------------------------------
  */
@@ -10,11 +11,17 @@
 
 #include <limits.h>
 
+#include <signal.h>
+
+#include "commands/dbcommands.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
 #include "utils/guc.h"
 
 #include "lambda_views.h"
+#include "shmem.h"
 
 PG_MODULE_MAGIC;
 
@@ -26,6 +33,50 @@ int			lv_fold_backlog_rows = 2000;
 int			lv_max_workers = 4;
 
 void		_PG_init(void);
+
+static ProcessUtility_hook_type prev_process_utility_hook = NULL;
+
+/*
+ * lv_process_utility makes the folding worker of a database step aside
+ * before DROP DATABASE, which refuses to run while anyone is connected.
+ * Installed only when preloaded, like the shared state it reads.
+ */
+static void
+lv_process_utility(PlannedStmt *pstmt, const char *queryString,
+				   bool readOnlyTree, ProcessUtilityContext context,
+				   ParamListInfo params, QueryEnvironment *queryEnv,
+				   DestReceiver *dest, QueryCompletion *qc)
+{
+	if (IsA(pstmt->utilityStmt, DropdbStmt) && lv_shared != NULL)
+	{
+		DropdbStmt *stmt = (DropdbStmt *) pstmt->utilityStmt;
+		Oid			dbid = get_database_oid(stmt->dbname, true);
+		int			waited;
+
+		if (OidIsValid(dbid))
+		{
+			pid_t		pid;
+
+			lv_set_db_status(dbid, LV_DB_DROPPING);
+			pid = lv_db_worker_pid(dbid);
+			if (pid != 0)
+				kill(pid, SIGTERM);
+			for (waited = 0; waited < 10000 && lv_db_worker_pid(dbid) != 0; waited += 10)
+			{
+				CHECK_FOR_INTERRUPTS();
+				pg_usleep(10000L);
+			}
+		}
+	}
+	lv_guard_utility(pstmt->utilityStmt);
+	if (prev_process_utility_hook)
+		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context,
+								  params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
 
 /*
  * _PG_init defines the GUCs; when preloaded (shared_preload_libraries) it
@@ -77,5 +128,8 @@ _PG_init(void)
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("lambda_views");
 
+	lv_shmem_register();
+	prev_process_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = lv_process_utility;
 	lv_register_launcher();
 }

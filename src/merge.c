@@ -47,7 +47,6 @@
 #include "lambda_views.h"
 #include "definition.h"
 
-PG_FUNCTION_INFO_V1(lv_tail);
 
 /* the speed generations after the batch a reader uses */
 #define SPEED_GEN "s.gen > (SELECT g.gen FROM lv_batch g)"
@@ -404,15 +403,14 @@ check_tail_columns(TupleDesc expected, TupleDesc actual, int32 view_id)
 }
 
 /*
- * lv_tail is lambda_views.tail(view_id, source): the partial states of the
- * committed source rows beyond the speed watermark, in the caller's
- * snapshot.  Empty when lambda_views.realtime is off.
+ * lv_serve_tail puts into store the partial states of the committed source
+ * rows of a view beyond its speed watermark, in the caller's snapshot
+ * (lambda_views.tail).  expected is the caller's column definition list,
+ * checked against the tail's real columns.
  */
-Datum
-lv_tail(PG_FUNCTION_ARGS)
+void
+lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int32		view_id = PG_GETARG_INT32(0);
 	Oid			saved_user;
 	int			saved_sec;
 	int			nestlevel;
@@ -431,13 +429,10 @@ lv_tail(PG_FUNCTION_ARGS)
 	SPIPlanPtr	plan;
 	TailCache  *tc;
 
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	if (!lv_realtime)
-		return (Datum) 0;
 	tc = tail_cache(view_id, false);
 	if (tc != NULL && tc->valid &&
 		lv_sequence_last_value(tc->key_sequence) <= tc->watermark)
-		return (Datum) 0;
+		return;
 	/* someone reads unfolded rows: the worker may fold early (worker.c) */
 	lv_note_tail_read();
 
@@ -470,7 +465,7 @@ lv_tail(PG_FUNCTION_ARGS)
 	if (SPI_processed == 0)
 	{
 		SPI_finish();
-		return (Datum) 0;
+		return;
 	}
 	meta = SPI_tuptable->vals[0];
 	metadesc = SPI_tuptable->tupdesc;
@@ -497,7 +492,7 @@ lv_tail(PG_FUNCTION_ARGS)
 	if (lv_sequence_last_value(tc->key_sequence) <= watermark)
 	{
 		SPI_finish();
-		return (Datum) 0;
+		return;
 	}
 	arr = DatumGetArrayTypeP(SPI_getbinval(meta, metadesc, 5, &isnull));
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &nelems);
@@ -512,11 +507,10 @@ lv_tail(PG_FUNCTION_ARGS)
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(watermark), Int64GetDatum(PG_INT64_MAX)},
 						 NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "lambda_views: the tail of view %d failed", view_id);
-	check_tail_columns(rsinfo->expectedDesc, SPI_tuptable->tupdesc, view_id);
+	check_tail_columns(expected, SPI_tuptable->tupdesc, view_id);
 	for (row = 0; row < SPI_processed; row++)
-		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[row]);
+		tuplestore_puttuple(store, SPI_tuptable->vals[row]);
 	lv_unpin_settings(nestlevel);
 	SetUserIdAndSecContext(saved_user, saved_sec);
 	SPI_finish();
-	return (Datum) 0;
 }

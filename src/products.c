@@ -19,7 +19,6 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
-#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -35,45 +34,9 @@
 #include "utils/syscache.h"
 
 #include "lambda_views.h"
+#include "operations.h"
 #include "definition.h"
-#include "products.h"
 
-PG_FUNCTION_INFO_V1(lv_product_view_id);
-PG_FUNCTION_INFO_V1(lv_run_check_sql);
-PG_FUNCTION_INFO_V1(lv_completeness);
-PG_FUNCTION_INFO_V1(lv_sync_comments);
-PG_FUNCTION_INFO_V1(lv_purge);
-
-/* the source lambda_views.purge() is deleting from right now, if any */
-static Oid	purging_source = InvalidOid;
-
-/* the last partition lv_purge_allows looked at in this purge, and its answer */
-static Oid	checked_relid = InvalidOid;
-static bool checked_allowed = false;
-
-/*
- * lv_purge_allows says whether the immutability trigger should let a DELETE
- * on relid through: only while purge() deletes from it or its partition root.
- * A backend-local variable, so no setting a user can SET opens the way.
- */
-bool
-lv_purge_allows(Oid relid)
-{
-	if (!OidIsValid(purging_source))
-		return false;
-	if (relid == purging_source)
-		return true;
-	/* the trigger fires per row: look a partition's ancestors up once */
-	if (relid != checked_relid)
-	{
-		List	   *ancestors = get_partition_ancestors(relid);
-
-		checked_allowed = list_member_oid(ancestors, purging_source);
-		list_free(ancestors);
-		checked_relid = relid;
-	}
-	return checked_allowed;
-}
 
 /* require_owner_privs fails unless the caller has the privileges of the view's owner. */
 static void
@@ -86,22 +49,6 @@ require_owner_privs(LvView *view, const char *what)
 				 errhint("Only the view's owner or a member of the owning role can do this.")));
 }
 
-/*
- * lambda_views.product_view_id(name text): the id of the serving lambda view
- * of that name, with the same errors as fold() and recompute().
- */
-Datum
-lv_product_view_id(PG_FUNCTION_ARGS)
-{
-	LvView	   *view;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("name of a lambda view must not be null")));
-	view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), NoLock);
-	PG_RETURN_INT32(view->view_id);
-}
 
 /*
  * lambda_views.run_check_sql(view_id int, sql text, search_path text, execute bool,
@@ -114,32 +61,21 @@ lv_product_view_id(PG_FUNCTION_ARGS)
  * plans it (add_check validates this way).  The caller must have the
  * privileges of the view's owner.
  */
-Datum
-lv_run_check_sql(PG_FUNCTION_ARGS)
+void
+lv_run_check(int32 view_id, const char *sql, const char *path, bool execute,
+			 int64 *failing_rows, char **first_row)
 {
 	LvView	   *view;
-	char	   *sql;
 	char	   *query;
-	char	   *path;
-	bool		execute = PG_GETARG_BOOL(3);
 	Oid			saved_user;
 	int			saved_sec;
 	int			nestlevel;
-	TupleDesc	tupdesc;
-	Datum		values[2] = {0};
-	bool		nulls[2] = {true, true};
 	MemoryContext outer = CurrentMemoryContext;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("view, check query and search_path must not be null")));
-	view = lv_view_by_id(PG_GETARG_INT32(0), false);
-	sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	path = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	view = lv_view_by_id(view_id, false);
 	require_owner_privs(view, "run its checks");
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+	*failing_rows = 0;
+	*first_row = NULL;
 
 	/* a newline first, so a trailing -- comment cannot swallow the rest */
 	query = psprintf("SELECT pg_catalog.count(*) OVER (), pg_catalog.row_to_json(lv_check)::pg_catalog.text "
@@ -150,8 +86,6 @@ lv_run_check_sql(PG_FUNCTION_ARGS)
 	(void) set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	SPI_connect();
-	values[0] = Int64GetDatum(0);
-	nulls[0] = false;
 	if (!execute)
 	{
 		/* one SELECT, said plainly before the wrapped form is planned */
@@ -176,21 +110,15 @@ lv_run_check_sql(PG_FUNCTION_ARGS)
 		bool		isnull;
 		char	   *row;
 
-		values[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		*failing_rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 1, &isnull));
 		row = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		/* in the caller's context: SPI's goes away */
 		if (row != NULL)
-		{
-			/* in the caller's context: SPI's goes away */
-			MemoryContext old = MemoryContextSwitchTo(outer);
-
-			values[1] = CStringGetTextDatum(row);
-			MemoryContextSwitchTo(old);
-			nulls[1] = false;
-		}
+			*first_row = MemoryContextStrdup(outer, row);
 	}
 	SPI_finish();
 	lv_restore_user(saved_user, saved_sec, nestlevel);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
 /*
@@ -202,24 +130,19 @@ lv_run_check_sql(PG_FUNCTION_ARGS)
  * generation and the speed table say they hold (sum of nrows).  As the
  * view's owner; the caller must have the owner's privileges.
  */
-Datum
-lv_completeness(PG_FUNCTION_ARGS)
+void
+lv_completeness_of(int32 view_id, int64 *counts)
 {
-	LvView	   *view = lv_view_by_id(PG_GETARG_INT32(0), false);
+	LvView	   *view = lv_view_by_id(view_id, false);
 	LvDefinition *def;
 	char	   *definition;
 	Oid			saved_user;
 	int			saved_sec;
 	int			nestlevel;
-	TupleDesc	tupdesc;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
 	bool		isnull;
 	int			i;
 
 	require_owner_privs(view, "check it");
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
 
 	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
 	SPI_connect();
@@ -249,10 +172,10 @@ lv_completeness(PG_FUNCTION_ARGS)
 	if (SPI_processed == 0)
 		elog(ERROR, "lambda view %d has no state", view->view_id);
 	for (i = 0; i < 3; i++)
-		values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
+		counts[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+												i + 1, &isnull));
 	SPI_finish();
 	lv_restore_user(saved_user, saved_sec, nestlevel);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
 /*
@@ -261,10 +184,10 @@ lv_completeness(PG_FUNCTION_ARGS)
  * as the view's owner.  The caller must have the privileges of the view's
  * owner or be a member of the product's owner_role.
  */
-Datum
-lv_sync_comments(PG_FUNCTION_ARGS)
+void
+lv_sync_product_comments(int32 view_id)
 {
-	LvView	   *view = lv_view_by_id(PG_GETARG_INT32(0), false);
+	LvView	   *view = lv_view_by_id(view_id, false);
 	char	   *relname;
 	char	   *description;
 	Oid			owner_role = InvalidOid;
@@ -326,7 +249,6 @@ lv_sync_comments(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	SetUserIdAndSecContext(saved_user, saved_sec);
-	PG_RETURN_VOID();
 }
 
 /*
@@ -336,11 +258,9 @@ lv_sync_comments(PG_FUNCTION_ARGS)
  * all in the caller's transaction, so readers see either the old rows and
  * the old views or neither.  Returns the number of rows deleted.
  */
-Datum
-lv_purge(PG_FUNCTION_ARGS)
+int64
+lv_purge_source(Oid source, Datum before, const char *column)
 {
-	Oid			source;
-	char	   *column;
 	char	   *relname;
 	AttrNumber	attnum;
 	Oid			atttype;
@@ -354,14 +274,6 @@ lv_purge(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	uint64		i;
 	MemoryContext outer = CurrentMemoryContext;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("source, before and ts_column of a purge must not be null"),
-				 errhint("Pass the table, the cut-off time and the timestamp column, e.g. lambda_views.purge('events', now() - interval '90 days', 'ts').")));
-	source = PG_GETARG_OID(0);
-	column = NameStr(*PG_GETARG_NAME(2));
 
 	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(source));
 	if (!HeapTupleIsValid(tuple))
@@ -405,21 +317,20 @@ lv_purge(PG_FUNCTION_ARGS)
 	SetUserIdAndSecContext(relowner, saved_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	nestlevel = lv_pin_search_path();
-	purging_source = source;
-	checked_relid = InvalidOid;
+	lv_guard_allow_purge(source);
 	PG_TRY();
 	{
 		SPI_connect();
 		lv_spi_exec_args(psprintf("DELETE FROM %s WHERE %s < $1", relname,
 									   quote_identifier(column)),
-							  1, (Oid[]) {TIMESTAMPTZOID}, (Datum[]) {PG_GETARG_DATUM(1)},
+							  1, (Oid[]) {TIMESTAMPTZOID}, (Datum[]) {before},
 							  NULL, false, 0);
 		deleted = SPI_processed;
 		SPI_finish();
 	}
 	PG_FINALLY();
 	{
-		purging_source = InvalidOid;
+		lv_guard_allow_purge(InvalidOid);
 	}
 	PG_END_TRY();
 	lv_restore_user(saved_user, saved_sec, nestlevel);
@@ -452,9 +363,9 @@ lv_purge(PG_FUNCTION_ARGS)
 	ereport(LOG,
 			(errmsg("lambda_views: purged " UINT64_FORMAT " rows of %s older than %s by \"%s\", and recomputed %d lambda views",
 					deleted, relname,
-					DatumGetCString(DirectFunctionCall1(timestamptz_out, PG_GETARG_DATUM(1))),
+					DatumGetCString(DirectFunctionCall1(timestamptz_out, before)),
 					column, list_length(view_ids))));
-	PG_RETURN_INT64((int64) deleted);
+	return (int64) deleted;
 }
 
 /*
@@ -463,10 +374,6 @@ lv_purge(PG_FUNCTION_ARGS)
  * governance policies have been checked; PUBLIC has no write privilege on
  * them.
  */
-PG_FUNCTION_INFO_V1(lv_store_product);
-PG_FUNCTION_INFO_V1(lv_store_check);
-PG_FUNCTION_INFO_V1(lv_delete_check);
-PG_FUNCTION_INFO_V1(lv_record_check);
 
 /* product_owner_role returns the product's owner_role, or InvalidOid. */
 static Oid
@@ -497,17 +404,6 @@ ensure_product(int32 view_id)
 				   NULL, false, 0);
 }
 
-/* view_arg returns the view named by a non-null view_id argument. */
-static LvView *
-view_arg(FunctionCallInfo fcinfo)
-{
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("view_id must not be null")));
-	return lv_view_by_id(PG_GETARG_INT32(0), false);
-}
-
 /*
  * lambda_views.store_product(view_id, owner_role, description,
  * freshness_sla, completeness_sla, tags, column_comments, check_interval,
@@ -516,10 +412,10 @@ view_arg(FunctionCallInfo fcinfo)
  * member of the product's owner role, after the merged values and the
  * governance policies are checked (via names the function to hint at).
  */
-Datum
-lv_store_product(PG_FUNCTION_ARGS)
+void
+lv_store_product_op(const Datum *args, const bool *argnulls)
 {
-	LvView	   *view = view_arg(fcinfo);
+	LvView	   *view = lv_view_by_id(DatumGetInt32(args[0]), false);
 	Oid			caller = GetUserId();
 	Oid			current_role;
 	Oid			new_role;
@@ -534,8 +430,8 @@ lv_store_product(PG_FUNCTION_ARGS)
 
 	for (i = 0; i < 8; i++)
 	{
-		values[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
-		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+		values[i] = argnulls[i] ? (Datum) 0 : args[i];
+		nulls[i] = argnulls[i] ? 'n' : ' ';
 	}
 	nulls[8] = '\0';
 	SPI_connect();
@@ -546,7 +442,7 @@ lv_store_product(PG_FUNCTION_ARGS)
 				 errmsg("must be owner of lambda view \"%s\" to change its product metadata",
 						view->view_name),
 				 errhint("Only the view's owner or a member of the owning role or of the product's owner_role can do this.")));
-	new_role = PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1);
+	new_role = argnulls[1] ? InvalidOid : DatumGetObjectId(args[1]);
 	if (OidIsValid(new_role) && new_role != current_role && !owns &&
 		!is_member_of_role(caller, new_role))
 		ereport(ERROR,
@@ -578,7 +474,7 @@ lv_store_product(PG_FUNCTION_ARGS)
 	lv_spi_exec_args("SELECT lambda_views.enforce_policies($1, $2, $3, $4, $5)",
 					 5, (Oid[]) {INT4OID, REGROLEOID, TEXTOID, INTERVALOID, TEXTOID},
 					 (Datum[]) {values[0], values[1], values[2], values[3],
-						 PG_ARGISNULL(8) ? CStringGetTextDatum("lambda_views.set_product") : PG_GETARG_DATUM(8)},
+						 argnulls[8] ? CStringGetTextDatum("lambda_views.set_product") : args[8]},
 					 (char[]) {' ', nulls[1], nulls[2], nulls[3], ' ', '\0'}, true, 0);
 	lv_catalog_sql("INSERT INTO lambda_views.products AS t (view_id, owner_role, description, freshness_sla, "
 				   "completeness_sla, tags, column_comments, check_interval) "
@@ -589,7 +485,6 @@ lv_store_product(PG_FUNCTION_ARGS)
 				   "column_comments = EXCLUDED.column_comments, check_interval = EXCLUDED.check_interval",
 				   8, (Oid *) types, values, nulls, false, 0);
 	SPI_finish();
-	PG_RETURN_VOID();
 }
 
 /*
@@ -597,18 +492,18 @@ lv_store_product(PG_FUNCTION_ARGS)
  * replaces a check, for the view's owner, once the query plans as one
  * SELECT as the view's owner; forgets the check's last result.
  */
-Datum
-lv_store_check(PG_FUNCTION_ARGS)
+void
+lv_store_check_op(int32 view_id, text *check_name, text *sql, text *search_path)
 {
-	LvView	   *view = view_arg(fcinfo);
+	LvView	   *view = lv_view_by_id(view_id, false);
 	char	   *name;
 
 	require_owner_privs(view, "add checks to it");
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	if (check_name == NULL || sql == NULL || search_path == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("check name, query and search_path must not be null")));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	name = text_to_cstring(check_name);
 	if (strspn(name, " \t\n\r") == strlen(name) ||
 		strcmp(name, "completeness") == 0 || strcmp(name, "freshness") == 0)
 		ereport(ERROR,
@@ -620,7 +515,8 @@ lv_store_check(PG_FUNCTION_ARGS)
 	/* plan it now, as the view's owner: a typo is refused here */
 	lv_spi_exec_args("SELECT lambda_views.run_check_sql($1, $2, $3, false)",
 					 3, (Oid[]) {INT4OID, TEXTOID, TEXTOID},
-					 (Datum[]) {PG_GETARG_DATUM(0), PG_GETARG_DATUM(2), PG_GETARG_DATUM(3)},
+					 (Datum[]) {Int32GetDatum(view_id), PointerGetDatum(sql),
+						 PointerGetDatum(search_path)},
 					 NULL, true, 0);
 	ensure_product(view->view_id);
 	lv_catalog_sql("INSERT INTO lambda_views.checks (view_id, check_name, sql, search_path, created_by, created_at) "
@@ -629,39 +525,42 @@ lv_store_check(PG_FUNCTION_ARGS)
 				   "search_path = EXCLUDED.search_path, created_by = EXCLUDED.created_by, "
 				   "created_at = EXCLUDED.created_at",
 				   5, (Oid[]) {INT4OID, TEXTOID, TEXTOID, TEXTOID, REGROLEOID},
-				   (Datum[]) {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
-					   PG_GETARG_DATUM(3), ObjectIdGetDatum(GetUserId())},
+				   (Datum[]) {Int32GetDatum(view_id), PointerGetDatum(check_name),
+					   PointerGetDatum(sql), PointerGetDatum(search_path),
+				   ObjectIdGetDatum(GetUserId())},
 				   NULL, false, 0);
 	lv_catalog_sql("DELETE FROM lambda_views.check_results WHERE view_id = $1 AND check_name = $2",
 				   2, (Oid[]) {INT4OID, TEXTOID},
-				   (Datum[]) {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)}, NULL, false, 0);
+				   (Datum[]) {Int32GetDatum(view_id), PointerGetDatum(check_name)},
+				   NULL, false, 0);
 	SPI_finish();
-	PG_RETURN_VOID();
 }
 
 /*
  * lambda_views.delete_check(view_id, check_name): removes a check and its
  * last result, for the view's owner; false if there was no such check.
  */
-Datum
-lv_delete_check(PG_FUNCTION_ARGS)
+bool
+lv_delete_check_op(int32 view_id, text *check_name)
 {
-	LvView	   *view = view_arg(fcinfo);
+	LvView	   *view = lv_view_by_id(view_id, false);
 	bool		found;
 
 	require_owner_privs(view, "remove its checks");
-	if (PG_ARGISNULL(1))
-		PG_RETURN_BOOL(false);
+	if (check_name == NULL)
+		return false;
 	SPI_connect();
 	lv_catalog_sql("DELETE FROM lambda_views.checks WHERE view_id = $1 AND check_name = $2",
 				   2, (Oid[]) {INT4OID, TEXTOID},
-				   (Datum[]) {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)}, NULL, false, 0);
+				   (Datum[]) {Int32GetDatum(view_id), PointerGetDatum(check_name)},
+				   NULL, false, 0);
 	found = SPI_processed > 0;
 	lv_catalog_sql("DELETE FROM lambda_views.check_results WHERE view_id = $1 AND check_name = $2",
 				   2, (Oid[]) {INT4OID, TEXTOID},
-				   (Datum[]) {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)}, NULL, false, 0);
+				   (Datum[]) {Int32GetDatum(view_id), PointerGetDatum(check_name)},
+				   NULL, false, 0);
 	SPI_finish();
-	PG_RETURN_BOOL(found);
+	return found;
 }
 
 /*
@@ -671,18 +570,18 @@ lv_delete_check(PG_FUNCTION_ARGS)
  * lambda_views_alerts; the payload names the view and the check, never any
  * data (a listener may not be allowed to read the view).
  */
-Datum
-lv_record_check(PG_FUNCTION_ARGS)
+void
+lv_record_check_op(int32 view_id, text *check_name, const bool *result, text *detail)
 {
-	LvView	   *view = view_arg(fcinfo);
+	LvView	   *view = lv_view_by_id(view_id, false);
 	bool		passed;
 
 	require_owner_privs(view, "record its checks");
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	if (check_name == NULL || result == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("check name and result must not be null")));
-	passed = PG_GETARG_BOOL(2);
+	passed = *result;
 	SPI_connect();
 	ensure_product(view->view_id);
 	lv_catalog_sql("INSERT INTO lambda_views.check_results AS r (view_id, check_name, passed, detail, checked_at) "
@@ -690,24 +589,23 @@ lv_record_check(PG_FUNCTION_ARGS)
 				   "ON CONFLICT ON CONSTRAINT check_results_pkey DO UPDATE SET passed = EXCLUDED.passed, "
 				   "detail = EXCLUDED.detail, checked_at = EXCLUDED.checked_at",
 				   4, (Oid[]) {INT4OID, TEXTOID, BOOLOID, TEXTOID},
-				   (Datum[]) {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
-					   PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3)},
-				   (char[]) {' ', ' ', ' ', PG_ARGISNULL(3) ? 'n' : ' ', '\0'}, false, 0);
+				   (Datum[]) {Int32GetDatum(view_id), PointerGetDatum(check_name),
+					   BoolGetDatum(passed), PointerGetDatum(detail)},
+				   (char[]) {' ', ' ', ' ', detail == NULL ? 'n' : ' ', '\0'}, false, 0);
 	if (!passed)
 	{
 		char	   *target = quote_qualified_identifier(view->view_schema, view->view_name);
-		char	   *check = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		char	   *check = text_to_cstring(check_name);
 
 		ereport(WARNING,
 				(errmsg("lambda view %s: check \"%s\" failed", target, check),
-				 PG_ARGISNULL(3) ? 0 : errdetail("%s", text_to_cstring(PG_GETARG_TEXT_PP(3)))));
+				 detail == NULL ? 0 : errdetail("%s", text_to_cstring(detail))));
 		lv_catalog_sql("SELECT pg_catalog.pg_notify('lambda_views_alerts', "
 					   "pg_catalog.json_build_object('view', $1, 'check', $2, 'at', "
 					   "pg_catalog.clock_timestamp())::pg_catalog.text)",
 					   2, (Oid[]) {TEXTOID, TEXTOID},
-					   (Datum[]) {CStringGetTextDatum(target), PG_GETARG_DATUM(1)},
+					   (Datum[]) {CStringGetTextDatum(target), PointerGetDatum(check_name)},
 					   NULL, false, 0);
 	}
 	SPI_finish();
-	PG_RETURN_VOID();
 }

@@ -31,6 +31,7 @@
 #include "utils/lsyscache.h"
 
 #include "lambda_views.h"
+#include "operations.h"
 #include "definition.h"
 
 PG_FUNCTION_INFO_V1(lv_alter_view);

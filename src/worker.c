@@ -50,49 +50,17 @@
 #include "utils/timestamp.h"
 
 #include "lambda_views.h"
-
-PG_FUNCTION_INFO_V1(lv_worker_pid);
-PG_FUNCTION_INFO_V1(lv_wake_launcher);
+#include "operations.h"
+#include "shmem.h"
 
 PGDLLEXPORT void lv_launcher_main(Datum main_arg);
 PGDLLEXPORT void lv_db_worker_main(Datum main_arg);
 PGDLLEXPORT void lv_batch_worker_main(Datum main_arg);
 
-#define LV_MAX_DATABASES 64
 #define LV_MAX_VIEWS_PER_DB 256
 #define LV_DROPPING_TIMEOUT_MS 60000
 #define LV_BACKLOG_POLL_MS 100	/* backlog checks while rows arrive */
 #define LV_TAIL_READ_WINDOW_MS 10000	/* early folds this long after a read */
-
-typedef enum LvDbStatus
-{
-	LV_DB_UNKNOWN = 0,			/* launcher should start a worker */
-	LV_DB_NO_EXTENSION,			/* worker found no extension; wait for wake */
-	LV_DB_DROPPING				/* DROP DATABASE in progress */
-} LvDbStatus;
-
-typedef struct LvDbSlot
-{
-	Oid			dbid;
-	LvDbStatus	status;
-	pid_t		pid;			/* folding worker, 0 if none */
-	TimestampTz status_since;
-	TimestampTz tail_read_at;	/* last realtime read of unfolded rows */
-} LvDbSlot;
-
-typedef struct LvShared
-{
-	slock_t		mutex;
-	Latch	   *launcher_latch;
-	int			workers;		/* running lambda_views workers of all kinds */
-	LvDbSlot	dbs[LV_MAX_DATABASES];
-} LvShared;
-
-/* NULL unless the library was preloaded */
-static LvShared *lv_shared = NULL;
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
-static ProcessUtility_hook_type prev_process_utility_hook = NULL;
 
 /* per-view schedule inside a database worker */
 typedef struct ViewSchedule
@@ -119,182 +87,9 @@ fold_period(long speed_ms, long cycle_ms)
 	return Max(speed_ms / 4, speed_ms - cycle_ms - 50);
 }
 
-/* lv_shmem_request asks for the shared state. */
-static void
-lv_shmem_request(void)
-{
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(LvShared)));
-}
-
-/* lv_shmem_startup creates or attaches to the shared state. */
-static void
-lv_shmem_startup(void)
-{
-	bool		found;
-
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	lv_shared = ShmemInitStruct("lambda_views", sizeof(LvShared), &found);
-	if (!found)
-	{
-		memset(lv_shared, 0, sizeof(LvShared));
-		SpinLockInit(&lv_shared->mutex);
-	}
-	LWLockRelease(AddinShmemInitLock);
-}
-
-/* db_slot returns the slot of a database, creating it; call under mutex. */
-static LvDbSlot *
-db_slot(Oid dbid, bool create)
-{
-	int			i;
-	LvDbSlot   *free_slot = NULL;
-
-	for (i = 0; i < LV_MAX_DATABASES; i++)
-	{
-		if (lv_shared->dbs[i].dbid == dbid)
-			return &lv_shared->dbs[i];
-		if (free_slot == NULL && lv_shared->dbs[i].dbid == InvalidOid)
-			free_slot = &lv_shared->dbs[i];
-	}
-	if (!create || free_slot == NULL)
-		return NULL;
-	memset(free_slot, 0, sizeof(LvDbSlot));
-	free_slot->dbid = dbid;
-	return free_slot;
-}
-
 /*
- * lv_note_tail_read records that a backend of this database read unfolded
- * rows with lambda_views.realtime on (at most once a second per backend).
- * Early folds only pay off while such reads happen.  Without the shared
- * state (library not preloaded) there are no workers to tell.
- */
-void
-lv_note_tail_read(void)
-{
-	static TimestampTz noted = 0;
-	TimestampTz now;
-	LvDbSlot   *slot;
-
-	if (lv_shared == NULL)
-		return;
-	now = GetCurrentTimestamp();
-	if (!TimestampDifferenceExceeds(noted, now, 1000))
-		return;
-	noted = now;
-	SpinLockAcquire(&lv_shared->mutex);
-	slot = db_slot(MyDatabaseId, false);
-	if (slot != NULL)
-		slot->tail_read_at = now;
-	SpinLockRelease(&lv_shared->mutex);
-}
-
-/* tail_read_recently says whether a realtime read noted itself lately. */
-static bool
-tail_read_recently(Oid dbid)
-{
-	LvDbSlot   *slot;
-	TimestampTz at = 0;
-
-	if (lv_shared == NULL)
-		return false;
-	SpinLockAcquire(&lv_shared->mutex);
-	slot = db_slot(dbid, false);
-	if (slot != NULL)
-		at = slot->tail_read_at;
-	SpinLockRelease(&lv_shared->mutex);
-	return !TimestampDifferenceExceeds(at, GetCurrentTimestamp(), LV_TAIL_READ_WINDOW_MS);
-}
-
-/* set_db_status records a database's status and wakes the launcher. */
-static void
-set_db_status(Oid dbid, LvDbStatus status)
-{
-	LvDbSlot   *slot;
-
-	if (lv_shared == NULL)
-		return;
-	SpinLockAcquire(&lv_shared->mutex);
-	slot = db_slot(dbid, true);
-	if (slot)
-	{
-		slot->status = status;
-		slot->status_since = GetCurrentTimestamp();
-	}
-	SpinLockRelease(&lv_shared->mutex);
-	if (lv_shared->launcher_latch)
-		SetLatch(lv_shared->launcher_latch);
-}
-
-/*
- * db_worker_pid returns the folding worker of a database, or 0 (always when
- * the library is not preloaded).
- */
-static pid_t
-db_worker_pid(Oid dbid)
-{
-	LvDbSlot   *slot;
-	pid_t		pid = 0;
-
-	if (lv_shared == NULL)
-		return 0;
-	SpinLockAcquire(&lv_shared->mutex);
-	slot = db_slot(dbid, false);
-	if (slot)
-		pid = slot->pid;
-	SpinLockRelease(&lv_shared->mutex);
-	return pid;
-}
-
-/*
- * lv_process_utility makes the folding worker of a database step aside
- * before DROP DATABASE, which refuses to run while anyone is connected.
- * Installed only when preloaded, like the shared state it reads.
- */
-static void
-lv_process_utility(PlannedStmt *pstmt, const char *queryString,
-				   bool readOnlyTree, ProcessUtilityContext context,
-				   ParamListInfo params, QueryEnvironment *queryEnv,
-				   DestReceiver *dest, QueryCompletion *qc)
-{
-	if (IsA(pstmt->utilityStmt, DropdbStmt) && lv_shared != NULL)
-	{
-		DropdbStmt *stmt = (DropdbStmt *) pstmt->utilityStmt;
-		Oid			dbid = get_database_oid(stmt->dbname, true);
-		int			waited;
-
-		if (OidIsValid(dbid))
-		{
-			pid_t		pid;
-
-			set_db_status(dbid, LV_DB_DROPPING);
-			pid = db_worker_pid(dbid);
-			if (pid != 0)
-				kill(pid, SIGTERM);
-			for (waited = 0; waited < 10000 && db_worker_pid(dbid) != 0; waited += 10)
-			{
-				CHECK_FOR_INTERRUPTS();
-				pg_usleep(10000L);
-			}
-		}
-	}
-	lv_guard_utility(pstmt->utilityStmt);
-	if (prev_process_utility_hook)
-		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context,
-								  params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
-}
-
-/*
- * lv_register_launcher registers the launcher and the shared-memory and
- * utility hooks; called from _PG_init when preloaded, and a no-op at any
- * other time (the hooks would never run or find no shared state).
+ * lv_register_launcher registers the launcher; called from _PG_init when
+ * preloaded, and a no-op at any other time.
  */
 void
 lv_register_launcher(void)
@@ -303,13 +98,6 @@ lv_register_launcher(void)
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = lv_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = lv_shmem_startup;
-	prev_process_utility_hook = ProcessUtility_hook;
-	ProcessUtility_hook = lv_process_utility;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -329,13 +117,8 @@ start_worker(const char *function, const char *name, Oid dbid, int32 view_id)
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
 
-	bool		full;
-
-	/* a first look; the worker itself claims its place (claim_place) */
-	SpinLockAcquire(&lv_shared->mutex);
-	full = lv_shared->workers >= lv_max_workers;
-	SpinLockRelease(&lv_shared->mutex);
-	if (full)
+	/* a first look; the worker itself claims its place */
+	if (lv_worker_places_full())
 		return NULL;
 
 	memset(&worker, 0, sizeof(worker));
@@ -352,47 +135,6 @@ start_worker(const char *function, const char *name, Oid dbid, int32 view_id)
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
 		return NULL;
 	return handle;
-}
-
-/* worker_exited gives back a worker's place; before_shmem_exit callback. */
-static void
-worker_exited(int code, Datum arg)
-{
-	Oid			dbid = DatumGetObjectId(arg);
-
-	SpinLockAcquire(&lv_shared->mutex);
-	lv_shared->workers--;
-	if (OidIsValid(dbid))
-	{
-		LvDbSlot   *slot = db_slot(dbid, false);
-
-		if (slot && slot->pid == MyProcPid)
-			slot->pid = 0;
-	}
-	SpinLockRelease(&lv_shared->mutex);
-	if (lv_shared->launcher_latch)
-		SetLatch(lv_shared->launcher_latch);
-}
-
-/*
- * claim_place counts the calling worker among the running ones, within
- * max_workers, and has worker_exited give the place back when it exits.
- * Only running workers count, each once: a worker that never started, or
- * a launcher that restarts while workers run, cannot skew the count.
- */
-static bool
-claim_place(Oid dbid)
-{
-	SpinLockAcquire(&lv_shared->mutex);
-	if (lv_shared->workers >= lv_max_workers)
-	{
-		SpinLockRelease(&lv_shared->mutex);
-		return false;
-	}
-	lv_shared->workers++;
-	SpinLockRelease(&lv_shared->mutex);
-	before_shmem_exit(worker_exited, ObjectIdGetDatum(dbid));
-	return true;
 }
 
 /* connectable_databases lists databases a worker may connect to. */
@@ -475,7 +217,7 @@ lv_launcher_main(Datum main_arg)
 			bool		start = false;
 
 			SpinLockAcquire(&lv_shared->mutex);
-			slot = db_slot(dbid, true);
+			slot = lv_db_slot(dbid, true);
 			i = slot ? slot - lv_shared->dbs : -1;
 			if (slot && slot->status == LV_DB_DROPPING &&
 				TimestampDifferenceExceeds(slot->status_since, GetCurrentTimestamp(),
@@ -751,6 +493,53 @@ due_views(List **views)
 	return has_extension;
 }
 
+/*
+ * The version of the extension's SQL objects this library is built for:
+ * default_version in lambda_views.control.
+ */
+#ifndef LV_EXTENSION_VERSION
+#define LV_EXTENSION_VERSION "1.1"
+#endif
+
+/*
+ * extension_is_current says whether this database's lambda_views objects
+ * are the version the library is built for.  A new library installed over
+ * an old one meets the old catalog until ALTER EXTENSION lambda_views
+ * UPDATE runs in the database: a fold would then fail every round or, where
+ * it combines no stored state, store states in the new format in columns
+ * the update converts from the old one.  So the worker leaves the database
+ * alone (no folds, recomputes or checks) until the versions match, and
+ * says so in one LOG line.  True when the extension is missing, which
+ * due_views handles.
+ */
+static bool
+extension_is_current(void)
+{
+	static bool reported = false;
+	bool		current = true;
+
+	begin_step();
+	SPI_connect();
+	lv_spi_exec("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'lambda_views'",
+				true, 1);
+	if (SPI_processed == 1)
+	{
+		char	   *version = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		current = version != NULL && strcmp(version, LV_EXTENSION_VERSION) == 0;
+		if (!current && !reported)
+			ereport(LOG,
+					(errmsg("lambda_views: not folding database \"%s\": its extension is version %s, the library needs version %s",
+							get_database_name(MyDatabaseId), version ? version : "(null)",
+							LV_EXTENSION_VERSION),
+					 errhint("Run ALTER EXTENSION lambda_views UPDATE in that database.")));
+	}
+	SPI_finish();
+	end_step();
+	reported = !current;
+	return current;
+}
+
 /* schedule_for finds or adds a view's schedule entry. */
 static ViewSchedule *
 schedule_for(List **schedules, int32 view_id)
@@ -787,12 +576,12 @@ lv_db_worker_main(Datum main_arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	if (!claim_place(dbid))
+	if (!lv_claim_worker_place(dbid))
 		proc_exit(0);			/* the launcher tries again after naptime */
 
 	SpinLockAcquire(&lv_shared->mutex);
 	{
-		LvDbSlot   *slot = db_slot(dbid, true);
+		LvDbSlot   *slot = lv_db_slot(dbid, true);
 
 		if (slot == NULL || slot->status != LV_DB_UNKNOWN || slot->pid != 0)
 		{
@@ -826,14 +615,22 @@ lv_db_worker_main(Datum main_arg)
 		MemoryContextReset(loopcxt);
 		MemoryContextSwitchTo(loopcxt);
 
+		/* an old catalog under a new library: wait for ALTER EXTENSION */
+		if (lv_workers_enabled && !extension_is_current())
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 lv_naptime_ms, PG_WAIT_EXTENSION);
+			continue;
+		}
+
 		if (lv_workers_enabled)
 		{
 			/* early folds only while realtime readers read unfolded rows */
-			bool		early = lv_fold_backlog_rows > 0 && tail_read_recently(dbid);
+			bool		early = lv_fold_backlog_rows > 0 && lv_tail_read_recently(dbid, LV_TAIL_READ_WINDOW_MS);
 
 			if (!due_views(&views))
 			{
-				set_db_status(dbid, LV_DB_NO_EXTENSION);
+				lv_set_db_status(dbid, LV_DB_NO_EXTENSION);
 				proc_exit(0);
 			}
 			foreach(lc, schedules)
@@ -929,65 +726,11 @@ lv_batch_worker_main(Datum main_arg)
 	memcpy(&view_id, MyBgworkerEntry->bgw_extra, sizeof(int32));
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	if (!claim_place(InvalidOid))
+	if (!lv_claim_worker_place(InvalidOid))
 		proc_exit(0);			/* still due: the next round starts it again */
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
 	pin_worker_search_path();
 	pgstat_report_appname("lambda_views batch");
 	(void) run_view_step(view_id, true, &more);
 	proc_exit(0);
-}
-
-/*
- * lv_worker_pid is lambda_views.worker_pid(view_id): the pid of the worker
- * folding this database, or NULL when none runs (always when the library is
- * not preloaded).
- */
-Datum
-lv_worker_pid(PG_FUNCTION_ARGS)
-{
-	pid_t		pid = db_worker_pid(MyDatabaseId);
-
-	if (pid == 0)
-		PG_RETURN_NULL();
-	PG_RETURN_INT32(pid);
-}
-
-static bool wake_pending = false;
-
-/*
- * wake_at_commit lets the launcher look at this database once the
- * transaction that asked for it (CREATE EXTENSION) has committed: a worker
- * started earlier would not see the extension yet.
- */
-static void
-wake_at_commit(XactEvent event, void *arg)
-{
-	if (!wake_pending)
-		return;
-	if (event == XACT_EVENT_COMMIT)
-		set_db_status(MyDatabaseId, LV_DB_UNKNOWN);
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
-		wake_pending = false;
-}
-
-/*
- * lv_wake_launcher is lambda_views.wake_launcher(): called by CREATE
- * EXTENSION so the launcher starts a worker for this database.  False, and
- * nothing else, when the library is not preloaded: there is no launcher.
- */
-Datum
-lv_wake_launcher(PG_FUNCTION_ARGS)
-{
-	static bool registered = false;
-
-	if (lv_shared == NULL)
-		PG_RETURN_BOOL(false);
-	if (!registered)
-	{
-		RegisterXactCallback(wake_at_commit, NULL);
-		registered = true;
-	}
-	wake_pending = true;
-	PG_RETURN_BOOL(true);
 }

@@ -1,0 +1,51 @@
+/*
+ * shmem.h
+ *	  Ground: the shared state of the workers (shmem.c).  Exists only when
+ *	  the library is preloaded; lv_shared is NULL otherwise.
+ */
+#ifndef LV_SHMEM_H
+#define LV_SHMEM_H
+
+#include "storage/latch.h"
+#include "storage/spin.h"
+#include "utils/timestamp.h"
+
+#define LV_MAX_DATABASES 64
+
+typedef enum LvDbStatus
+{
+	LV_DB_UNKNOWN = 0,			/* launcher should start a worker */
+	LV_DB_NO_EXTENSION,			/* worker found no extension; wait for wake */
+	LV_DB_DROPPING				/* DROP DATABASE in progress */
+} LvDbStatus;
+
+typedef struct LvDbSlot
+{
+	Oid			dbid;
+	LvDbStatus	status;
+	pid_t		pid;			/* folding worker, 0 if none */
+	TimestampTz status_since;
+	TimestampTz tail_read_at;	/* last realtime read of unfolded rows */
+} LvDbSlot;
+
+typedef struct LvShared
+{
+	slock_t		mutex;
+	Latch	   *launcher_latch;
+	int			workers;		/* running lambda_views workers of all kinds */
+	LvDbSlot	dbs[LV_MAX_DATABASES];
+} LvShared;
+
+/* NULL unless the library was preloaded */
+extern LvShared *lv_shared;
+
+extern void lv_shmem_register(void);
+extern LvDbSlot *lv_db_slot(Oid dbid, bool create);
+extern void lv_set_db_status(Oid dbid, LvDbStatus status);
+extern pid_t lv_db_worker_pid(Oid dbid);
+extern bool lv_tail_read_recently(Oid dbid, long window_ms);
+extern bool lv_claim_worker_place(Oid dbid);
+extern bool lv_worker_places_full(void);
+extern bool lv_wake_launcher_at_commit(void);
+
+#endif							/* LV_SHMEM_H */

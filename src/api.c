@@ -1,0 +1,435 @@
+/*-------------------------------------------------------------------------
+ *
+ * api.c
+ *	  SQL entry points: every C function the interface scripts install
+ *	  (lambda_views--1.0.sql and its updates), in the order they list them.
+ *	  Each one reads its arguments, refuses NULLs where they make no sense,
+ *	  and calls the operation or layer below; none is called from C.
+ *
+ * Two kinds of SQL-callable C functions live elsewhere, with what they
+ * belong to: the partial-state type's input/output functions and the
+ * support functions of the partial/merge aggregates (partial.c, ground:
+ * aggregate states), and the guard's trigger and event trigger functions
+ * (guard.c), which PostgreSQL calls, not users.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "lambda_views.h"
+#include "operations.h"
+#include "shmem.h"
+
+PG_FUNCTION_INFO_V1(lv_create_view);
+PG_FUNCTION_INFO_V1(lv_fold);
+PG_FUNCTION_INFO_V1(lv_recompute);
+PG_FUNCTION_INFO_V1(lv_drop_view);
+PG_FUNCTION_INFO_V1(lv_tail);
+PG_FUNCTION_INFO_V1(lv_worker_pid);
+PG_FUNCTION_INFO_V1(lv_wake_launcher);
+PG_FUNCTION_INFO_V1(lv_pending_rows);
+PG_FUNCTION_INFO_V1(lv_high_water_mark);
+PG_FUNCTION_INFO_V1(lv_product_view_id);
+PG_FUNCTION_INFO_V1(lv_run_check_sql);
+PG_FUNCTION_INFO_V1(lv_completeness);
+PG_FUNCTION_INFO_V1(lv_sync_comments);
+PG_FUNCTION_INFO_V1(lv_purge);
+PG_FUNCTION_INFO_V1(lv_upgrade_1_1_detach);
+PG_FUNCTION_INFO_V1(lv_upgrade_1_1_attach);
+PG_FUNCTION_INFO_V1(lv_upgrade_1_1_state);
+PG_FUNCTION_INFO_V1(lv_store_product);
+PG_FUNCTION_INFO_V1(lv_store_check);
+PG_FUNCTION_INFO_V1(lv_delete_check);
+PG_FUNCTION_INFO_V1(lv_record_check);
+
+/* view_id_arg returns the non-null view_id argument argno. */
+static int32
+view_id_arg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("view_id must not be null")));
+	return PG_GETARG_INT32(argno);
+}
+
+/*
+ * lv_create_view is lambda_views.create_view(name, query, append_key,
+ * speed_interval, batch_interval, initial_batch, owner_role, description,
+ * freshness_sla, completeness_sla, tags).
+ */
+Datum
+lv_create_view(PG_FUNCTION_ARGS)
+{
+	Datum		product[5];
+	bool		product_null[5];
+	int			i;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("name and query of a lambda view must not be null")));
+	for (i = 0; i < 5; i++)
+	{
+		product_null[i] = PG_ARGISNULL(6 + i);
+		product[i] = product_null[i] ? (Datum) 0 : PG_GETARG_DATUM(6 + i);
+	}
+	PG_RETURN_OID(lv_create_view_op(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+									text_to_cstring(PG_GETARG_TEXT_PP(1)),
+									PG_ARGISNULL(2) ? NULL : NameStr(*PG_GETARG_NAME(2)),
+									PG_ARGISNULL(3) ? NULL : PG_GETARG_INTERVAL_P(3),
+									PG_ARGISNULL(4) ? NULL : PG_GETARG_INTERVAL_P(4),
+									!PG_ARGISNULL(5) && PG_GETARG_BOOL(5),
+									product, product_null));
+}
+
+/*
+ * lv_fold is lambda_views.fold(name): fold now and return the number of
+ * source rows folded.
+ */
+Datum
+lv_fold(PG_FUNCTION_ARGS)
+{
+	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), NoLock);
+	int64		folded;
+
+	lv_check_owner(view);
+	lv_refuse_retired(view, "fold");
+	folded = lv_fold_view(view, 0, 0, NULL);
+	lv_drop_retired_batches(view, 0);
+	lv_advance_versions(view);
+	PG_RETURN_INT64(folded);
+}
+
+/*
+ * lv_recompute is lambda_views.recompute(name): rebuild the batch now and
+ * return the number of source rows read.
+ */
+Datum
+lv_recompute(PG_FUNCTION_ARGS)
+{
+	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), NoLock);
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int64		rows;
+	LvView	   *current;
+
+	lv_check_owner(view);
+	lv_refuse_retired(view, "recompute");
+	rows = lv_recompute_view(view);
+	/* a pending alter_view switches now; its batch is built the same way */
+	lv_advance_versions(view);
+	current = lv_view_by_name(name, NoLock);
+	if (current->view_id != view->view_id)
+		rows = lv_recompute_view(current);
+	PG_RETURN_INT64(rows);
+}
+
+/*@ALTER_ROLLBACK@*/
+/*
+ * lv_drop_view is lambda_views.drop_view(name): drop the relation, its
+ * storage and its catalog entry.
+ */
+Datum
+lv_drop_view(PG_FUNCTION_ARGS)
+{
+	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), AccessExclusiveLock);
+
+	lv_check_owner(view);
+	lv_drop_view_op(view);
+	PG_RETURN_VOID();
+}
+
+/*
+ * lv_tail is lambda_views.tail(view_id, source): the partial states of the
+ * committed source rows beyond the speed watermark, in the caller's
+ * snapshot (merge.c).  Empty when lambda_views.realtime is off.
+ */
+Datum
+lv_tail(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	if (lv_realtime)
+		lv_serve_tail(PG_GETARG_INT32(0), rsinfo->setResult, rsinfo->expectedDesc);
+	return (Datum) 0;
+}
+
+/*
+ * lv_worker_pid is lambda_views.worker_pid(view_id): the pid of the worker
+ * folding this database, or NULL when none runs (always when the library is
+ * not preloaded).
+ */
+Datum
+lv_worker_pid(PG_FUNCTION_ARGS)
+{
+	pid_t		pid = lv_db_worker_pid(MyDatabaseId);
+
+	if (pid == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(pid);
+}
+
+/*
+ * lv_wake_launcher is lambda_views.wake_launcher(): called by CREATE
+ * EXTENSION so the launcher starts a worker for this database once it
+ * commits.  False when the library is not preloaded: there is no launcher.
+ */
+Datum
+lv_wake_launcher(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(lv_wake_launcher_at_commit());
+}
+
+/*
+ * lv_pending_rows is lambda_views.pending_rows(view_id): the committed
+ * source rows beyond the speed watermark (capture.c); NULL for callers who
+ * may not read the view.
+ */
+Datum
+lv_pending_rows(PG_FUNCTION_ARGS)
+{
+	int64		pending;
+
+	if (!lv_view_pending_rows(PG_GETARG_INT32(0), &pending))
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(pending);
+}
+
+/*
+ * lv_high_water_mark is lambda_views.high_water_mark(view_id): the last
+ * append key the source's sequence handed out (capture.c); NULL for callers
+ * who may not read the view.
+ */
+Datum
+lv_high_water_mark(PG_FUNCTION_ARGS)
+{
+	int64		high_water;
+
+	if (!lv_view_high_water(PG_GETARG_INT32(0), &high_water))
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(high_water);
+}
+
+/*
+ * lv_product_view_id is lambda_views.product_view_id(name): the id of the
+ * lambda view of that name, with the same errors as fold() and recompute().
+ */
+Datum
+lv_product_view_id(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("name of a lambda view must not be null")));
+	PG_RETURN_INT32(lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), NoLock)->view_id);
+}
+
+/*
+ * lv_run_check_sql is lambda_views.run_check_sql(view_id, sql, search_path,
+ * execute, OUT failing_rows, OUT first_row): runs, or only plans, a check
+ * query as the view's owner (products.c).
+ */
+Datum
+lv_run_check_sql(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, true};
+	int64		failing;
+	char	   *first_row;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("view, check query and search_path must not be null")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("lambda_views.run_check_sql must return a row")));
+	lv_run_check(PG_GETARG_INT32(0), text_to_cstring(PG_GETARG_TEXT_PP(1)),
+				 text_to_cstring(PG_GETARG_TEXT_PP(2)), PG_GETARG_BOOL(3),
+				 &failing, &first_row);
+	values[0] = Int64GetDatum(failing);
+	if (first_row != NULL)
+	{
+		values[1] = CStringGetTextDatum(first_row);
+		nulls[1] = false;
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/*
+ * lv_completeness is lambda_views.completeness(view_id, OUT speed_watermark,
+ * OUT source_rows, OUT covered_rows) (products.c).
+ */
+Datum
+lv_completeness(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	int64		counts[3];
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	int			i;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("lambda_views.completeness must return a row")));
+	lv_completeness_of(PG_GETARG_INT32(0), counts);
+	for (i = 0; i < 3; i++)
+		values[i] = Int64GetDatum(counts[i]);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/*
+ * lv_sync_comments is lambda_views.sync_comments(view_id): the view's and
+ * its columns' comments from its product metadata (products.c).
+ */
+Datum
+lv_sync_comments(PG_FUNCTION_ARGS)
+{
+	lv_sync_product_comments(PG_GETARG_INT32(0));
+	PG_RETURN_VOID();
+}
+
+/*
+ * lv_purge is lambda_views.purge(source, before, ts_column): the only way to
+ * delete from a source (products.c).  Returns the rows deleted.
+ */
+Datum
+lv_purge(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("source, before and ts_column of a purge must not be null"),
+				 errhint("Pass the table, the cut-off time and the timestamp column, e.g. lambda_views.purge('events', now() - interval '90 days', 'ts').")));
+	PG_RETURN_INT64(lv_purge_source(PG_GETARG_OID(0), PG_GETARG_DATUM(1),
+									NameStr(*PG_GETARG_NAME(2))));
+}
+
+/*
+ * require_superuser_update refuses anyone but a superuser running ALTER
+ * EXTENSION lambda_views UPDATE: the upgrade_* functions below exist only
+ * while an update script runs.
+ */
+static void
+require_superuser_update(void)
+{
+	if (!superuser() || !creating_extension)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only ALTER EXTENSION lambda_views UPDATE may call this function")));
+}
+
+/* lv_upgrade_1_1_detach is lambda_views.upgrade_1_1_detach(view_id) (upgrade.c). */
+Datum
+lv_upgrade_1_1_detach(PG_FUNCTION_ARGS)
+{
+	require_superuser_update();
+	lv_upgrade_1_1_detach_view(PG_GETARG_INT32(0));
+	PG_RETURN_VOID();
+}
+
+/* lv_upgrade_1_1_attach is lambda_views.upgrade_1_1_attach(view_id) (upgrade.c). */
+Datum
+lv_upgrade_1_1_attach(PG_FUNCTION_ARGS)
+{
+	require_superuser_update();
+	lv_upgrade_1_1_attach_view(PG_GETARG_INT32(0));
+	PG_RETURN_VOID();
+}
+
+/*
+ * lv_upgrade_1_1_state is lambda_views.upgrade_1_1_state(state, aggregate):
+ * a 1.0 state (bytea) as a lambda_views.state (upgrade.c).
+ */
+Datum
+lv_upgrade_1_1_state(PG_FUNCTION_ARGS)
+{
+	require_superuser_update();
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("aggregate to run must not be null")));
+	PG_RETURN_POINTER(lv_upgrade_1_1_wrap_state(PG_GETARG_BYTEA_PP(0), PG_GETARG_OID(1)));
+}
+
+/*
+ * lv_store_product is lambda_views.store_product(view_id, owner_role,
+ * description, freshness_sla, completeness_sla, tags, column_comments,
+ * check_interval, via) (products.c): NULL keeps the current value.
+ */
+Datum
+lv_store_product(PG_FUNCTION_ARGS)
+{
+	Datum		args[9];
+	bool		nulls[9];
+	int			i;
+
+	(void) view_id_arg(fcinfo, 0);
+	for (i = 0; i < 9; i++)
+	{
+		nulls[i] = PG_ARGISNULL(i);
+		args[i] = nulls[i] ? (Datum) 0 : PG_GETARG_DATUM(i);
+	}
+	lv_store_product_op(args, nulls);
+	PG_RETURN_VOID();
+}
+
+/*
+ * lv_store_check is lambda_views.store_check(view_id, check_name, sql,
+ * search_path) (products.c).
+ */
+Datum
+lv_store_check(PG_FUNCTION_ARGS)
+{
+	int32		view_id = view_id_arg(fcinfo, 0);
+
+	lv_store_check_op(view_id,
+					  PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1),
+					  PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2),
+					  PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3));
+	PG_RETURN_VOID();
+}
+
+/*
+ * lv_delete_check is lambda_views.delete_check(view_id, check_name)
+ * (products.c): false if there was no such check.
+ */
+Datum
+lv_delete_check(PG_FUNCTION_ARGS)
+{
+	int32		view_id = view_id_arg(fcinfo, 0);
+
+	PG_RETURN_BOOL(lv_delete_check_op(view_id, PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1)));
+}
+
+/*
+ * lv_record_check is lambda_views.record_check(view_id, check_name, passed,
+ * detail) (products.c).
+ */
+Datum
+lv_record_check(PG_FUNCTION_ARGS)
+{
+	int32		view_id = view_id_arg(fcinfo, 0);
+	bool		passed = false;
+
+	if (!PG_ARGISNULL(2))
+		passed = PG_GETARG_BOOL(2);
+	lv_record_check_op(view_id, PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1),
+					   PG_ARGISNULL(2) ? NULL : &passed,
+					   PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3));
+	PG_RETURN_VOID();
+}

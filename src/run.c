@@ -1,0 +1,288 @@
+/*-------------------------------------------------------------------------
+ *
+ * run.c
+ *	  Ground: how the extension runs SQL.  SPI calls that fail loudly, the
+ *	  catalog owner's rights for the extension's own fixed statements, a
+ *	  view owner's pinned settings around user code, the storage schema's
+ *	  grants, and the extension's own lock tags.
+ *
+ * Every statement the extension writes itself runs under search_path =
+ * pg_catalog, pg_temp; user code (a view's query, RLS policies on its
+ * source, check queries) runs as the view's owner under the settings
+ * recorded at create_view, and nothing it sets outlives the call
+ * (lv_restore_user ends the GUC nest level with AtEOXact_GUC(false)).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "lambda_views.h"
+
+/* the search_path every statement of the extension's own runs under */
+#define LV_SAFE_SEARCH_PATH "pg_catalog, pg_temp"
+
+/*
+ * lv_catalog_owner returns the owner of the catalog tables (the role that
+ * created the extension).
+ */
+Oid
+lv_catalog_owner(void)
+{
+	Oid			nspid = get_namespace_oid("lambda_views", false);
+	Oid			relid = get_relname_relid("views", nspid);
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the lambda_views catalog is missing"),
+				 errhint("Run CREATE EXTENSION lambda_views.")));
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * lv_pin_search_path starts a GUC nest level with search_path pinned to
+ * pg_catalog, pg_temp; lv_unpin_settings(level) undoes it and every
+ * setting changed after it.
+ */
+int
+lv_pin_search_path(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", LV_SAFE_SEARCH_PATH,
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+/*
+ * lv_become_catalog_owner switches to the catalog's owner in a security-
+ * restricted operation under the pinned search_path; undo with
+ * lv_restore_user.  For the extension's own fixed statements only.
+ */
+int
+lv_become_catalog_owner(Oid *saved_user, int *saved_sec)
+{
+	Oid			owner = lv_catalog_owner();
+
+	GetUserIdAndSecContext(saved_user, saved_sec);
+	SetUserIdAndSecContext(owner, *saved_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	return lv_pin_search_path();
+}
+
+/*
+ * lv_catalog_sql runs one of the extension's own statements on its catalog
+ * (SPI_execute_with_args' arguments; the caller is connected to SPI) as
+ * the catalog's owner, and fails on any SPI error.  Returns the SPI code.
+ */
+int
+lv_catalog_sql(const char *sql, int nargs, Oid *argtypes, Datum *values,
+			   const char *nulls, bool read_only, long tcount)
+{
+	Oid			saved_user;
+	int			saved_sec;
+	int			nestlevel = lv_become_catalog_owner(&saved_user, &saved_sec);
+	int			rc;
+
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls,
+							   read_only, tcount);
+	lv_restore_user(saved_user, saved_sec, nestlevel);
+	if (rc < 0)
+		elog(ERROR, "lambda_views: catalog statement failed (%s): %s",
+			 SPI_result_code_string(rc), sql);
+	return rc;
+}
+
+/*
+ * lv_grant_storage_usage lets role name the tables of the data schema
+ * (its own views' storage; other roles' storage stays closed by table
+ * privileges).  The schema grants nothing to PUBLIC.  Runs as the catalog
+ * owner, who owns the schema; concurrent grants are serialized, since two
+ * would update the schema's row at once.
+ */
+void
+lv_grant_storage_usage(Oid role)
+{
+	Oid			nspid = get_namespace_oid(LV_DATA_SCHEMA, false);
+
+	Oid			saved_user;
+	int			saved_sec;
+	int			level;
+
+	LockDatabaseObject(NamespaceRelationId, nspid, 0, ShareUpdateExclusiveLock);
+	if (pg_namespace_aclcheck(nspid, role, ACL_USAGE) == ACLCHECK_OK)
+		return;
+	level = lv_become_catalog_owner(&saved_user, &saved_sec);
+	lv_spi_exec(psprintf("GRANT USAGE ON SCHEMA %s TO %s",
+						 quote_identifier(LV_DATA_SCHEMA),
+						 quote_identifier(GetUserNameFromId(role, false))),
+				false, 0);
+	lv_restore_user(saved_user, saved_sec, level);
+	CommandCounterIncrement();
+}
+
+/* lv_view_locktag fills tag with one of a view's own lock tags. */
+void
+lv_view_locktag(LOCKTAG *tag, int32 view_id, int kind)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) view_id, (uint32) kind,
+						 LV_LOCKTAG_FIELD4);
+}
+
+/* lv_lock_view takes one of a view's own locks until the transaction ends. */
+void
+lv_lock_view(int32 view_id, int kind, LOCKMODE mode)
+{
+	LOCKTAG		tag;
+
+	lv_view_locktag(&tag, view_id, kind);
+	(void) LockAcquire(&tag, mode, false, false);
+}
+
+/*
+ * lv_release_storage_usage takes back the USAGE lv_grant_storage_usage gave
+ * a role once it owns no lambda view (so DROP ROLE needs nothing more).
+ */
+void
+lv_release_storage_usage(Oid role)
+{
+	Oid			nspid = get_namespace_oid(LV_DATA_SCHEMA, false);
+	Oid			saved_user;
+	int			saved_sec;
+	int			level;
+
+	/* not read-only: the view's row was deleted by this very command */
+	lv_catalog_sql("SELECT 1 FROM lambda_views.views WHERE owner = $1",
+				   1, (Oid[]) {REGROLEOID}, (Datum[]) {ObjectIdGetDatum(role)},
+				   NULL, false, 1);
+	if (SPI_processed > 0 || !OidIsValid(role) ||
+		role == lv_catalog_owner() || GetUserNameFromId(role, true) == NULL)
+		return;
+	level = lv_become_catalog_owner(&saved_user, &saved_sec);
+	LockDatabaseObject(NamespaceRelationId, nspid, 0, ShareUpdateExclusiveLock);
+	lv_spi_exec(psprintf("REVOKE USAGE ON SCHEMA %s FROM %s",
+						 quote_identifier(LV_DATA_SCHEMA),
+						 quote_identifier(GetUserNameFromId(role, false))),
+				false, 0);
+	lv_restore_user(saved_user, saved_sec, level);
+}
+
+/*
+ * lv_spi_exec runs a statement as the current user and fails on any SPI
+ * error.  Returns the SPI code.
+ */
+int
+lv_spi_exec(const char *sql, bool read_only, long tcount)
+{
+	int			rc = SPI_execute(sql, read_only, tcount);
+
+	if (rc < 0)
+		elog(ERROR, "lambda_views: statement failed (%s): %s",
+			 SPI_result_code_string(rc), sql);
+	return rc;
+}
+
+/*
+ * lv_spi_exec_args is SPI_execute_with_args as the current user, failing on
+ * any SPI error.  Returns the SPI code.
+ */
+int
+lv_spi_exec_args(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				 const char *nulls, bool read_only, long tcount)
+{
+	int			rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls,
+										   read_only, tcount);
+
+	if (rc < 0)
+		elog(ERROR, "lambda_views: statement failed (%s): %s",
+			 SPI_result_code_string(rc), sql);
+	return rc;
+}
+
+/*
+ * lv_restore_user undoes lv_become_owner and lv_become_catalog_owner: the
+ * user, and every setting changed since, even by set_config(..., false) in
+ * the code that ran meanwhile.
+ */
+void
+lv_restore_user(Oid saved_user, int saved_sec, int nestlevel)
+{
+	lv_unpin_settings(nestlevel);
+	SetUserIdAndSecContext(saved_user, saved_sec);
+}
+
+/*
+ * lv_require_read_committed refuses to fold or swap under a transaction
+ * snapshot: rows committed after it would be skipped for good.
+ */
+void
+lv_require_read_committed(const char *what)
+{
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("%s must run in a READ COMMITTED transaction", what),
+				 errdetail("Under a transaction snapshot, rows committed later would be skipped."),
+				 errhint("Call it outside an explicit REPEATABLE READ or SERIALIZABLE transaction.")));
+}
+
+/*
+ * lv_pin_settings applies the settings recorded at create_view and a
+ * search_path of pg_catalog only, until lv_unpin_settings.
+ */
+int
+lv_pin_settings(List *settings)
+{
+	int			nestlevel = NewGUCNestLevel();
+	ListCell   *lc;
+
+	foreach(lc, settings)
+	{
+		char	   *setting = pstrdup(lfirst(lc));
+		char	   *eq = strchr(setting, '=');
+
+		if (eq == NULL)
+			continue;
+		*eq = '\0';
+		(void) set_config_option(setting, eq + 1, PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+/*
+ * lv_unpin_settings restores every setting changed since lv_pin_settings,
+ * including those the code run meanwhile changed with SET or set_config():
+ * nothing user code sets outlives it (as PostgreSQL does when it leaves
+ * index functions or a materialized view's query).
+ */
+void
+lv_unpin_settings(int nestlevel)
+{
+	AtEOXact_GUC(false, nestlevel);
+}

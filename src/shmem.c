@@ -1,0 +1,267 @@
+/*-------------------------------------------------------------------------
+ *
+ * shmem.c
+ *	  Ground: the state the launcher, the workers and the backends share
+ *	  (one slot per database: its status, its folding worker, when a
+ *	  realtime read last met unfolded rows; and how many workers run).
+ *
+ * It exists only when the library is preloaded: lv_shmem_register, called
+ * from _PG_init then, asks for it.  Loaded later the library has no shared
+ * state (lv_shared stays NULL) and every function here quietly does
+ * nothing or answers "none".
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+
+#include "lambda_views.h"
+#include "shmem.h"
+
+LvShared   *lv_shared = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* lv_shmem_request asks for the shared state. */
+static void
+lv_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(LvShared)));
+}
+
+/* lv_shmem_startup creates or attaches to the shared state. */
+static void
+lv_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	lv_shared = ShmemInitStruct("lambda_views", sizeof(LvShared), &found);
+	if (!found)
+	{
+		memset(lv_shared, 0, sizeof(LvShared));
+		SpinLockInit(&lv_shared->mutex);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* lv_db_slot returns the slot of a database, creating it; call under mutex. */
+LvDbSlot *
+lv_db_slot(Oid dbid, bool create)
+{
+	int			i;
+	LvDbSlot   *free_slot = NULL;
+
+	for (i = 0; i < LV_MAX_DATABASES; i++)
+	{
+		if (lv_shared->dbs[i].dbid == dbid)
+			return &lv_shared->dbs[i];
+		if (free_slot == NULL && lv_shared->dbs[i].dbid == InvalidOid)
+			free_slot = &lv_shared->dbs[i];
+	}
+	if (!create || free_slot == NULL)
+		return NULL;
+	memset(free_slot, 0, sizeof(LvDbSlot));
+	free_slot->dbid = dbid;
+	return free_slot;
+}
+
+/*
+ * lv_note_tail_read records that a backend of this database read unfolded
+ * rows with lambda_views.realtime on (at most once a second per backend).
+ * Early folds only pay off while such reads happen.  Without the shared
+ * state (library not preloaded) there are no workers to tell.
+ */
+void
+lv_note_tail_read(void)
+{
+	static TimestampTz noted = 0;
+	TimestampTz now;
+	LvDbSlot   *slot;
+
+	if (lv_shared == NULL)
+		return;
+	now = GetCurrentTimestamp();
+	if (!TimestampDifferenceExceeds(noted, now, 1000))
+		return;
+	noted = now;
+	SpinLockAcquire(&lv_shared->mutex);
+	slot = lv_db_slot(MyDatabaseId, false);
+	if (slot != NULL)
+		slot->tail_read_at = now;
+	SpinLockRelease(&lv_shared->mutex);
+}
+
+/* lv_tail_read_recently says whether a realtime read noted itself lately. */
+bool
+lv_tail_read_recently(Oid dbid, long window_ms)
+{
+	LvDbSlot   *slot;
+	TimestampTz at = 0;
+
+	if (lv_shared == NULL)
+		return false;
+	SpinLockAcquire(&lv_shared->mutex);
+	slot = lv_db_slot(dbid, false);
+	if (slot != NULL)
+		at = slot->tail_read_at;
+	SpinLockRelease(&lv_shared->mutex);
+	return !TimestampDifferenceExceeds(at, GetCurrentTimestamp(), window_ms);
+}
+
+/* lv_set_db_status records a database's status and wakes the launcher. */
+void
+lv_set_db_status(Oid dbid, LvDbStatus status)
+{
+	LvDbSlot   *slot;
+
+	if (lv_shared == NULL)
+		return;
+	SpinLockAcquire(&lv_shared->mutex);
+	slot = lv_db_slot(dbid, true);
+	if (slot)
+	{
+		slot->status = status;
+		slot->status_since = GetCurrentTimestamp();
+	}
+	SpinLockRelease(&lv_shared->mutex);
+	if (lv_shared->launcher_latch)
+		SetLatch(lv_shared->launcher_latch);
+}
+
+/*
+ * lv_db_worker_pid returns the folding worker of a database, or 0 (always when
+ * the library is not preloaded).
+ */
+pid_t
+lv_db_worker_pid(Oid dbid)
+{
+	LvDbSlot   *slot;
+	pid_t		pid = 0;
+
+	if (lv_shared == NULL)
+		return 0;
+	SpinLockAcquire(&lv_shared->mutex);
+	slot = lv_db_slot(dbid, false);
+	if (slot)
+		pid = slot->pid;
+	SpinLockRelease(&lv_shared->mutex);
+	return pid;
+}
+
+/*
+ * lv_shmem_register installs the hooks that create the shared state; from
+ * _PG_init while shared_preload_libraries are loaded.
+ */
+void
+lv_shmem_register(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = lv_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = lv_shmem_startup;
+}
+
+/*
+ * lv_worker_places_full says whether max_workers workers run already: a
+ * first look before starting one (the worker itself claims its place).
+ */
+bool
+lv_worker_places_full(void)
+{
+	bool		full;
+
+	SpinLockAcquire(&lv_shared->mutex);
+	full = lv_shared->workers >= lv_max_workers;
+	SpinLockRelease(&lv_shared->mutex);
+	return full;
+}
+
+/* worker_exited gives back a worker's place; before_shmem_exit callback. */
+static void
+worker_exited(int code, Datum arg)
+{
+	Oid			dbid = DatumGetObjectId(arg);
+
+	SpinLockAcquire(&lv_shared->mutex);
+	lv_shared->workers--;
+	if (OidIsValid(dbid))
+	{
+		LvDbSlot   *slot = lv_db_slot(dbid, false);
+
+		if (slot && slot->pid == MyProcPid)
+			slot->pid = 0;
+	}
+	SpinLockRelease(&lv_shared->mutex);
+	if (lv_shared->launcher_latch)
+		SetLatch(lv_shared->launcher_latch);
+}
+
+/*
+ * lv_claim_worker_place counts the calling worker among the running ones, within
+ * max_workers, and has worker_exited give the place back when it exits.
+ * Only running workers count, each once: a worker that never started, or
+ * a launcher that restarts while workers run, cannot skew the count.
+ */
+bool
+lv_claim_worker_place(Oid dbid)
+{
+	SpinLockAcquire(&lv_shared->mutex);
+	if (lv_shared->workers >= lv_max_workers)
+	{
+		SpinLockRelease(&lv_shared->mutex);
+		return false;
+	}
+	lv_shared->workers++;
+	SpinLockRelease(&lv_shared->mutex);
+	before_shmem_exit(worker_exited, ObjectIdGetDatum(dbid));
+	return true;
+}
+
+static bool wake_pending = false;
+
+/*
+ * wake_at_commit lets the launcher look at this database once the
+ * transaction that asked for it (CREATE EXTENSION) has committed: a worker
+ * started earlier would not see the extension yet.
+ */
+static void
+wake_at_commit(XactEvent event, void *arg)
+{
+	if (!wake_pending)
+		return;
+	if (event == XACT_EVENT_COMMIT)
+		lv_set_db_status(MyDatabaseId, LV_DB_UNKNOWN);
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
+		wake_pending = false;
+}
+
+/*
+ * lv_wake_launcher_at_commit has the launcher start a worker for this
+ * database when the current transaction commits.  False, and nothing else,
+ * when the library is not preloaded: there is no launcher.
+ */
+bool
+lv_wake_launcher_at_commit(void)
+{
+	static bool registered = false;
+
+	if (lv_shared == NULL)
+		return false;
+	if (!registered)
+	{
+		RegisterXactCallback(wake_at_commit, NULL);
+		registered = true;
+	}
+	wake_pending = true;
+	return true;
+}

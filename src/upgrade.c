@@ -1,0 +1,153 @@
+/*-------------------------------------------------------------------------
+ *
+ * upgrade.c
+ *	  Operations: what ALTER EXTENSION lambda_views UPDATE needs beyond SQL.
+ *
+ * Update 1.0 -> 1.1: partial states change from bytea to lambda_views.state.
+ * lambda_views--1.0--1.1.sql detaches every version's relation from its
+ * storage (a placeholder query with the same columns), replaces the support
+ * functions, then converts each version's storage and derived SQL.  The SQL
+ * functions that call these (api.c) exist only while that script runs, and
+ * only a superuser running it may call them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/ruleutils.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "agg_state.h"
+#include "definition.h"
+#include "lambda_views.h"
+#include "operations.h"
+
+/*
+ * lv_upgrade_1_1_detach_view points a version's relation at a placeholder with
+ * the same columns, so its storage columns can change type.
+ */
+void
+lv_upgrade_1_1_detach_view(int32 view_id)
+{
+	LvView	   *view;
+	Relation	rel;
+	TupleDesc	desc;
+	StringInfoData buf;
+	int			i;
+
+	view = lv_view_by_id(view_id, false);
+	if (!OidIsValid(view->relid))
+		return;
+	rel = relation_open(view->relid, AccessExclusiveLock);
+	desc = RelationGetDescr(rel);
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "SELECT ");
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		appendStringInfo(&buf, "%sNULL::%s%s%s AS %s", i > 0 ? ", " : "",
+						 format_type_with_typemod(att->atttypid, att->atttypmod),
+						 OidIsValid(att->attcollation) ? " COLLATE " : "",
+						 OidIsValid(att->attcollation) ? generate_collation_name(att->attcollation) : "",
+						 quote_identifier(NameStr(att->attname)));
+	}
+	appendStringInfoString(&buf, " WHERE false");
+	relation_close(rel, NoLock);
+	SPI_connect();
+	lv_spi_exec(psprintf("CREATE OR REPLACE VIEW %s AS %s",
+						 quote_qualified_identifier(view->view_schema, view->view_name),
+						 buf.data), false, 0);
+	SPI_finish();
+}
+
+/*
+ * lv_upgrade_1_1_attach_view converts a version's stored states to
+ * lambda_views.state (trusting what 1.0 stored), regenerates its fold and
+ * batch SQL and its relation's query, and lets its owner reach the storage
+ * schema, which no longer grants anything to PUBLIC.
+ */
+void
+lv_upgrade_1_1_attach_view(int32 view_id)
+{
+	LvView	   *view;
+	LvDefinition *def;
+	Oid			saved_user;
+	int			saved_sec;
+	int			nestlevel;
+	char	   *definition;
+	char	   *speed;
+	char	   *batch;
+	ListCell   *lc;
+
+	view = lv_view_by_id(view_id, false);
+	speed = lv_storage_name(view, "speed");
+	batch = lv_storage_name(view, "batch");
+	SPI_connect();
+	lv_catalog_sql("SELECT definition FROM lambda_views.views WHERE view_id = $1",
+				   1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view->view_id)},
+				   NULL, true, 1);
+	definition = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
+	def = lv_parse_definition(definition, view->append_key);
+	lv_restore_user(saved_user, saved_sec, nestlevel);
+
+	nestlevel = lv_pin_search_path();
+	foreach(lc, def->aggs)
+	{
+		LvAgg	   *agg = lfirst(lc);
+		int			j = foreach_current_index(lc) + 1;
+		const char *using = psprintf("ALTER COLUMN s%d TYPE lambda_views.state USING "
+									 "lambda_views.upgrade_1_1_state(s%d, %s)",
+									 j, j, agg->signature_sql);
+
+		lv_spi_exec(psprintf("ALTER TABLE %s %s", speed, using), false, 0);
+		lv_spi_exec(psprintf("ALTER TABLE %s %s", batch, using), false, 0);
+	}
+	lv_catalog_sql("UPDATE lambda_views.views SET fold_sql = $2, batch_sql = $3, partial_sql = $4 "
+				   "WHERE view_id = $1",
+				   4, (Oid[]) {INT4OID, TEXTOID, TEXTOID, TEXTOID},
+				   (Datum[]) {Int32GetDatum(view->view_id),
+					   CStringGetTextDatum(lv_fold_sql(def, speed)),
+					   CStringGetTextDatum(lv_batch_sql(def, lv_storage_name(view, "batch_next"))),
+				   CStringGetTextDatum(def->partial_sql)},
+				   NULL, false, 0);
+	if (OidIsValid(view->relid))
+		lv_spi_exec(psprintf("CREATE OR REPLACE VIEW %s AS %s",
+							 quote_qualified_identifier(view->view_schema, view->view_name),
+							 lv_view_sql(def, view->view_id, view->batch_table, batch, speed)),
+					false, 0);
+	lv_grant_storage_usage(view->owner);
+	lv_unpin_settings(nestlevel);
+	SPI_finish();
+}
+
+/*
+ * lv_upgrade_1_1_wrap_state wraps a state stored by 1.0 (a bytea) as a
+ * lambda_views.state of the named aggregate.
+ */
+struct varlena *
+lv_upgrade_1_1_wrap_state(bytea *old, Oid aggfnoid)
+{
+	Size		len;
+	struct varlena *state;
+	LvAggInfo  *info;
+	Oid		   *argtypes;
+	int			nargs;
+
+	len = VARSIZE_ANY_EXHDR(old);
+	lv_check_aggregate_oid(aggfnoid);
+	get_func_signature(aggfnoid, &argtypes, &nargs);
+	info = lv_agg_info(aggfnoid, argtypes, nargs, InvalidOid, CurrentMemoryContext);
+	state = palloc(VARHDRSZ + LV_STATE_HEADER_LEN + len);
+	SET_VARSIZE(state, VARHDRSZ + LV_STATE_HEADER_LEN + len);
+	((char *) VARDATA(state))[0] = LV_STATE_VERSION;
+	memcpy(VARDATA(state) + 1, info->ident, LV_STATE_IDENT_LEN);
+	memcpy(VARDATA(state) + LV_STATE_HEADER_LEN, VARDATA_ANY(old), len);
+	return state;
+}
