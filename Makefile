@@ -10,6 +10,7 @@ DATA = lambda_views--1.0.sql lambda_views--0.1--1.0.sql lambda_views--1.0--1.1.s
 
 OBJS = \
 	src/lambda_views.o \
+	src/settings.o \
 	src/agg_state.o \
 	src/partial.o \
 	src/definition.o \

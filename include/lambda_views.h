@@ -13,7 +13,8 @@
 
 #define LV_DATA_SCHEMA "lambda_views_data"
 
-/* GUCs (lambda_views.c) */
+/* settings.c: the configuration variables (ground) */
+extern void lv_define_settings(void);
 extern bool lv_realtime;
 extern int	lv_fold_chunk_rows;
 extern bool lv_workers_enabled;
@@ -66,6 +67,9 @@ typedef struct LvState
 #define LV_LOCK_FOLD_GEN	2		/* a fold writing the current speed generation */
 extern int	lv_spi_exec(const char *sql, bool read_only, long tcount);
 extern int	lv_spi_exec_args(const char *sql, int nargs, Oid *argtypes,
+							 Datum *values, const char *nulls, bool read_only,
+							 long tcount);
+extern int	lv_spi_exec_kept(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls, bool read_only,
 							 long tcount);
 extern Oid	lv_catalog_owner(void);

@@ -20,7 +20,6 @@ extern Oid	lv_create_view_op(const char *name, const char *query,
 							  const char *append_key, Interval *speed_interval,
 							  Interval *batch_interval, bool initial_batch,
 							  const Datum *product, const bool *product_null);
-extern void lv_drop_view_op(LvView *view);
 
 /* products.c */
 extern void lv_run_check(int32 view_id, const char *sql, const char *path,
@@ -46,7 +45,7 @@ extern int64 lv_replay_keys(LvView *view);
 extern void lv_lock_serving_first(LvView *view);
 extern bool lv_finish_replay(LvView *replay);
 extern void lv_drop_expired_versions(void);
-extern void lv_drop_family(LvView *view);
+extern void lv_drop_view_op(LvView *view);
 
 
 #endif							/* LV_OPERATIONS_H */

@@ -293,19 +293,3 @@ lv_create_view_op(const char *name, const char *query, const char *append_key,
 		(void) lv_recompute_view(lv_view_by_id(view_id, false));
 	return relid;
 }
-
-/*
- * lv_drop_view_op drops a lambda view: its other versions, its relation,
- * its storage and its catalog entry.  The caller holds the relation's
- * AccessExclusiveLock and has checked ownership.
- */
-void
-lv_drop_view_op(LvView *view)
-{
-	lv_drop_family(view);
-	SPI_connect();
-	lv_spi_exec(psprintf("DROP VIEW %s", quote_qualified_identifier(view->view_schema, view->view_name)),
-				false, 0);
-	SPI_finish();
-	lv_forget_view(view->view_schema, view->view_name);
-}

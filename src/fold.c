@@ -116,7 +116,7 @@ fold_range(LvView *view, int64 lo, int64 hi, int64 gen)
 	bool		isnull;
 	int64		rows;
 
-	lv_spi_exec_args(view->fold_sql, 3,
+	lv_spi_exec_kept(view->fold_sql, 3,
 						  (Oid[]) {INT8OID, INT8OID, INT8OID},
 						  (Datum[]) {Int64GetDatum(lo), Int64GetDatum(hi), Int64GetDatum(gen)},
 						  NULL, false, 0);

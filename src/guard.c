@@ -315,6 +315,11 @@ refuse_rename(const char *what, Oid relid, const char *view)
 			 errhint("Drop the lambda view with lambda_views.drop_view(), then rename, then create it again.")));
 }
 
+static void guard_utility(Node *stmt);
+
+/* set while alter_view renames relations of its own */
+bool		lv_internal_ddl = false;
+
 /*
  * lv_guard_utility refuses, before they run, the utility commands that would
  * break a lambda view behind its back: TRUNCATE of a source or of any of its
@@ -326,11 +331,6 @@ refuse_rename(const char *what, Oid relid, const char *view)
  * so only when the library is preloaded; the triggers guard the rest
  * without it.
  */
-static void guard_utility(Node *stmt);
-
-/* set while alter_view renames relations of its own */
-bool		lv_internal_ddl = false;
-
 void
 lv_guard_utility(Node *stmt)
 {

@@ -51,10 +51,9 @@ require_owner_privs(LvView *view, const char *what)
 
 
 /*
- * lambda_views.run_check_sql(view_id int, sql text, search_path text, execute bool,
- *                            OUT failing_rows bigint, OUT first_row text)
- *
- * Runs a user-defined check, as the view's owner under its pinned settings:
+ * lv_run_check (lambda_views.run_check_sql) runs a user-defined check and
+ * sets *failing_rows and *first_row (the first failing row as JSON, NULL
+ * when none).  It runs as the view's owner under its pinned settings:
  * search_path as add_check's caller had it; the query is wrapped as a
  * subquery, so it can only be one SELECT (or VALUES, or WITH without
  * data-modifying parts).  Without execute, only
@@ -122,8 +121,8 @@ lv_run_check(int32 view_id, const char *sql, const char *path, bool execute,
 }
 
 /*
- * lambda_views.completeness(view_id int, OUT speed_watermark bigint,
- *                           OUT source_rows bigint, OUT covered_rows bigint)
+ * lv_completeness_of (lambda_views.completeness) sets counts to the speed
+ * watermark, the source rows and the covered rows of a view.
  *
  * In one statement, so one snapshot: the source rows up to the speed
  * watermark that pass the view's filter, and the rows the current batch
@@ -179,7 +178,7 @@ lv_completeness_of(int32 view_id, int64 *counts)
 }
 
 /*
- * lambda_views.sync_comments(view_id int): sets COMMENT ON VIEW from the
+ * lv_sync_product_comments (lambda_views.sync_comments) sets COMMENT ON VIEW from the
  * product's description and COMMENT ON COLUMN from its column_comments,
  * as the view's owner.  The caller must have the privileges of the view's
  * owner or be a member of the product's owner_role.
@@ -252,8 +251,7 @@ lv_sync_product_comments(int32 view_id)
 }
 
 /*
- * lambda_views.purge(source regclass, before timestamptz, ts_column name):
- * deletes the source rows whose ts_column is older than before, as the
+ * lv_purge_source (lambda_views.purge(source, before, ts_column)) deletes the source rows whose ts_column is older than before, as the
  * source's owner, then folds and recomputes every lambda view on the source,
  * all in the caller's transaction, so readers see either the old rows and
  * the old views or neither.  Returns the number of rows deleted.
@@ -405,9 +403,9 @@ ensure_product(int32 view_id)
 }
 
 /*
- * lambda_views.store_product(view_id, owner_role, description,
- * freshness_sla, completeness_sla, tags, column_comments, check_interval,
- * via): sets a view's product metadata (NULL keeps the current value; in
+ * lv_store_product_op (lambda_views.store_product(view_id, owner_role,
+ * description, freshness_sla, completeness_sla, tags, column_comments,
+ * check_interval, via), its arguments in args/argnulls) sets a view's product metadata (NULL keeps the current value; in
  * column_comments a null comment removes one), for the view's owner or a
  * member of the product's owner role, after the merged values and the
  * governance policies are checked (via names the function to hint at).
@@ -488,7 +486,8 @@ lv_store_product_op(const Datum *args, const bool *argnulls)
 }
 
 /*
- * lambda_views.store_check(view_id, check_name, sql, search_path): adds or
+ * lv_store_check_op (lambda_views.store_check(view_id, check_name, sql,
+ * search_path)) adds or
  * replaces a check, for the view's owner, once the query plans as one
  * SELECT as the view's owner; forgets the check's last result.
  */
@@ -537,7 +536,7 @@ lv_store_check_op(int32 view_id, text *check_name, text *sql, text *search_path)
 }
 
 /*
- * lambda_views.delete_check(view_id, check_name): removes a check and its
+ * lv_delete_check_op (lambda_views.delete_check(view_id, check_name)) removes a check and its
  * last result, for the view's owner; false if there was no such check.
  */
 bool
@@ -564,7 +563,8 @@ lv_delete_check_op(int32 view_id, text *check_name)
 }
 
 /*
- * lambda_views.record_check(view_id, check_name, passed, detail): stores a
+ * lv_record_check_op (lambda_views.record_check(view_id, check_name, passed,
+ * detail)) stores a
  * check's result, for the view's owner (the checks run as the owner).  A
  * failure is logged as a WARNING and announced with NOTIFY on channel
  * lambda_views_alerts; the payload names the view and the check, never any

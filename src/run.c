@@ -25,7 +25,10 @@
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
+#include "common/hashfn.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -106,11 +109,110 @@ lv_catalog_sql(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	int			nestlevel = lv_become_catalog_owner(&saved_user, &saved_sec);
 	int			rc;
 
-	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls,
-							   read_only, tcount);
+	rc = lv_spi_exec_kept(sql, nargs, argtypes, values, nulls, read_only, tcount);
 	lv_restore_user(saved_user, saved_sec, nestlevel);
+	return rc;
+}
+
+/*
+ * Kept plans.  The extension runs the same few statements for every view in
+ * every worker round (its catalog statements, each view's fold), so it
+ * plans each statement once per backend and keeps the plan; the plan cache
+ * replans it when a table it reads changes or search_path differs.  Keyed
+ * by the statement's text and argument types; a backend that meets more
+ * than LV_MAX_KEPT_PLANS distinct statements (many views) starts over.
+ */
+#define LV_MAX_KEPT_PLANS 1024
+
+typedef struct KeptPlan
+{
+	uint64		key;			/* hash of text and argument types */
+	char	   *sql;
+	int			nargs;
+	Oid		   *argtypes;
+	SPIPlanPtr	plan;
+} KeptPlan;
+
+static HTAB *kept_plans = NULL;
+
+/* forget_kept_plans frees every kept plan. */
+static void
+forget_kept_plans(void)
+{
+	HASH_SEQ_STATUS seq;
+	KeptPlan   *entry;
+
+	hash_seq_init(&seq, kept_plans);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		SPI_freeplan(entry->plan);
+		pfree(entry->sql);
+		if (entry->argtypes)
+			pfree(entry->argtypes);
+	}
+	hash_destroy(kept_plans);
+	kept_plans = NULL;
+}
+
+/*
+ * lv_spi_exec_kept is lv_spi_exec_args with the statement's plan kept for
+ * the next call (the caller is connected to SPI).
+ */
+int
+lv_spi_exec_kept(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				 const char *nulls, bool read_only, long tcount)
+{
+	uint64		key;
+	KeptPlan   *entry;
+	bool		found;
+	int			rc;
+
+	key = hash_bytes_extended((const unsigned char *) sql, strlen(sql), 0);
+	if (nargs > 0)
+		key = hash_combine64(key, hash_bytes_extended((const unsigned char *) argtypes,
+													  nargs * sizeof(Oid), 0));
+	if (kept_plans == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(uint64);
+		ctl.entrysize = sizeof(KeptPlan);
+		ctl.hcxt = CacheMemoryContext;
+		kept_plans = hash_create("lambda_views kept plans", 64, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(kept_plans, &key, HASH_FIND, NULL);
+	if (entry != NULL &&
+		(entry->nargs != nargs || strcmp(entry->sql, sql) != 0 ||
+		 (nargs > 0 && memcmp(entry->argtypes, argtypes, nargs * sizeof(Oid)) != 0)))
+		return lv_spi_exec_args(sql, nargs, argtypes, values, nulls, read_only, tcount);
+	if (entry == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "lambda_views: could not plan a statement (%s): %s",
+				 SPI_result_code_string(SPI_result), sql);
+		if (hash_get_num_entries(kept_plans) >= LV_MAX_KEPT_PLANS)
+			forget_kept_plans();
+		if (kept_plans == NULL)
+			return lv_spi_exec_kept(sql, nargs, argtypes, values, nulls, read_only, tcount);
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "lambda_views: could not keep the plan of: %s", sql);
+		entry = hash_search(kept_plans, &key, HASH_ENTER, &found);
+		entry->sql = MemoryContextStrdup(CacheMemoryContext, sql);
+		entry->nargs = nargs;
+		entry->argtypes = NULL;
+		if (nargs > 0)
+		{
+			entry->argtypes = MemoryContextAlloc(CacheMemoryContext, nargs * sizeof(Oid));
+			memcpy(entry->argtypes, argtypes, nargs * sizeof(Oid));
+		}
+		entry->plan = plan;
+	}
+	rc = SPI_execute_plan(entry->plan, values, nulls, read_only, tcount);
 	if (rc < 0)
-		elog(ERROR, "lambda_views: catalog statement failed (%s): %s",
+		elog(ERROR, "lambda_views: statement failed (%s): %s",
 			 SPI_result_code_string(rc), sql);
 	return rc;
 }

@@ -424,10 +424,10 @@ lv_advance_versions(LvView *view)
 }
 
 /*
- * lv_drop_family drops the other versions of a view that drop_view drops.
+ * drop_family drops the other versions of a view that drop_view drops.
  */
-void
-lv_drop_family(LvView *view)
+static void
+drop_family(LvView *view)
 {
 	VersionInfo info = version_info(view->view_id);
 
@@ -569,4 +569,20 @@ lv_rollback_view(PG_FUNCTION_ARGS)
 	retired = lv_view_by_id(retired_id, false);
 	switch_versions(serving, retired);
 	PG_RETURN_INT32(info.version);
+}
+
+/*
+ * lv_drop_view_op drops a lambda view: its other versions, its relation,
+ * its storage and its catalog entry.  The caller holds the relation's
+ * AccessExclusiveLock and has checked ownership.
+ */
+void
+lv_drop_view_op(LvView *view)
+{
+	drop_family(view);
+	SPI_connect();
+	lv_spi_exec(psprintf("DROP VIEW %s", quote_qualified_identifier(view->view_schema, view->view_name)),
+				false, 0);
+	SPI_finish();
+	lv_forget_view(view->view_schema, view->view_name);
 }

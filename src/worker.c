@@ -45,6 +45,7 @@
 #include "storage/spin.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -57,7 +58,6 @@ PGDLLEXPORT void lv_launcher_main(Datum main_arg);
 PGDLLEXPORT void lv_db_worker_main(Datum main_arg);
 PGDLLEXPORT void lv_batch_worker_main(Datum main_arg);
 
-#define LV_MAX_VIEWS_PER_DB 256
 #define LV_DROPPING_TIMEOUT_MS 60000
 #define LV_BACKLOG_POLL_MS 100	/* backlog checks while rows arrive */
 #define LV_TAIL_READ_WINDOW_MS 10000	/* early folds this long after a read */
@@ -463,7 +463,7 @@ due_views(List **views)
 	if (has_extension)
 	{
 		SPI_connect();
-		lv_spi_exec("SELECT v.view_id, LEAST((extract(epoch FROM v.speed_interval) * 1000)::bigint, 86400000), "
+		lv_spi_exec_kept("SELECT v.view_id, LEAST((extract(epoch FROM v.speed_interval) * 1000)::bigint, 86400000), "
 					"v.batch_interval IS NOT NULL AND (s.last_recompute_at IS NULL OR "
 					"s.last_recompute_at + v.batch_interval <= now()) "
 					/* a version switched in by alter_view gets its first batch */
@@ -471,7 +471,8 @@ due_views(List **views)
 					"CASE WHEN v.role = 'serving' THEN coalesce(pg_catalog.pg_sequence_last_value(v.key_sequence) "
 					"- s.speed_watermark, 0) ELSE 0 END "
 					"FROM lambda_views.views v JOIN lambda_views.view_state s USING (view_id) "
-					"WHERE v.role <> 'retired' ORDER BY v.view_id", true, LV_MAX_VIEWS_PER_DB);
+					"WHERE v.role <> 'retired' ORDER BY v.view_id",
+						 0, NULL, NULL, NULL, true, 0);
 		for (i = 0; i < SPI_processed; i++)
 		{
 			bool		isnull;
@@ -540,24 +541,37 @@ extension_is_current(void)
 	return current;
 }
 
+/*
+ * The schedules of a database worker's views, by view id (a hash table, so
+ * a round costs the same per view however many views there are), and the
+ * sum of their last fold times.
+ */
+static HTAB *schedules = NULL;
+static long total_fold_ms = 0;
+
 /* schedule_for finds or adds a view's schedule entry. */
 static ViewSchedule *
-schedule_for(List **schedules, int32 view_id)
+schedule_for(int32 view_id)
 {
-	ListCell   *lc;
+	bool		found;
 	ViewSchedule *s;
-	MemoryContext old;
 
-	foreach(lc, *schedules)
-		if (((ViewSchedule *) lfirst(lc))->view_id == view_id)
-			return lfirst(lc);
+	if (schedules == NULL)
+	{
+		HASHCTL		ctl;
 
-	s = MemoryContextAllocZero(TopMemoryContext, sizeof(ViewSchedule));
-	s->view_id = view_id;
-	/* the list outlives the loop's memory context, like its entries */
-	old = MemoryContextSwitchTo(TopMemoryContext);
-	*schedules = lappend(*schedules, s);
-	MemoryContextSwitchTo(old);
+		ctl.keysize = sizeof(int32);
+		ctl.entrysize = sizeof(ViewSchedule);
+		ctl.hcxt = TopMemoryContext;
+		schedules = hash_create("lambda_views schedules", 64, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	s = hash_search(schedules, &view_id, HASH_ENTER, &found);
+	if (!found)
+	{
+		memset(s, 0, sizeof(ViewSchedule));
+		s->view_id = view_id;
+	}
 	return s;
 }
 
@@ -569,7 +583,6 @@ void
 lv_db_worker_main(Datum main_arg)
 {
 	Oid			dbid = DatumGetObjectId(main_arg);
-	List	   *schedules = NIL;
 	MemoryContext loopcxt;
 	TimestampTz next_checks = 0;
 
@@ -633,12 +646,19 @@ lv_db_worker_main(Datum main_arg)
 				lv_set_db_status(dbid, LV_DB_NO_EXTENSION);
 				proc_exit(0);
 			}
-			foreach(lc, schedules)
-				((ViewSchedule *) lfirst(lc))->seen = false;
+			if (schedules != NULL)
+			{
+				HASH_SEQ_STATUS seq;
+				ViewSchedule *s;
+
+				hash_seq_init(&seq, schedules);
+				while ((s = hash_seq_search(&seq)) != NULL)
+					s->seen = false;
+			}
 			foreach(lc, views)
 			{
 				DueView    *v = lfirst(lc);
-				ViewSchedule *s = schedule_for(&schedules, v->view_id);
+				ViewSchedule *s = schedule_for(v->view_id);
 				bool		more = true;
 
 				s->seen = true;
@@ -648,22 +668,20 @@ lv_db_worker_main(Datum main_arg)
 					(early && v->backlog >= lv_fold_backlog_rows && s->failures == 0))
 				{
 					bool		ok = true;
-					long		cycle_ms = 0;
-					ListCell   *other;
 
 					while (more && ok)
 					{
 						CHECK_FOR_INTERRUPTS();
 						ok = run_view_step(s->view_id, false, &more);
 					}
+					total_fold_ms -= s->fold_ms;
 					s->fold_ms = TimestampDifferenceMilliseconds(now, GetCurrentTimestamp());
-					foreach(other, schedules)
-						cycle_ms += ((ViewSchedule *) lfirst(other))->fold_ms;
+					total_fold_ms += s->fold_ms;
 					s->failures = ok ? 0 : Min(s->failures + 1, 10);
 					/* exponential backoff after errors, up to ~17 minutes */
 					if (ok)
 						s->next_fold = TimestampTzPlusMilliseconds(now,
-																   fold_period(v->speed_ms, cycle_ms));
+																   fold_period(v->speed_ms, total_fold_ms));
 					else
 						s->next_fold = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 																   (int64) v->speed_ms << s->failures);
@@ -692,16 +710,21 @@ lv_db_worker_main(Datum main_arg)
 					sleep_ms = Min(sleep_ms, LV_BACKLOG_POLL_MS);
 			}
 			/* forget dropped views, so they no longer count in a cycle */
-			foreach(lc, schedules)
+			if (schedules != NULL)
 			{
-				ViewSchedule *s = lfirst(lc);
+				HASH_SEQ_STATUS seq;
+				ViewSchedule *s;
 
-				if (s->seen)
-					continue;
-				schedules = foreach_delete_current(schedules, lc);
-				if (s->batch)
-					pfree(s->batch);
-				pfree(s);
+				hash_seq_init(&seq, schedules);
+				while ((s = hash_seq_search(&seq)) != NULL)
+				{
+					if (s->seen)
+						continue;
+					total_fold_ms -= s->fold_ms;
+					if (s->batch)
+						pfree(s->batch);
+					(void) hash_search(schedules, &s->view_id, HASH_REMOVE, NULL);
+				}
 			}
 		}
 		/* quality checks keep their own intervals; look every 10 seconds */
