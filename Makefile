@@ -54,10 +54,13 @@ REGRESS_NOPRELOAD = nopreload
 REGRESS_NOPRELOAD_OPTS = --temp-instance=./tmp_check_nopreload \
 	--temp-config=$(srcdir)/test/regress_nopreload.conf --inputdir=$(srcdir)
 
-EXTRA_CLEAN = tmp_check_regress tmp_check_iso tmp_check_nopreload output_iso results regression.diffs regression.out
+EXTRA_CLEAN = src/*.bc tmp_check_regress tmp_check_iso tmp_check_nopreload output_iso results regression.diffs regression.out
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS tracks no header dependencies: every object depends on every header
+$(OBJS): $(wildcard $(srcdir)/include/*.h)
 
 # after PGXS, which resets it: the TAP tests' shared helpers
 PROVE_FLAGS += -I $(srcdir)/test/perl

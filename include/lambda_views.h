@@ -21,6 +21,7 @@ extern bool lv_workers_enabled;
 extern int	lv_naptime_ms;
 extern int	lv_fold_backlog_rows;
 extern int	lv_max_workers;
+extern int	lv_fold_workers;
 
 /* A lambda view as recorded in lambda_views.views (catalog.c). */
 typedef struct LvView
@@ -65,6 +66,7 @@ typedef struct LvState
 #define LV_LOCKTAG_FIELD4	0x4C56	/* "LV" */
 #define LV_LOCK_RECOMPUTE	1		/* one recompute of a view at a time */
 #define LV_LOCK_FOLD_GEN	2		/* a fold writing the current speed generation */
+#define LV_LOCK_FOLDING		3		/* a folding worker at work on the view */
 extern int	lv_spi_exec(const char *sql, bool read_only, long tcount);
 extern int	lv_spi_exec_args(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls, bool read_only,
@@ -86,6 +88,7 @@ extern void lv_grant_storage_usage(Oid role);
 extern void lv_release_storage_usage(Oid role);
 extern void lv_view_locktag(LOCKTAG *tag, int32 view_id, int kind);
 extern void lv_lock_view(int32 view_id, int kind, LOCKMODE mode);
+extern bool lv_try_lock_view(int32 view_id, int kind, LOCKMODE mode);
 
 /* catalog.c: the views' catalog entries (ground) */
 extern LvView *lv_view_by_name(const char *name, LOCKMODE lockmode);
@@ -101,6 +104,16 @@ extern void lv_record_error(int32 view_id, const char *message);
 /* capture.c */
 extern int64 lv_sequence_last_value(Oid seqrelid);
 extern int64 lv_capture_high_water(LvView *view);
+
+/* a high-water mark and the writers that held the source when it was read */
+typedef struct LvCheckpoint
+{
+	int64		high_water;
+	int			nwriters;
+	VirtualTransactionId writers[FLEXIBLE_ARRAY_MEMBER];
+} LvCheckpoint;
+extern int64 lv_capture_settled(LvView *view, List **checkpoints, MemoryContext cxt);
+extern bool lv_capture_writing(LvView *view);
 extern void lv_wait_for_writers(Oid relid, bool with_partitions);
 extern void lv_wait_for_lockers(const LOCKTAG *tag, LOCKMODE mode);
 extern bool lv_view_high_water(int32 view_id, int64 *high_water);
@@ -108,7 +121,8 @@ extern bool lv_view_pending_rows(int32 view_id, int64 *pending);
 
 /* fold.c */
 extern char *lv_fold_sql(void *def, const char *speed_table);
-extern int64 lv_fold_view(LvView *view, int max_chunks, int64 max_keys, bool *more);
+extern int64 lv_fold_view(LvView *view, int max_chunks, int64 max_keys,
+						  const int64 *settled, bool *more);
 extern void lv_create_speed_table(void *def, const char *speed_table);
 
 /* batch.c */
@@ -121,6 +135,7 @@ extern void lv_drop_retired_batches(LvView *view, int wait_ms);
 
 /* merge.c */
 struct Tuplestorestate;
+struct TupleDescData;
 extern void lv_serve_tail(int32 view_id, struct Tuplestorestate *store,
 						  struct TupleDescData *expected);
 extern char *lv_view_sql(void *def, int32 view_id, Oid batch_table,

@@ -11,6 +11,7 @@
 #include "utils/timestamp.h"
 
 #define LV_MAX_DATABASES 64
+#define LV_MAX_FOLDERS 16		/* folding workers per database, at most */
 
 typedef enum LvDbStatus
 {
@@ -23,7 +24,7 @@ typedef struct LvDbSlot
 {
 	Oid			dbid;
 	LvDbStatus	status;
-	pid_t		pid;			/* folding worker, 0 if none */
+	pid_t		pids[LV_MAX_FOLDERS];	/* folding workers, 0 where none */
 	TimestampTz status_since;
 	TimestampTz tail_read_at;	/* last realtime read of unfolded rows */
 } LvDbSlot;
@@ -43,8 +44,10 @@ extern void lv_shmem_register(void);
 extern LvDbSlot *lv_db_slot(Oid dbid, bool create);
 extern void lv_set_db_status(Oid dbid, LvDbStatus status);
 extern pid_t lv_db_worker_pid(Oid dbid);
+extern void lv_signal_db_workers(Oid dbid, int signo);
 extern bool lv_tail_read_recently(Oid dbid, long window_ms);
-extern bool lv_claim_worker_place(Oid dbid);
+extern bool lv_claim_worker_place(void);
+extern bool lv_join_pool(Oid dbid, int index);
 extern bool lv_worker_places_full(void);
 extern bool lv_wake_launcher_at_commit(void);
 

@@ -21,6 +21,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -73,6 +74,7 @@ lv_create_view(PG_FUNCTION_ARGS)
 	bool		product_null[5];
 	int			i;
 
+	PreventCommandIfReadOnly("lambda_views.create_view()");
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -98,12 +100,14 @@ lv_create_view(PG_FUNCTION_ARGS)
 Datum
 lv_fold(PG_FUNCTION_ARGS)
 {
-	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), NoLock);
+	LvView	   *view;
 	int64		folded;
 
+	PreventCommandIfReadOnly("lambda_views.fold()");
+	view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), NoLock);
 	lv_check_owner(view);
 	lv_refuse_retired(view, "fold");
-	folded = lv_fold_view(view, 0, 0, NULL);
+	folded = lv_fold_view(view, 0, 0, NULL, NULL);
 	lv_drop_retired_batches(view, 0);
 	lv_advance_versions(view);
 	PG_RETURN_INT64(folded);
@@ -116,11 +120,13 @@ lv_fold(PG_FUNCTION_ARGS)
 Datum
 lv_recompute(PG_FUNCTION_ARGS)
 {
-	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), NoLock);
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	int64		rows;
+	LvView	   *view;
 	LvView	   *current;
+	int64		rows;
 
+	PreventCommandIfReadOnly("lambda_views.recompute()");
+	view = lv_view_by_name(name, NoLock);
 	lv_check_owner(view);
 	lv_refuse_retired(view, "recompute");
 	rows = lv_recompute_view(view);
@@ -140,8 +146,10 @@ lv_recompute(PG_FUNCTION_ARGS)
 Datum
 lv_drop_view(PG_FUNCTION_ARGS)
 {
-	LvView	   *view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), AccessExclusiveLock);
+	LvView	   *view;
 
+	PreventCommandIfReadOnly("lambda_views.drop_view()");
+	view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), AccessExclusiveLock);
 	lv_check_owner(view);
 	lv_drop_view_op(view);
 	PG_RETURN_VOID();
@@ -308,6 +316,7 @@ lv_sync_comments(PG_FUNCTION_ARGS)
 Datum
 lv_purge(PG_FUNCTION_ARGS)
 {
+	PreventCommandIfReadOnly("lambda_views.purge()");
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -140,17 +140,111 @@ lv_wait_for_lockers(const LOCKTAG *tag, LOCKMODE mode)
 	wait_all(collect_conflicts(NIL, tag, mode));
 }
 
+/* source_writers lists the transactions now holding a write lock on a source. */
+static List *
+source_writers(Oid source)
+{
+	List	   *relids = find_all_inheritors(source, NoLock, NULL);
+	List	   *waits = NIL;
+	ListCell   *lc;
+
+	foreach(lc, relids)
+	{
+		LOCKTAG		tag;
+
+		SET_LOCKTAG_RELATION(tag, MyDatabaseId, lfirst_oid(lc));
+		waits = collect_conflicts(waits, &tag, ShareLock);
+	}
+	return waits;
+}
+
 /*
  * lv_capture_high_water returns the highest append key below which every
- * row of the view's source is settled: committed for good or never.
+ * row of the view's source is settled: committed for good or never.  It
+ * waits for the writers that hold the source now.
  */
 int64
 lv_capture_high_water(LvView *view)
 {
 	int64		high_water = lv_sequence_last_value(view->key_sequence);
 
-	lv_wait_for_writers(view->source, true);
+	wait_all(source_writers(view->source));
 	return high_water;
+}
+
+/*
+ * lv_capture_settled is lv_capture_high_water for the workers, which must
+ * never wait for a writer: one left idle in a transaction would stall every
+ * view they fold.  Each call reads the high-water mark H and the writers W
+ * holding the source now, and keeps (H, W) as a checkpoint in *checkpoints
+ * (allocated in cxt, kept by the caller between calls).  Every key <= H
+ * is settled once every writer of W has ended, without waiting for anyone
+ * who came later: a writer draws its keys while it holds the source's lock,
+ * so one that drew a key <= H either ended before the checkpoint or is in
+ * W.  Returns the highest H of a checkpoint whose writers have all ended,
+ * and forgets it and every older one; -1 when none has.
+ */
+int64
+lv_capture_settled(LvView *view, List **checkpoints, MemoryContext cxt)
+{
+	int64		high_water = lv_sequence_last_value(view->key_sequence);
+	List	   *writers = source_writers(view->source);
+	int64		settled = -1;
+	ListCell   *lc;
+	int			keep_from = 0;
+
+	if (writers == NIL)
+	{
+		/* nobody writes: everything handed out is settled */
+		foreach(lc, *checkpoints)
+			pfree(lfirst(lc));
+		list_free(*checkpoints);
+		*checkpoints = NIL;
+		return high_water;
+	}
+	if (*checkpoints == NIL ||
+		((LvCheckpoint *) llast(*checkpoints))->high_water < high_water)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		LvCheckpoint *cp = palloc(offsetof(LvCheckpoint, writers) +
+								  list_length(writers) * sizeof(VirtualTransactionId));
+
+		cp->high_water = high_water;
+		cp->nwriters = 0;
+		foreach(lc, writers)
+			cp->writers[cp->nwriters++] = *(VirtualTransactionId *) lfirst(lc);
+		*checkpoints = lappend(*checkpoints, cp);
+		MemoryContextSwitchTo(old);
+	}
+	/* the newest checkpoint whose writers have all ended */
+	foreach(lc, *checkpoints)
+	{
+		LvCheckpoint *cp = lfirst(lc);
+		bool		ended = true;
+		int			i;
+
+		for (i = 0; i < cp->nwriters && ended; i++)
+			ended = VirtualXactLock(cp->writers[i], false);
+		if (ended)
+		{
+			settled = cp->high_water;
+			keep_from = foreach_current_index(lc) + 1;
+		}
+	}
+	if (keep_from > 0)
+	{
+		for (int i = 0; i < keep_from; i++)
+			pfree(list_nth(*checkpoints, i));
+		*checkpoints = list_delete_first_n(*checkpoints, keep_from);
+	}
+	return settled;
+}
+
+/* lv_capture_writing says whether some transaction holds a write lock on the source. */
+bool
+lv_capture_writing(LvView *view)
+{
+	return source_writers(view->source) != NIL;
 }
 
 /*

@@ -130,10 +130,14 @@ fold_range(LvView *view, int64 lo, int64 hi, int64 gen)
  * lv_fold_view folds settled source rows beyond the speed watermark, at most
  * max_chunks chunks of lambda_views.fold_chunk_rows keys (0: all) and at
  * most max_keys keys (0: no limit; a replay's throttle), in the current
- * transaction.  *more says whether settled rows remain.
+ * transaction.  settled is how far rows are known to be settled
+ * (lv_capture_settled; -1: nothing new), or NULL to find out by waiting
+ * for the source's writers (lv_capture_high_water).  *more says whether
+ * settled rows remain.
  */
 int64
-lv_fold_view(LvView *view, int max_chunks, int64 max_keys, bool *more)
+lv_fold_view(LvView *view, int max_chunks, int64 max_keys, const int64 *settled,
+			 bool *more)
 {
 	Oid			saved_user;
 	int			saved_sec;
@@ -154,7 +158,7 @@ lv_fold_view(LvView *view, int max_chunks, int64 max_keys, bool *more)
 	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
 	state = lv_lock_state(view);
 	lo = state.speed_watermark;
-	high_water = lv_capture_high_water(view);
+	high_water = settled ? Max(*settled, lo) : lv_capture_high_water(view);
 	if (max_keys > 0 && high_water - lo > max_keys)
 	{
 		/* stop short, but report the rest as pending */

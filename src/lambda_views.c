@@ -46,12 +46,8 @@ lv_process_utility(PlannedStmt *pstmt, const char *queryString,
 
 		if (OidIsValid(dbid))
 		{
-			pid_t		pid;
-
 			lv_set_db_status(dbid, LV_DB_DROPPING);
-			pid = lv_db_worker_pid(dbid);
-			if (pid != 0)
-				kill(pid, SIGTERM);
+			lv_signal_db_workers(dbid, SIGTERM);
 			for (waited = 0; waited < 10000 && lv_db_worker_pid(dbid) != 0; waited += 10)
 			{
 				CHECK_FOR_INTERRUPTS();

@@ -354,7 +354,7 @@ lv_purge_source(Oid source, Datum before, const char *column)
 
 		if (view == NULL)
 			continue;
-		(void) lv_fold_view(view, 0, 0, NULL);
+		(void) lv_fold_view(view, 0, 0, NULL, NULL);
 		(void) lv_recompute_view(view);
 	}
 

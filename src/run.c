@@ -253,6 +253,20 @@ lv_view_locktag(LOCKTAG *tag, int32 view_id, int kind)
 						 LV_LOCKTAG_FIELD4);
 }
 
+/*
+ * lv_try_lock_view takes one of a view's own locks until the transaction
+ * ends if nobody holds it in a conflicting mode; false (and no lock) if
+ * someone does.
+ */
+bool
+lv_try_lock_view(int32 view_id, int kind, LOCKMODE mode)
+{
+	LOCKTAG		tag;
+
+	lv_view_locktag(&tag, view_id, kind);
+	return LockAcquire(&tag, mode, false, true) != LOCKACQUIRE_NOT_AVAIL;
+}
+
 /* lv_lock_view takes one of a view's own locks until the transaction ends. */
 void
 lv_lock_view(int32 view_id, int kind, LOCKMODE mode)

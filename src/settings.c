@@ -20,6 +20,7 @@ bool		lv_workers_enabled = true;
 int			lv_naptime_ms = 1000;
 int			lv_fold_backlog_rows = 2000;
 int			lv_max_workers = 4;
+int			lv_fold_workers = 2;
 
 /*
  * lv_define_settings defines the variables; lambda_views.max_workers only
@@ -68,5 +69,10 @@ lv_define_settings(void)
 							"Background workers lambda_views may run at once (per-database folders and batch builders).",
 							NULL, &lv_max_workers, 4, 1, 64,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lambda_views.fold_workers",
+							"Folding workers per database.",
+							"They share the database's views: a slow view or one whose source has a writer open holds up one of them at most.  They count against lambda_views.max_workers.",
+							&lv_fold_workers, 2, 1, 16,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("lambda_views");
 }

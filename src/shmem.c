@@ -15,6 +15,8 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include <signal.h>
+
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
@@ -139,23 +141,44 @@ lv_set_db_status(Oid dbid, LvDbStatus status)
 }
 
 /*
- * lv_db_worker_pid returns the folding worker of a database, or 0 (always when
- * the library is not preloaded).
+ * lv_db_worker_pid returns a folding worker of a database (the first of its
+ * pool), or 0 when none runs (always when the library is not preloaded).
  */
 pid_t
 lv_db_worker_pid(Oid dbid)
 {
 	LvDbSlot   *slot;
 	pid_t		pid = 0;
+	int			i;
 
 	if (lv_shared == NULL)
 		return 0;
 	SpinLockAcquire(&lv_shared->mutex);
 	slot = lv_db_slot(dbid, false);
-	if (slot)
-		pid = slot->pid;
+	for (i = 0; slot != NULL && i < LV_MAX_FOLDERS && pid == 0; i++)
+		pid = slot->pids[i];
 	SpinLockRelease(&lv_shared->mutex);
 	return pid;
+}
+
+/* lv_signal_db_workers sends signo to every folding worker of a database. */
+void
+lv_signal_db_workers(Oid dbid, int signo)
+{
+	LvDbSlot   *slot;
+	pid_t		pids[LV_MAX_FOLDERS] = {0};
+	int			i;
+
+	if (lv_shared == NULL)
+		return;
+	SpinLockAcquire(&lv_shared->mutex);
+	slot = lv_db_slot(dbid, false);
+	if (slot != NULL)
+		memcpy(pids, slot->pids, sizeof(pids));
+	SpinLockRelease(&lv_shared->mutex);
+	for (i = 0; i < LV_MAX_FOLDERS; i++)
+		if (pids[i] != 0)
+			kill(pids[i], signo);
 }
 
 /*
@@ -186,20 +209,25 @@ lv_worker_places_full(void)
 	return full;
 }
 
-/* worker_exited gives back a worker's place; before_shmem_exit callback. */
+/* the database pool and place a folding worker joined (lv_join_pool) */
+static Oid	pool_db = InvalidOid;
+static int	pool_index = 0;
+
+/*
+ * worker_exited gives back a worker's place, and a folding worker's slot in
+ * its database's pool; before_shmem_exit callback.
+ */
 static void
 worker_exited(int code, Datum arg)
 {
-	Oid			dbid = DatumGetObjectId(arg);
-
 	SpinLockAcquire(&lv_shared->mutex);
 	lv_shared->workers--;
-	if (OidIsValid(dbid))
+	if (OidIsValid(pool_db))
 	{
-		LvDbSlot   *slot = lv_db_slot(dbid, false);
+		LvDbSlot   *slot = lv_db_slot(pool_db, false);
 
-		if (slot && slot->pid == MyProcPid)
-			slot->pid = 0;
+		if (slot != NULL && slot->pids[pool_index] == MyProcPid)
+			slot->pids[pool_index] = 0;
 	}
 	SpinLockRelease(&lv_shared->mutex);
 	if (lv_shared->launcher_latch)
@@ -213,7 +241,7 @@ worker_exited(int code, Datum arg)
  * a launcher that restarts while workers run, cannot skew the count.
  */
 bool
-lv_claim_worker_place(Oid dbid)
+lv_claim_worker_place(void)
 {
 	SpinLockAcquire(&lv_shared->mutex);
 	if (lv_shared->workers >= lv_max_workers)
@@ -223,7 +251,7 @@ lv_claim_worker_place(Oid dbid)
 	}
 	lv_shared->workers++;
 	SpinLockRelease(&lv_shared->mutex);
-	before_shmem_exit(worker_exited, ObjectIdGetDatum(dbid));
+	before_shmem_exit(worker_exited, (Datum) 0);
 	return true;
 }
 
@@ -264,4 +292,30 @@ lv_wake_launcher_at_commit(void)
 	}
 	wake_pending = true;
 	return true;
+}
+
+/*
+ * lv_join_pool makes the calling worker folding worker `index` of a
+ * database's pool; false if the database is not to be folded now or that
+ * place is taken.  Call after lv_claim_worker_place.
+ */
+bool
+lv_join_pool(Oid dbid, int index)
+{
+	LvDbSlot   *slot;
+	bool		joined = false;
+
+	if (index < 0 || index >= LV_MAX_FOLDERS)
+		return false;
+	SpinLockAcquire(&lv_shared->mutex);
+	slot = lv_db_slot(dbid, true);
+	if (slot != NULL && slot->status == LV_DB_UNKNOWN && slot->pids[index] == 0)
+	{
+		slot->pids[index] = MyProcPid;
+		pool_db = dbid;
+		pool_index = index;
+		joined = true;
+	}
+	SpinLockRelease(&lv_shared->mutex);
+	return joined;
 }

@@ -26,6 +26,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "datatype/timestamp.h"
 #include "utils/lsyscache.h"
@@ -241,7 +242,7 @@ switch_versions(LvView *from, LvView *to)
 	(void) check_dependents(from, ERROR);
 	/* the serving version's state first, as every path takes them */
 	(void) lv_lock_state(from);
-	(void) lv_fold_view(to, 0, 0, NULL);
+	(void) lv_fold_view(to, 0, 0, NULL, NULL);
 
 	nestlevel = lv_become_owner(from, &saved_user, &saved_sec);
 	(void) lv_lock_state(to);
@@ -415,7 +416,7 @@ lv_advance_versions(LvView *view)
 		LvView	   *replay = lv_view_by_id(replay_id, false);
 		int32		serving_id = family_member(info.family, "serving");
 
-		(void) lv_fold_view(replay, 0, 0, NULL);
+		(void) lv_fold_view(replay, 0, 0, NULL, NULL);
 		/* the caller's own fold or recompute stands even if no switch */
 		if (serving_id != 0 && check_dependents(lv_view_by_id(serving_id, false), WARNING))
 			(void) lv_finish_replay(replay);
@@ -457,6 +458,7 @@ lv_alter_view(PG_FUNCTION_ARGS)
 	bool		no_batch_interval;
 	MemoryContext cxt = CurrentMemoryContext;
 
+	PreventCommandIfReadOnly("lambda_views.alter_view()");
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -551,11 +553,13 @@ lv_alter_view(PG_FUNCTION_ARGS)
 Datum
 lv_rollback_view(PG_FUNCTION_ARGS)
 {
-	LvView	   *serving = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), AccessExclusiveLock);
+	LvView	   *serving;
 	VersionInfo info;
 	int32		retired_id;
 	LvView	   *retired;
 
+	PreventCommandIfReadOnly("lambda_views.rollback_view()");
+	serving = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), AccessExclusiveLock);
 	lv_check_owner(serving);
 	lv_require_read_committed("rollback_view");
 	info = version_info(serving->view_id);

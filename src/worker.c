@@ -1,23 +1,30 @@
 /*-------------------------------------------------------------------------
  *
  * worker.c
- *	  Background workers: a launcher, one folding worker per database that
- *	  has the extension, and dynamic workers for batch recomputes.
+ *	  Entry points: the background workers.  A launcher; a pool of folding
+ *	  workers per database that has the extension; dynamic workers for batch
+ *	  recomputes.
  *
- * The launcher starts a worker for each database it has not yet ruled out.
- * A worker that finds no extension marks its database "no extension" and
- * exits; CREATE EXTENSION (the install script calls wake_launcher) puts the
- * database back in play.  A worker folds each view every speed_interval,
- * one chunk per transaction, and starts a dynamic worker for each due batch
- * recompute, so a long rebuild never stalls folding.  Errors in one view are
- * recorded in its status row and retried with backoff; other views go on.
- * DROP DATABASE (without FORCE) succeeds because a utility hook asks the
- * worker of that database to exit first.
+ * The launcher starts lambda_views.fold_workers folding workers for each
+ * database it has not yet ruled out (first workers of every database
+ * first, within max_workers).  A worker that finds no extension marks its
+ * database "no extension" and exits; CREATE EXTENSION (the install script
+ * calls wake_launcher) puts the database back in play.
  *
- * All of this needs shared_preload_libraries.  A library loaded later has
- * no shared state (lv_shared stays NULL), no hooks and no workers; the
- * functions a backend calls then (lv_note_tail_read, worker_pid,
- * wake_launcher) quietly do nothing.
+ * The folding workers of a database share its views: the catalog's
+ * last_fold_at is their common schedule, and a worker takes a due view only
+ * if it gets the view's LV_LOCK_FOLDING lock without waiting, so a slow
+ * view holds up one worker, never the pool.  Each fold takes one chunk per
+ * transaction, up to the keys known settled without waiting for any writer
+ * (capture.c, lv_capture_settled), so a writer left open on one source
+ * stalls nothing but that source's newest rows.  The first worker of the
+ * pool also starts a dynamic worker for each due batch recompute, so a long
+ * rebuild never stalls folding, and runs the due quality checks.  Errors in
+ * one view are logged with their SQLSTATE, recorded in its status row and
+ * retried with backoff; other views go on.
+ *
+ * All of this needs shared_preload_libraries (shmem.c); a library loaded
+ * later registers no worker.
  *
  *-------------------------------------------------------------------------
  */
@@ -71,6 +78,9 @@ typedef struct ViewSchedule
 	int			failures;
 	BackgroundWorkerHandle *batch;
 	bool		seen;
+	int64		settled;		/* append keys known settled (capture.c) */
+	bool		busy;			/* another worker of the pool folds it */
+	List	   *checkpoints;	/* capture's pending checkpoints */
 } ViewSchedule;
 
 /*
@@ -176,8 +186,8 @@ connectable_databases(void)
 void
 lv_launcher_main(Datum main_arg)
 {
-	BackgroundWorkerHandle *handles[LV_MAX_DATABASES] = {0};
-	TimestampTz started[LV_MAX_DATABASES] = {0};
+	static BackgroundWorkerHandle *handles[LV_MAX_DATABASES][LV_MAX_FOLDERS];
+	static TimestampTz started[LV_MAX_DATABASES][LV_MAX_FOLDERS];
 	MemoryContext loopcxt;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -196,6 +206,7 @@ lv_launcher_main(Datum main_arg)
 	for (;;)
 	{
 		List	   *dbids;
+		List	   *wanted;
 		ListCell   *lc;
 		int			i;
 
@@ -210,40 +221,53 @@ lv_launcher_main(Datum main_arg)
 		}
 
 		dbids = lv_workers_enabled ? connectable_databases() : NIL;
+		wanted = NIL;
 		foreach(lc, dbids)
 		{
 			Oid			dbid = lfirst_oid(lc);
 			LvDbSlot   *slot;
-			bool		start = false;
 
 			SpinLockAcquire(&lv_shared->mutex);
 			slot = lv_db_slot(dbid, true);
-			i = slot ? slot - lv_shared->dbs : -1;
 			if (slot && slot->status == LV_DB_DROPPING &&
 				TimestampDifferenceExceeds(slot->status_since, GetCurrentTimestamp(),
 										   LV_DROPPING_TIMEOUT_MS))
 				slot->status = LV_DB_UNKNOWN;
 			if (slot && slot->status == LV_DB_UNKNOWN)
+				wanted = lappend_int(wanted, slot - lv_shared->dbs);
+			SpinLockRelease(&lv_shared->mutex);
+		}
+
+		/*
+		 * each database's pool, first workers first, so that max_workers
+		 * leaves no database without one; a worker that failed starts
+		 * again after naptime
+		 */
+		for (int k = 0; k < lv_fold_workers; k++)
+		{
+			foreach(lc, wanted)
 			{
 				pid_t		pid;
+				MemoryContext old;
+				Oid			dbid;
 
-				/* a worker that failed is started again after naptime */
-				start = (handles[i] == NULL ||
-						 GetBackgroundWorkerPid(handles[i], &pid) == BGWH_STOPPED) &&
-					TimestampDifferenceExceeds(started[i], GetCurrentTimestamp(),
-											   lv_naptime_ms);
-			}
-			SpinLockRelease(&lv_shared->mutex);
-			if (start)
-			{
-				MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-				if (handles[i] != NULL)
-					pfree(handles[i]);
-				handles[i] = start_worker("lv_db_worker_main", "lambda_views worker",
-										  dbid, 0);
+				i = lfirst_int(lc);
+				if (handles[i][k] != NULL &&
+					GetBackgroundWorkerPid(handles[i][k], &pid) != BGWH_STOPPED)
+					continue;
+				if (!TimestampDifferenceExceeds(started[i][k], GetCurrentTimestamp(),
+												lv_naptime_ms))
+					continue;
+				SpinLockAcquire(&lv_shared->mutex);
+				dbid = lv_shared->dbs[i].dbid;
+				SpinLockRelease(&lv_shared->mutex);
+				old = MemoryContextSwitchTo(TopMemoryContext);
+				if (handles[i][k] != NULL)
+					pfree(handles[i][k]);
+				handles[i][k] = start_worker("lv_db_worker_main", "lambda_views worker",
+											 dbid, k);
 				MemoryContextSwitchTo(old);
-				started[i] = GetCurrentTimestamp();
+				started[i][k] = GetCurrentTimestamp();
 			}
 		}
 		/* forget databases that no longer exist */
@@ -253,17 +277,21 @@ lv_launcher_main(Datum main_arg)
 
 			SpinLockAcquire(&lv_shared->mutex);
 			gone = OidIsValid(lv_shared->dbs[i].dbid) && lv_workers_enabled &&
-				!list_member_oid(dbids, lv_shared->dbs[i].dbid) &&
-				lv_shared->dbs[i].pid == 0;
+				!list_member_oid(dbids, lv_shared->dbs[i].dbid);
+			for (int k = 0; gone && k < LV_MAX_FOLDERS; k++)
+				gone = lv_shared->dbs[i].pids[k] == 0;
 			if (gone)
 				lv_shared->dbs[i].dbid = InvalidOid;
 			SpinLockRelease(&lv_shared->mutex);
 			if (gone)
 			{
-				if (handles[i] != NULL)
-					pfree(handles[i]);
-				handles[i] = NULL;
-				started[i] = 0;
+				for (int k = 0; k < LV_MAX_FOLDERS; k++)
+				{
+					if (handles[i][k] != NULL)
+						pfree(handles[i][k]);
+					handles[i][k] = NULL;
+					started[i][k] = 0;
+				}
 			}
 		}
 
@@ -349,7 +377,7 @@ log_step_error(ErrorData *edata, const char *what)
  * error is logged and recorded in the view's status row, and false returned.
  */
 static bool
-run_view_step(int32 view_id, bool recompute, bool *more)
+run_view_step(int32 view_id, bool recompute, ViewSchedule *sched, bool *more)
 {
 	volatile bool ok = true;
 
@@ -360,6 +388,13 @@ run_view_step(int32 view_id, bool recompute, bool *more)
 
 		begin_step();
 		view = lv_view_by_id(view_id, true);
+		/* one folding worker of the pool at a time on a view: the others go on */
+		if (view != NULL && !recompute &&
+			!lv_try_lock_view(view_id, LV_LOCK_FOLDING, ExclusiveLock))
+		{
+			sched->busy = true;
+			view = NULL;
+		}
 		if (view != NULL)
 		{
 			pgstat_report_activity(STATE_RUNNING,
@@ -374,11 +409,19 @@ run_view_step(int32 view_id, bool recompute, bool *more)
 
 				if (replay_keys >= 0)
 					lv_lock_serving_first(view);
-				(void) lv_fold_view(view, 1, Max(replay_keys, 0), more);
+				/* as far as rows are settled, never waiting for a writer */
+				sched->settled = Max(sched->settled,
+									 lv_capture_settled(view, &sched->checkpoints,
+														TopMemoryContext));
+				(void) lv_fold_view(view, 1, Max(replay_keys, 0), &sched->settled, more);
 				if (replay_keys >= 0)
 				{
-					/* a replay folds one (throttled) chunk per round */
-					if (!*more)
+					/*
+					 * a replay folds one (throttled) chunk per round; it
+					 * switches in at the head, which means waiting for the
+					 * source's writers: only when there are none
+					 */
+					if (!*more && !lv_capture_writing(view))
 						(void) lv_finish_replay(view);
 					*more = false;
 				}
@@ -444,6 +487,7 @@ typedef struct DueView
 	int			speed_ms;
 	bool		batch_due;		/* a recompute is due */
 	int			backlog;		/* keys handed out beyond the speed layer */
+	int64		since_fold_ms;	/* since any worker last folded it; -1: never */
 } DueView;
 
 /*
@@ -469,7 +513,8 @@ due_views(List **views)
 					/* a version switched in by alter_view gets its first batch */
 					"OR (v.role = 'serving' AND v.version > 1 AND s.batch_gen = 0), "
 					"CASE WHEN v.role = 'serving' THEN coalesce(pg_catalog.pg_sequence_last_value(v.key_sequence) "
-					"- s.speed_watermark, 0) ELSE 0 END "
+					"- s.speed_watermark, 0) ELSE 0 END, "
+					"coalesce((extract(epoch FROM pg_catalog.clock_timestamp() - s.last_fold_at) * 1000)::bigint, -1) "
 					"FROM lambda_views.views v JOIN lambda_views.view_state s USING (view_id) "
 					"WHERE v.role <> 'retired' ORDER BY v.view_id",
 						 0, NULL, NULL, NULL, true, 0);
@@ -485,6 +530,7 @@ due_views(List **views)
 			v->speed_ms = (int) DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
 			v->batch_due = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
 			v->backlog = (int) Min(DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)), INT_MAX);
+			v->since_fold_ms = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
 			*views = lappend(*views, v);
 			MemoryContextSwitchTo(old);
 		}
@@ -571,6 +617,7 @@ schedule_for(int32 view_id)
 	{
 		memset(s, 0, sizeof(ViewSchedule));
 		s->view_id = view_id;
+		s->settled = -1;
 	}
 	return s;
 }
@@ -583,27 +630,18 @@ void
 lv_db_worker_main(Datum main_arg)
 {
 	Oid			dbid = DatumGetObjectId(main_arg);
+	int32		pool;			/* this worker's place in the pool */
 	MemoryContext loopcxt;
 	TimestampTz next_checks = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	if (!lv_claim_worker_place(dbid))
+	memcpy(&pool, MyBgworkerEntry->bgw_extra, sizeof(int32));
+	if (!lv_claim_worker_place())
 		proc_exit(0);			/* the launcher tries again after naptime */
-
-	SpinLockAcquire(&lv_shared->mutex);
-	{
-		LvDbSlot   *slot = lv_db_slot(dbid, true);
-
-		if (slot == NULL || slot->status != LV_DB_UNKNOWN || slot->pid != 0)
-		{
-			SpinLockRelease(&lv_shared->mutex);
-			proc_exit(0);
-		}
-		slot->pid = MyProcPid;
-	}
-	SpinLockRelease(&lv_shared->mutex);
+	if (!lv_join_pool(dbid, pool))
+		proc_exit(0);
 
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
 	pin_worker_search_path();
@@ -625,6 +663,9 @@ lv_db_worker_main(Datum main_arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
+		/* the pool was made smaller */
+		if (pool >= lv_fold_workers)
+			proc_exit(0);
 		MemoryContextReset(loopcxt);
 		MemoryContextSwitchTo(loopcxt);
 
@@ -660,33 +701,55 @@ lv_db_worker_main(Datum main_arg)
 				DueView    *v = lfirst(lc);
 				ViewSchedule *s = schedule_for(v->view_id);
 				bool		more = true;
+				long		period = fold_period(v->speed_ms, total_fold_ms);
 
 				s->seen = true;
 				now = GetCurrentTimestamp();
-				/* heavy ingest folds early: a realtime read aggregates less */
-				if (now >= s->next_fold ||
+
+				/*
+				 * due when no worker of the pool folded it for a period (the
+				 * catalog's last_fold_at is the pool's shared schedule) and
+				 * this worker's backoff after an error is over; heavy ingest
+				 * folds early: a realtime read aggregates less
+				 */
+				if ((now >= s->next_fold &&
+					 (v->since_fold_ms < 0 || v->since_fold_ms >= period)) ||
 					(early && v->backlog >= lv_fold_backlog_rows && s->failures == 0))
 				{
 					bool		ok = true;
 
-					while (more && ok)
+					s->busy = false;
+					while (more && ok && !s->busy)
 					{
 						CHECK_FOR_INTERRUPTS();
-						ok = run_view_step(s->view_id, false, &more);
+						ok = run_view_step(s->view_id, false, s, &more);
 					}
-					total_fold_ms -= s->fold_ms;
-					s->fold_ms = TimestampDifferenceMilliseconds(now, GetCurrentTimestamp());
-					total_fold_ms += s->fold_ms;
-					s->failures = ok ? 0 : Min(s->failures + 1, 10);
-					/* exponential backoff after errors, up to ~17 minutes */
-					if (ok)
-						s->next_fold = TimestampTzPlusMilliseconds(now,
-																   fold_period(v->speed_ms, total_fold_ms));
-					else
+					if (s->busy)
+					{
+						/* another worker has it: look again in a moment */
 						s->next_fold = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-																   (int64) v->speed_ms << s->failures);
+																   Min(period, LV_BACKLOG_POLL_MS));
+					}
+					else
+					{
+						total_fold_ms -= s->fold_ms;
+						s->fold_ms = TimestampDifferenceMilliseconds(now, GetCurrentTimestamp());
+						total_fold_ms += s->fold_ms;
+						s->failures = ok ? 0 : Min(s->failures + 1, 10);
+						/* exponential backoff after errors, up to ~17 minutes */
+						s->next_fold = ok ? TimestampTzPlusMilliseconds(now, period) :
+							TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														(int64) v->speed_ms << s->failures);
+					}
 				}
-				if (v->batch_due)
+				else if (v->since_fold_ms >= 0 && v->since_fold_ms < period)
+				{
+					/* folded by another worker of the pool: due a period after that */
+					s->next_fold = Max(s->next_fold,
+									   TimestampTzPlusMilliseconds(now, period - v->since_fold_ms));
+				}
+				/* recomputes are started by the pool's first worker only */
+				if (v->batch_due && pool == 0)
 				{
 					pid_t		pid;
 
@@ -723,12 +786,13 @@ lv_db_worker_main(Datum main_arg)
 					total_fold_ms -= s->fold_ms;
 					if (s->batch)
 						pfree(s->batch);
+					list_free_deep(s->checkpoints);
 					(void) hash_search(schedules, &s->view_id, HASH_REMOVE, NULL);
 				}
 			}
 		}
 		/* quality checks keep their own intervals; look every 10 seconds */
-		if (lv_workers_enabled && GetCurrentTimestamp() >= next_checks)
+		if (lv_workers_enabled && pool == 0 && GetCurrentTimestamp() >= next_checks)
 		{
 			run_checks_step();
 			next_checks = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 10000);
@@ -749,11 +813,11 @@ lv_batch_worker_main(Datum main_arg)
 	memcpy(&view_id, MyBgworkerEntry->bgw_extra, sizeof(int32));
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	if (!lv_claim_worker_place(InvalidOid))
+	if (!lv_claim_worker_place())
 		proc_exit(0);			/* still due: the next round starts it again */
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
 	pin_worker_search_path();
 	pgstat_report_appname("lambda_views batch");
-	(void) run_view_step(view_id, true, &more);
+	(void) run_view_step(view_id, true, NULL, &more);
 	proc_exit(0);
 }
