@@ -33,12 +33,12 @@ PG_CPPFLAGS = -I$(srcdir)/include -Wall -Werror
 PG_CONFIG ?= pg_config
 
 # pg_regress: one file per feature, on a temp instance that preloads the library.
-REGRESS = create reject aggregates fold recompute realtime immutable lifecycle privileges alter products security battery
+REGRESS = create appendkey reject aggregates fold recompute realtime immutable lifecycle privileges alter products security battery
 REGRESS_OPTS = --temp-instance=./tmp_check_regress \
 	--temp-config=$(srcdir)/test/regress.conf --inputdir=$(srcdir)
 
 # isolation specs compare the view with its query on the source (EXCEPT ALL both ways).
-ISOLATION = out_of_order_commit aborted_insert fold_during_recompute read_during_swap
+ISOLATION = out_of_order_commit aborted_insert fold_during_recompute read_during_swap drop_during_fold
 ISOLATION_OPTS = --temp-instance=./tmp_check_iso \
 	--temp-config=$(srcdir)/test/regress.conf \
 	--inputdir=$(srcdir)/test/isolation --outputdir=./output_iso

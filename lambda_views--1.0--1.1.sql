@@ -446,3 +446,135 @@ COMMENT ON FUNCTION lambda_views.state_serialize(internal) IS
   'internal: serialize function of lambda_views.partial (parallel query)';
 COMMENT ON FUNCTION lambda_views.state_deserialize(bytea, internal) IS
   'internal: deserialize function of lambda_views.partial (parallel query)';
+
+----------------------------------------------------------------------------
+-- Comments on every object of the extension: what each function is for and
+-- who may call it (sql/create.sql fails on an object without one).
+----------------------------------------------------------------------------
+COMMENT ON SCHEMA lambda_views_data IS
+  'storage of the lambda views (batch and speed tables, generation sequences); only the extension creates in it, each view''s owner owns its own';
+COMMENT ON SEQUENCE lambda_views.views_view_id_seq IS
+  'internal: numbers the lambda views and their versions (lambda_views.views.view_id)';
+COMMENT ON EVENT TRIGGER lambda_views_sql_drop IS
+  'forgets a lambda view whose relation is dropped (DROP VIEW, or DROP TABLE of its source with CASCADE) and drops its storage';
+DO $$
+BEGIN
+    -- the extension's schema is the creator's, not a member: keep a comment it already has
+    IF pg_catalog.obj_description('lambda_views'::pg_catalog.regnamespace, 'pg_namespace') IS NULL THEN
+        COMMENT ON SCHEMA lambda_views IS
+          'interface of the lambda_views extension: its functions, catalog tables and the status and catalog views';
+    END IF;
+END $$;
+
+-- the interface
+COMMENT ON FUNCTION lambda_views.create_view(text, text, name, interval, interval, bool, regrole, text, interval, numeric, text[]) IS
+  'creates a lambda view: a relation that merges a batch table, a speed table and the real-time tail, all derived from one GROUP BY query over an append-only table whose append key is by default its identity or serial column; for roles with SELECT on the source, ownership of it or TRIGGER on it, and CREATE on the view''s schema';
+COMMENT ON FUNCTION lambda_views.fold(text) IS
+  'speed layer: folds every committed source row beyond the speed watermark into the speed table and returns the number of source rows folded; for roles with the privileges of the view''s owner';
+COMMENT ON FUNCTION lambda_views.recompute(text) IS
+  'batch layer: rebuilds the batch table from all source rows up to the speed watermark, swaps it in and returns the number of source rows read; for roles with the privileges of the view''s owner';
+COMMENT ON FUNCTION lambda_views.alter_view(text, text, int, interval) IS
+  'Kappa reprocessing: builds a new version of the view from the first source row (throttled to rows_per_second if given) while the current one serves, then switches when it has caught up, keeping the old version for keep_old (default 1 day) for rollback_view; returns the relation of the new version while it replays; for roles with the privileges of the view''s owner';
+COMMENT ON FUNCTION lambda_views.rollback_view(text) IS
+  'serves the most recently retired version of the view again (folded up to the head) and returns the version number that was serving; for roles with the privileges of the view''s owner';
+COMMENT ON FUNCTION lambda_views.drop_view(text) IS
+  'drops a lambda view with its versions and its batch and speed storage; for roles with the privileges of the view''s owner';
+COMMENT ON FUNCTION lambda_views.tail(int, regclass) IS
+  'serving layer, internal: partial states of the committed source rows beyond the speed watermark, aggregated as the view''s owner in the caller''s snapshot (empty when lambda_views.realtime is off); the view''s relation calls it, for roles with SELECT on the view';
+COMMENT ON FUNCTION lambda_views.worker_pid(int) IS
+  'the pid of the background worker that folds this view''s database, or NULL when none runs; anyone may call it (lambda_views.status does)';
+COMMENT ON FUNCTION lambda_views.wake_launcher() IS
+  'internal: asks the launcher to start a background worker for this database once the transaction commits (CREATE EXTENSION calls it); false when the library is not preloaded; anyone may call it';
+COMMENT ON FUNCTION lambda_views.pending_rows(int) IS
+  'the committed source rows beyond the speed watermark, counted as the view''s owner; for roles with SELECT on the view, NULL for others (lambda_views.status calls it)';
+COMMENT ON FUNCTION lambda_views.high_water_mark(int) IS
+  'the last append key the source''s sequence handed out; for roles with SELECT on the view, NULL for others (lambda_views.status calls it)';
+COMMENT ON FUNCTION lambda_views.refuse_modification() IS
+  'trigger: refuses UPDATE, DELETE and TRUNCATE on the source of a lambda view; create_view installs it on the source, nobody calls it directly';
+COMMENT ON FUNCTION lambda_views.on_sql_drop() IS
+  'event trigger: forgets a lambda view whose relation was dropped and drops its storage; fired by the event trigger lambda_views_sql_drop, nobody calls it directly';
+COMMENT ON FUNCTION lambda_views.purge(regclass, timestamptz, name) IS
+  'retention: deletes the source rows whose ts_column is older than before, then folds and recomputes every lambda view on the source in the same transaction, and returns the rows deleted; the only way to delete from a source; for roles with the privileges of the source''s owner';
+COMMENT ON FUNCTION lambda_views.search_catalog(text) IS
+  'the data products the caller may read that carry this tag or whose name or description contains the text (case-insensitive); anyone may call it';
+
+-- partial states: the storage and the relation of every view call these,
+-- which check the aggregate and the states whoever calls them
+COMMENT ON AGGREGATE lambda_views.partial(regprocedure, VARIADIC "any") IS
+  'partial aggregation: the stored transition state of the named aggregate over its arguments (which must be of the aggregate''s declared types); folds and recomputes call it, anyone may';
+COMMENT ON AGGREGATE lambda_views.partial(regprocedure) IS
+  'partial aggregation of a zero-argument aggregate such as count(*); folds and recomputes call it, anyone may';
+COMMENT ON AGGREGATE lambda_views.merge(regprocedure, lambda_views.state, anyelement, bool) IS
+  'serving layer: combines stored partial states of the named aggregate and returns its final value; the relation of a lambda view calls it, anyone may';
+COMMENT ON FUNCTION lambda_views.finalize(regprocedure, lambda_views.state, anyelement) IS
+  'the final value of one stored partial state, the third argument giving the result type (the aggregate''s own) and collation; the storage and relation of a lambda view call it, anyone may';
+COMMENT ON FUNCTION lambda_views.combine_states(regprocedure, lambda_views.state, lambda_views.state, "any") IS
+  'combines two stored partial states of the named aggregate, the last argument carrying the collation; folds call it to add to the speed table, anyone may';
+COMMENT ON FUNCTION lambda_views.partial_trans(internal, regprocedure, VARIADIC "any") IS
+  'internal: transition function of the aggregate lambda_views.partial, called only by it';
+COMMENT ON FUNCTION lambda_views.partial_trans(internal, regprocedure) IS
+  'internal: transition function of the aggregate lambda_views.partial for zero-argument aggregates, called only by it';
+COMMENT ON FUNCTION lambda_views.state_final(internal) IS
+  'internal: final function of the aggregate lambda_views.partial (the stored form of the state), called only by it';
+COMMENT ON FUNCTION lambda_views.state_combine(internal, internal) IS
+  'internal: combine function of the aggregate lambda_views.partial (parallel query), called only by it';
+COMMENT ON FUNCTION lambda_views.state_serialize(internal) IS
+  'internal: serialize function of the aggregate lambda_views.partial (parallel query), called only by it';
+COMMENT ON FUNCTION lambda_views.state_deserialize(bytea, internal) IS
+  'internal: deserialize function of the aggregate lambda_views.partial (parallel query), called only by it';
+COMMENT ON FUNCTION lambda_views.merge_trans(internal, regprocedure, lambda_views.state, anyelement, bool) IS
+  'internal: transition function of the aggregate lambda_views.merge, called only by it';
+COMMENT ON FUNCTION lambda_views.merge_final(internal, regprocedure, lambda_views.state, anyelement, bool) IS
+  'internal: final function of the aggregate lambda_views.merge, called only by it';
+COMMENT ON FUNCTION lambda_views.state_in(cstring) IS
+  'input function of the type lambda_views.state; superusers only (restoring a dump)';
+COMMENT ON FUNCTION lambda_views.state_recv(internal) IS
+  'binary input function of the type lambda_views.state; superusers only (restoring a dump)';
+COMMENT ON FUNCTION lambda_views.state_out(lambda_views.state) IS
+  'output function of the type lambda_views.state, in bytea''s hex form; anyone may call it';
+COMMENT ON FUNCTION lambda_views.state_send(lambda_views.state) IS
+  'binary output function of the type lambda_views.state; anyone may call it';
+
+-- data products
+COMMENT ON FUNCTION lambda_views.set_product(text, regrole, text, interval, numeric, text[], jsonb, interval) IS
+  'sets a lambda view''s data-product metadata (NULL arguments keep the current value; in column_comments a null comment removes one) and keeps COMMENT ON VIEW / COLUMN in sync; for roles with the privileges of the view''s owner and members of the product''s owner role';
+COMMENT ON FUNCTION lambda_views.set_product_by_id(int, text, regrole, text, interval, numeric, text[], jsonb, interval) IS
+  'internal: set_product for a view id; set_product calls it, for the same roles';
+COMMENT ON FUNCTION lambda_views.add_check(text, text, text) IS
+  'adds (or replaces) a quality check of a lambda view: a query, run as the view''s owner, that returns no rows when the check passes; for roles with the privileges of the view''s owner';
+COMMENT ON FUNCTION lambda_views.add_check_by_id(int, text, text, text, text) IS
+  'internal: add_check for a view id; add_check calls it, for the same roles';
+COMMENT ON FUNCTION lambda_views.remove_check(text, text) IS
+  'removes a user-defined quality check of a lambda view, with its last result; for roles with the privileges of the view''s owner';
+COMMENT ON FUNCTION lambda_views.remove_check_by_id(int, text, text) IS
+  'internal: remove_check for a view id; remove_check calls it, for the same roles';
+COMMENT ON FUNCTION lambda_views."check"(text) IS
+  'runs the quality checks of a lambda view (completeness, freshness against the SLA, user-defined checks as the view''s owner) and records the results; a failure is logged as a WARNING and sent with NOTIFY on channel lambda_views_alerts; for roles with the privileges of the view''s owner (lambda_views.catalog shows the last results to every reader)';
+COMMENT ON FUNCTION lambda_views.check_by_id(int, text) IS
+  'internal: check for a view id; check and run_due_checks call it, for the same roles';
+COMMENT ON FUNCTION lambda_views.run_due_checks() IS
+  'runs the checks of every data product whose check_interval has passed since its last check, among the views whose owner''s privileges the caller has, and returns the number of views checked; the background worker calls it';
+COMMENT ON FUNCTION lambda_views.product_view_id(text) IS
+  'internal: the id of the serving lambda view of that name (an error if there is none); the data-product functions call it, anyone may';
+COMMENT ON FUNCTION lambda_views.run_check_sql(int, text, text, bool) IS
+  'internal: runs (or with execute false only plans) a check query as the view''s owner under the given search_path and returns the number of rows it returns and the first as JSON; for roles with the privileges of the view''s owner';
+COMMENT ON FUNCTION lambda_views.completeness(int) IS
+  'internal: in one snapshot, the source rows up to the speed watermark (that pass the view''s filter) and the rows the batch and speed tables cover, counted as the view''s owner; for roles with the privileges of the view''s owner (check calls it)';
+COMMENT ON FUNCTION lambda_views.sync_comments(int) IS
+  'internal: sets COMMENT ON VIEW and COMMENT ON COLUMN of a lambda view from its product metadata, as the view''s owner; for roles with the privileges of the view''s owner and members of the product''s owner role';
+COMMENT ON FUNCTION lambda_views.enforce_policies(int, regrole, text, interval, text) IS
+  'internal: refuses product metadata that breaks a governance policy of lambda_views.policies; runs as the extension''s owner and only raises errors, anyone may call it';
+COMMENT ON FUNCTION lambda_views.validate_product(interval, numeric, interval, jsonb, int) IS
+  'internal: refuses invalid product metadata; runs as the extension''s owner and only raises errors, anyone may call it';
+COMMENT ON FUNCTION lambda_views.product_on_create(regclass, regrole, text, interval, numeric, text[]) IS
+  'internal: records the data-product metadata given to create_view and applies the governance policies; create_view calls it for the view''s new owner';
+COMMENT ON FUNCTION lambda_views.store_product(int, regrole, text, interval, numeric, text[], jsonb, interval, text) IS
+  'internal: replaces a view''s product metadata after checking the values and the governance policies; for roles with the privileges of the view''s owner and members of the product''s owner role';
+COMMENT ON FUNCTION lambda_views.store_check(int, text, text, text) IS
+  'internal: adds or replaces a quality check once it plans as one SELECT; for roles with the privileges of the view''s owner';
+COMMENT ON FUNCTION lambda_views.delete_check(int, text) IS
+  'internal: removes a quality check and its last result, false if there was none; for roles with the privileges of the view''s owner';
+COMMENT ON FUNCTION lambda_views.record_check(int, text, bool, text) IS
+  'internal: records the result of a check (a failure is logged as a WARNING and sent with NOTIFY on channel lambda_views_alerts, with view, check and time only); for roles with the privileges of the view''s owner';
+COMMENT ON FUNCTION lambda_views.may_read(name, name) IS
+  'internal: whether the caller may read the relation of a lambda view; the row security policies of the catalog tables call it, anyone may';

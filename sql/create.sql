@@ -87,12 +87,26 @@ SET search_path = pg_catalog;
 SELECT count(*) FROM public.pv_daily;
 RESET search_path;
 
--- Every function of the interface is documented.
-SELECT p.proname
-  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
- WHERE n.nspname = 'lambda_views' AND obj_description(p.oid, 'pg_proc') IS NULL
-   AND p.proname NOT LIKE '%\_trans' AND p.proname NOT LIKE 'state\_%' AND p.proname NOT LIKE 'merge\_final'
- ORDER BY 1;
+-- Every object the extension installs has a COMMENT: every function, the
+-- internal support functions included, and the types, schemas, tables,
+-- views, sequences and event triggers; and so has the extension's schema.
+CREATE TEMP VIEW lv_uncommented AS
+SELECT pg_describe_object(d.classid, d.objid, 0) AS without_comment
+  FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+ WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e' AND e.extname = 'lambda_views'
+   AND obj_description(d.objid, d.classid::regclass::text) IS NULL
+UNION ALL
+SELECT pg_describe_object('pg_namespace'::regclass, e.extnamespace, 0)
+  FROM pg_extension e
+ WHERE e.extname = 'lambda_views' AND obj_description(e.extnamespace, 'pg_namespace') IS NULL;
+SELECT * FROM lv_uncommented ORDER BY 1;
+-- (it sees the internal ones: without their comments they are listed)
+BEGIN;
+COMMENT ON FUNCTION lambda_views.state_final(internal) IS NULL;
+COMMENT ON EVENT TRIGGER lambda_views_sql_drop IS NULL;
+SELECT * FROM lv_uncommented ORDER BY 1;
+ROLLBACK;
+DROP VIEW lv_uncommented;
 
 SELECT lambda_views.drop_view('pv_daily');
 SELECT lambda_views.drop_view('pv_total');

@@ -37,6 +37,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/syscache.h"
 
 #include "lambda_views.h"
 #include "definition.h"
@@ -340,9 +341,16 @@ close_generation(LvView *view, int64 *closed_gen)
 	int64		speed_gen;
 	int64		watermark;
 
-	lv_spi_exec(psprintf("SELECT pg_catalog.nextval(%s::pg_catalog.regclass)",
-						 quote_literal_cstr(lv_storage_name(view, "gen"))),
-				false, 1);
+	/* a concurrent drop_view drops the sequence: wait for it, then say so */
+	if (OidIsValid(view->gen_sequence))
+		LockRelationOid(view->gen_sequence, RowExclusiveLock);
+	if (!OidIsValid(view->gen_sequence) ||
+		!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(view->gen_sequence)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("lambda view \"%s\" was dropped while it was being used", view->view_name)));
+	lv_spi_exec_args("SELECT pg_catalog.nextval($1)", 1, (Oid[]) {REGCLASSOID},
+					 (Datum[]) {ObjectIdGetDatum(view->gen_sequence)}, NULL, false, 1);
 	new_gen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 										  SPI_tuptable->tupdesc, 1, &isnull));
 	*closed_gen = new_gen - 1;

@@ -443,20 +443,22 @@ default_key(Relation rel)
 	for (i = 0; i < tupdesc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-		Oid			seqid;
 
 		if (att->attisdropped)
 			continue;
-		seqid = att->attidentity != '\0' ? InvalidOid : default_sequence(rel, att->attnum);
-		if (att->attidentity == '\0' && OidIsValid(seqid) &&
-			!owned_by_column(seqid, rel, att->attnum))
+		if (att->attidentity == '\0')
 		{
-			if (unowned == NULL)
-				unowned = att;
-			continue;
+			Oid			seqid = default_sequence(rel, att->attnum);
+
+			if (!OidIsValid(seqid))
+				continue;		/* not filled by a sequence */
+			if (!owned_by_column(seqid, rel, att->attnum))
+			{
+				if (unowned == NULL)
+					unowned = att;
+				continue;
+			}
 		}
-		if (att->attidentity == '\0' && !OidIsValid(seqid))
-			continue;
 		appendStringInfo(&names, "%s%s", nfound > 0 ? ", " : "",
 						 quote_identifier(NameStr(att->attname)));
 		if (nfound++ == 0)
@@ -472,7 +474,7 @@ default_key(Relation rel)
 	if (found == NULL && unowned == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("source \"%s\" has no identity column to use as append key", relname),
+				 errmsg("source \"%s\" has no identity or serial column to use as append key", relname),
 				 errhint("Pass append_key => 'column', a bigint column filled by a sequence.")));
 	return found != NULL ? found : unowned;
 }
@@ -513,12 +515,12 @@ check_append_key(LvDefinition *def, Relation rel, const char *append_key)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" of source \"%s\" does not exist", append_key, relname),
-				 errhint("append_key is the exact name of the source's bigint identity column.")));
+				 errhint("append_key is the exact name of the source's identity or serial column.")));
 	def->append_key = pstrdup(NameStr(keyatt->attname));
 	if (keyatt->atttypid != INT8OID && keyatt->atttypid != INT4OID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("append key \"%s\" must be bigint", def->append_key),
+				 errmsg("append key \"%s\" must be bigint or integer", def->append_key),
 				 errhint("Use a bigint identity column (GENERATED ALWAYS AS IDENTITY) or bigserial.")));
 
 	if (keyatt->attidentity != '\0')

@@ -75,7 +75,6 @@ typedef struct ViewSchedule
 	int32		view_id;
 	TimestampTz next_fold;
 	long		fold_ms;		/* how long its last fold took */
-	int			failures;
 	BackgroundWorkerHandle *batch;
 	bool		seen;
 	int64		settled;		/* append keys known settled (capture.c) */
@@ -488,6 +487,7 @@ typedef struct DueView
 	bool		batch_due;		/* a recompute is due */
 	int			backlog;		/* keys handed out beyond the speed layer */
 	int64		since_fold_ms;	/* since any worker last folded it; -1: never */
+	int64		retry_in_ms;	/* failing: until the next try may start */
 } DueView;
 
 /*
@@ -514,7 +514,17 @@ due_views(List **views)
 					"OR (v.role = 'serving' AND v.version > 1 AND s.batch_gen = 0), "
 					"CASE WHEN v.role = 'serving' THEN coalesce(pg_catalog.pg_sequence_last_value(v.key_sequence) "
 					"- s.speed_watermark, 0) ELSE 0 END, "
-					"coalesce((extract(epoch FROM pg_catalog.clock_timestamp() - s.last_fold_at) * 1000)::bigint, -1) "
+					"coalesce((extract(epoch FROM pg_catalog.clock_timestamp() - s.last_fold_at) * 1000)::bigint, -1), "
+					/*
+					 * a view whose last fold failed is tried again once the
+					 * time it has been failing has passed again (at least two
+					 * speed_intervals, at most ~17 minutes): exponential
+					 * backoff that every worker of the pool reads alike
+					 */
+					"CASE WHEN s.last_error_at > coalesce(s.last_fold_at, '-infinity') THEN "
+					"(extract(epoch FROM LEAST(GREATEST(2 * v.speed_interval, "
+					"2 * (s.last_error_at - coalesce(s.last_fold_at, s.last_error_at))), '1024 seconds') "
+					"- (pg_catalog.clock_timestamp() - s.last_error_at)) * 1000)::bigint ELSE 0 END "
 					"FROM lambda_views.views v JOIN lambda_views.view_state s USING (view_id) "
 					"WHERE v.role <> 'retired' ORDER BY v.view_id",
 						 0, NULL, NULL, NULL, true, 0);
@@ -531,6 +541,7 @@ due_views(List **views)
 			v->batch_due = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
 			v->backlog = (int) Min(DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)), INT_MAX);
 			v->since_fold_ms = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+			v->retry_in_ms = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
 			*views = lappend(*views, v);
 			MemoryContextSwitchTo(old);
 		}
@@ -708,13 +719,14 @@ lv_db_worker_main(Datum main_arg)
 
 				/*
 				 * due when no worker of the pool folded it for a period (the
-				 * catalog's last_fold_at is the pool's shared schedule) and
-				 * this worker's backoff after an error is over; heavy ingest
-				 * folds early: a realtime read aggregates less
+				 * catalog's last_fold_at is the pool's shared schedule) or,
+				 * under heavy ingest, early (a realtime read aggregates
+				 * less); a failing view when its backoff is over
 				 */
-				if ((now >= s->next_fold &&
-					 (v->since_fold_ms < 0 || v->since_fold_ms >= period)) ||
-					(early && v->backlog >= lv_fold_backlog_rows && s->failures == 0))
+				if (now >= s->next_fold &&
+					(v->retry_in_ms > 0 ? false :
+					 v->since_fold_ms < 0 || v->since_fold_ms >= period ||
+					 (early && v->backlog >= lv_fold_backlog_rows)))
 				{
 					bool		ok = true;
 
@@ -735,13 +747,13 @@ lv_db_worker_main(Datum main_arg)
 						total_fold_ms -= s->fold_ms;
 						s->fold_ms = TimestampDifferenceMilliseconds(now, GetCurrentTimestamp());
 						total_fold_ms += s->fold_ms;
-						s->failures = ok ? 0 : Min(s->failures + 1, 10);
-						/* exponential backoff after errors, up to ~17 minutes */
+						/* after an error the catalog holds the backoff (due_views) */
 						s->next_fold = ok ? TimestampTzPlusMilliseconds(now, period) :
-							TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-														(int64) v->speed_ms << s->failures);
+							TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 2 * (int64) v->speed_ms);
 					}
 				}
+				else if (v->retry_in_ms > 0)
+					s->next_fold = Max(s->next_fold, TimestampTzPlusMilliseconds(now, v->retry_in_ms));
 				else if (v->since_fold_ms >= 0 && v->since_fold_ms < period)
 				{
 					/* folded by another worker of the pool: due a period after that */

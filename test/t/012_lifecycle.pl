@@ -19,7 +19,7 @@ sub workers
 {
 	my ($node) = @_;
 	return $node->safe_psql('postgres', q{
-		SELECT coalesce(string_agg(coalesce(datname, '<none>'), ',' ORDER BY datname), '')
+		SELECT coalesce(string_agg(DISTINCT coalesce(datname, '<none>'), ',' ORDER BY coalesce(datname, '<none>')), '')
 		  FROM pg_stat_activity WHERE backend_type = 'lambda_views worker'});
 }
 
@@ -94,10 +94,16 @@ for (1 .. 20)
 }
 is(join(' ', grep { $_ ne 'db_ext' } @seen), '',
 	'no worker appears in databases without the extension over two seconds');
-my $pid = $node->safe_psql('db_ext',
-	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'lambda_views worker'");
-is($node->safe_psql('db_ext', 'SELECT worker_pid, worker_state FROM lambda_views.status'),
-	"$pid|running", 'status names the worker folding the database');
+# a pool of lambda_views.fold_workers (default 2) folding workers
+ok(wait_for($node, 'postgres',
+	"SELECT count(*) = current_setting('lambda_views.fold_workers')::int FROM pg_stat_activity "
+	  . "WHERE backend_type = 'lambda_views worker' AND datname = 'db_ext'", 20),
+	'the database has its pool of folding workers');
+is($node->safe_psql('db_ext', q{
+	SELECT worker_pid IN (SELECT pid FROM pg_stat_activity
+	                       WHERE backend_type = 'lambda_views worker' AND datname = 'db_ext'),
+	       worker_state FROM lambda_views.status}),
+	"t|running", 'status names a worker folding the database');
 folds_exactly($node, 'db_ext', 'first start');
 
 # CREATE EXTENSION in another database starts a worker there, no restart.
