@@ -29,7 +29,10 @@ OBJS = \
 	src/products.o \
 	src/api.o
 
-PG_CPPFLAGS = -I$(srcdir)/include -Wall -Werror
+# the version of the SQL objects the library is built for (the library
+# refuses to fold or create views against an older catalog)
+LV_EXTENSION_VERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'.*/\1/p" $(srcdir)/lambda_views.control)
+PG_CPPFLAGS = -I$(srcdir)/include -Wall -Werror -DLV_EXTENSION_VERSION='"$(LV_EXTENSION_VERSION)"'
 PG_CONFIG ?= pg_config
 
 # pg_regress: one file per feature, on a temp instance that preloads the library.
@@ -38,7 +41,7 @@ REGRESS_OPTS = --temp-instance=./tmp_check_regress \
 	--temp-config=$(srcdir)/test/regress.conf --inputdir=$(srcdir)
 
 # isolation specs compare the view with its query on the source (EXCEPT ALL both ways).
-ISOLATION = out_of_order_commit aborted_insert fold_during_recompute read_during_swap drop_during_fold
+ISOLATION = out_of_order_commit aborted_insert fold_during_recompute read_during_swap drop_during_fold lock_dos
 ISOLATION_OPTS = --temp-instance=./tmp_check_iso \
 	--temp-config=$(srcdir)/test/regress.conf \
 	--inputdir=$(srcdir)/test/isolation --outputdir=./output_iso
@@ -61,6 +64,11 @@ include $(PGXS)
 
 # PGXS tracks no header dependencies: every object depends on every header
 $(OBJS): $(wildcard $(srcdir)/include/*.h)
+# ... and on the control file, whose default_version they are built for
+$(OBJS): $(srcdir)/lambda_views.control
+ifeq ($(strip $(LV_EXTENSION_VERSION)),)
+$(error no default_version in $(srcdir)/lambda_views.control)
+endif
 
 # after PGXS, which resets it: the TAP tests' shared helpers
 PROVE_FLAGS += -I $(srcdir)/test/perl

@@ -37,8 +37,20 @@ COMMENT ON FUNCTION lambda_views.state_send(lambda_views.state) IS
   'binary output of lambda_views.state';
 
 ----------------------------------------------------------------------------
+-- Storage schema: nothing for PUBLIC.  A view's owner may name the schema's
+-- tables (its own storage; other roles' tables stay closed by privileges);
+-- only the extension creates there.  Revoked before the views are attached
+-- again, and upgrade_1_1_attach grants USAGE to each view's owner outside
+-- this script: privileges set within it are the extension's initial ones,
+-- which pg_dump leaves to CREATE EXTENSION, so a restore would lose them.
+----------------------------------------------------------------------------
+REVOKE ALL ON SCHEMA lambda_views_data FROM PUBLIC;
+
+----------------------------------------------------------------------------
 -- Existing views: detach each relation from its storage, replace the
--- support functions, convert the storage, attach again.
+-- support functions, convert the storage, attach again.  The relations and
+-- the grants are the users' objects: the C functions change them outside
+-- this script (src/upgrade.c).
 ----------------------------------------------------------------------------
 CREATE FUNCTION lambda_views.upgrade_1_1_detach(int) RETURNS void
 AS 'MODULE_PATHNAME', 'lv_upgrade_1_1_detach' LANGUAGE C STRICT;
@@ -112,21 +124,6 @@ SELECT lambda_views.upgrade_1_1_attach(view_id) FROM lambda_views.views ORDER BY
 DROP FUNCTION lambda_views.upgrade_1_1_detach(int);
 DROP FUNCTION lambda_views.upgrade_1_1_attach(int);
 DROP FUNCTION lambda_views.upgrade_1_1_state(bytea, regprocedure);
-
-----------------------------------------------------------------------------
--- Storage schema: nothing for PUBLIC.  A view's owner may name the schema's
--- tables (its own storage; other roles' tables stay closed by privileges);
--- only the extension creates there.
-----------------------------------------------------------------------------
-REVOKE ALL ON SCHEMA lambda_views_data FROM PUBLIC;
-DO $$
-DECLARE
-    r regrole;
-BEGIN
-    FOR r IN SELECT DISTINCT owner FROM lambda_views.views LOOP
-        EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA lambda_views_data TO %I', r::text);
-    END LOOP;
-END $$;
 
 ----------------------------------------------------------------------------
 -- The catalog: written only by the extension's functions (as the tables'
@@ -319,12 +316,10 @@ END $$;
 
 ----------------------------------------------------------------------------
 -- status and catalog: security barriers that show a view only to roles that
--- may read it, and its last error only to its owner.
+-- may read it, and its last error only to its owner.  Replaced in place
+-- (same columns), so that views users built on them stay.
 ----------------------------------------------------------------------------
-DROP FUNCTION lambda_views.search_catalog(text);
-DROP VIEW lambda_views.catalog;
-DROP VIEW lambda_views.status;
-CREATE VIEW lambda_views.status WITH (security_barrier) AS
+CREATE OR REPLACE VIEW lambda_views.status WITH (security_barrier) AS
 SELECT v.view_id,
        pg_catalog.format('%I.%I', v.view_schema, v.view_name) AS view,
        v.source,
@@ -372,11 +367,10 @@ SELECT v.view_id,
   CROSS JOIN LATERAL (SELECT lambda_views.worker_pid(v.view_id) AS worker_pid) w
  WHERE lambda_views.may_read(v.view_schema, v.view_name)
     OR pg_catalog.pg_has_role(v.owner, 'USAGE');
-GRANT SELECT ON lambda_views.status TO PUBLIC;
 COMMENT ON VIEW lambda_views.status IS
   'one row per lambda view the caller may read: watermarks, backlog, last fold and recompute, worker, last error (to the owner only)';
 
-CREATE VIEW lambda_views.catalog WITH (security_barrier) AS
+CREATE OR REPLACE VIEW lambda_views.catalog WITH (security_barrier) AS
 SELECT format('%I.%I', v.view_schema, v.view_name) AS name,
        p.owner_role,
        p.description,
@@ -417,21 +411,8 @@ SELECT format('%I.%I', v.view_schema, v.view_name) AS name,
        WHERE r.view_id = v.view_id) chk
  WHERE v.role = 'serving'
    AND pg_catalog.has_table_privilege(c.oid, 'SELECT');
-GRANT SELECT ON lambda_views.catalog TO PUBLIC;
 COMMENT ON VIEW lambda_views.catalog IS
   'data products: one row per lambda view the caller may read, with owner, description, source, schema, SLAs, tags, freshness, last check results and health (ok, late or failing)';
-
-CREATE FUNCTION lambda_views.search_catalog(pattern text)
-RETURNS SETOF lambda_views.catalog
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT * FROM lambda_views.catalog c
-     WHERE pattern = ANY (c.tags)
-        OR strpos(lower(c.name), lower(pattern)) > 0
-        OR strpos(lower(COALESCE(c.description, '')), lower(pattern)) > 0
-     ORDER BY c.name
-$$;
-COMMENT ON FUNCTION lambda_views.search_catalog(text) IS
-  'the data products the caller may read that carry this tag or whose name or description contains the text (case-insensitive)';
 
 ----------------------------------------------------------------------------
 -- Comments the support functions lacked in 1.0.

@@ -13,6 +13,14 @@
 
 #define LV_DATA_SCHEMA "lambda_views_data"
 
+/*
+ * The version of the extension's SQL objects this library is built for:
+ * default_version in lambda_views.control, which the Makefile passes.
+ */
+#ifndef LV_EXTENSION_VERSION
+#error "LV_EXTENSION_VERSION is not defined: build with the Makefile, which takes it from lambda_views.control"
+#endif
+
 /* settings.c: the configuration variables (ground) */
 extern void lv_define_settings(void);
 extern bool lv_realtime;
@@ -100,6 +108,8 @@ extern void lv_check_owner(LvView *view);
 extern void lv_refuse_retired(LvView *view, const char *what);
 extern int	lv_become_owner(LvView *view, Oid *saved_user, int *saved_sec);
 extern void lv_record_error(int32 view_id, const char *message);
+extern char *lv_extension_version(void);
+extern void lv_require_current_catalog(const char *what);
 
 /* capture.c */
 extern int64 lv_sequence_last_value(Oid seqrelid);

@@ -2,8 +2,11 @@
 # Shared helpers for scripts/demo, scripts/test and scripts/install-deps.
 # Sourced, not executed.  The sourcing script sets SCRIPT_PATH first.
 
-PG_BIN=/usr/lib/postgresql/15/bin
-PG_CONFIG=$PG_BIN/pg_config
+# PG_CONFIG from the environment selects another PostgreSQL 15 installation
+# (its bindir holds pg_ctl, initdb, psql and pgbench); default: Debian's.
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+PG_BIN=$(dirname "$PG_CONFIG")
+if [[ -x "$PG_CONFIG" ]]; then PG_BIN=$("$PG_CONFIG" --bindir); fi
 REPO=$(cd "$(dirname "$SCRIPT_PATH")/.." && pwd -P)
 SCRIPT_NAME="scripts/$(basename "$SCRIPT_PATH")"
 STEP="startup"
@@ -42,7 +45,7 @@ need_root() {
         local sudo_flags=() env_args=() v
         # Never prompt under CI or without a terminal.
         if [[ "${CI:-}" == true || ! -t 0 ]]; then sudo_flags=(-n); fi
-        for v in CI LAMBDA_VIEWS_DEMO_PORT LAMBDA_VIEWS_DEMO_SKIP_SQL LAMBDA_VIEWS_TEST_TIMEOUT; do
+        for v in CI PG_CONFIG LAMBDA_VIEWS_DEMO_PORT LAMBDA_VIEWS_DEMO_SKIP_SQL LAMBDA_VIEWS_TEST_TIMEOUT; do
             [[ -z "${!v+x}" ]] || env_args+=("$v=${!v}")
         done
         say "$SCRIPT_NAME needs root; re-running it with sudo"

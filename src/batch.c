@@ -393,6 +393,7 @@ lv_recompute_view(LvView *view)
 	instr_time	start;
 	instr_time	elapsed;
 
+	lv_require_current_catalog("recompute");
 	lv_require_read_committed("recompute");
 	INSTR_TIME_SET_CURRENT(start);
 	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);

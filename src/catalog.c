@@ -18,14 +18,19 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -33,6 +38,7 @@
 #include "catalog/pg_namespace.h"
 #include "storage/lmgr.h"
 #include "utils/regproc.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 #include "utils/xid8.h"
@@ -302,4 +308,63 @@ lv_record_error(int32 view_id, const char *message)
 						  (Datum[]) {Int32GetDatum(view_id), CStringGetTextDatum(message)},
 						  NULL, false, 0);
 	SPI_finish();
+}
+
+/*
+ * lv_extension_version returns the version of the extension's SQL objects
+ * in this database (pg_extension.extversion), or NULL when the extension
+ * is not installed.  ALTER EXTENSION UPDATE records the new version before
+ * its script runs.
+ */
+char *
+lv_extension_version(void)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	char	   *version = NULL;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("lambda_views"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		value = heap_getattr(tuple, Anum_pg_extension_extversion,
+										 RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			version = text_to_cstring(DatumGetTextPP(value));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return version;
+}
+
+/*
+ * lv_require_current_catalog refuses to go on when the extension's SQL
+ * objects are not the version this library is built for
+ * (LV_EXTENSION_VERSION).  A new library installed over an old one meets
+ * the old catalog and the old stored states until ALTER EXTENSION
+ * lambda_views UPDATE converts them, and a fold, recompute or new view
+ * would write states in the new format next to the old ones.  fold,
+ * recompute and the creation of a view or version call it first; reads do
+ * not.
+ */
+void
+lv_require_current_catalog(const char *what)
+{
+	char	   *version = lv_extension_version();
+
+	if (version != NULL && strcmp(version, LV_EXTENSION_VERSION) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot %s: the lambda_views objects of this database are version %s, the library is version %s",
+						what, version, LV_EXTENSION_VERSION),
+				 errdetail("The library was replaced; the catalog and the stored states keep the format of version %s until the extension is updated.",
+						   version),
+				 errhint("Run ALTER EXTENSION lambda_views UPDATE.")));
 }

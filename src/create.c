@@ -102,6 +102,8 @@ lv_create_version(LvDefinition *def, Oid nspid, const char *relname,
 	int			nestlevel;
 	Oid			owner = GetUserId();
 
+	/* create_view checked already; alter_view comes here */
+	lv_require_current_catalog("create a version of a lambda view");
 	if (relname == NULL)
 		nspid = get_namespace_oid(LV_DATA_SCHEMA, false);
 
@@ -249,6 +251,7 @@ lv_create_view_op(const char *name, const char *query, const char *append_key,
 	int32		view_id;
 	Oid			relid;
 
+	lv_require_current_catalog("create a lambda view");
 	if (speed_interval == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -151,6 +151,7 @@ lv_fold_view(LvView *view, int max_chunks, int64 max_keys, const int64 *settled,
 	instr_time	start;
 	instr_time	elapsed;
 
+	lv_require_current_catalog("fold");
 	if (more)
 		*more = false;
 	lv_require_read_committed("fold");

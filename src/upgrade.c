@@ -10,12 +10,20 @@
  * functions that call these (api.c) exist only while that script runs, and
  * only a superuser running it may call them.
  *
+ * The relations of the views and the grants to their owners are the
+ * users', not the extension's: they are changed outside the script's
+ * context (outside_script).  Within it, PostgreSQL refuses to replace an
+ * object the extension does not own, and records every grant on the
+ * extension's objects as an initial privilege, which pg_dump leaves out:
+ * a restored database would lose the owners' USAGE on the storage schema.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/relation.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/ruleutils.h"
@@ -26,6 +34,45 @@
 #include "definition.h"
 #include "lambda_views.h"
 #include "operations.h"
+
+/*
+ * outside_script runs step(arg) as work of its own, not of the extension
+ * script that runs ALTER EXTENSION UPDATE: it neither replaces nor creates
+ * members of the extension, and its grants are no initial privileges.
+ */
+static void
+outside_script(void (*step) (const void *arg), const void *arg)
+{
+	bool		saved_creating = creating_extension;
+	Oid			saved_extension = CurrentExtensionObject;
+
+	creating_extension = false;
+	CurrentExtensionObject = InvalidOid;
+	PG_TRY();
+	{
+		step(arg);
+	}
+	PG_FINALLY();
+	{
+		creating_extension = saved_creating;
+		CurrentExtensionObject = saved_extension;
+	}
+	PG_END_TRY();
+}
+
+/* run_sql runs one statement (a step of outside_script). */
+static void
+run_sql(const void *sql)
+{
+	lv_spi_exec((const char *) sql, false, 0);
+}
+
+/* grant_storage_usage lets a view's owner reach the storage schema (a step). */
+static void
+grant_storage_usage(const void *role)
+{
+	lv_grant_storage_usage(*(const Oid *) role);
+}
 
 /*
  * lv_upgrade_1_1_detach_view points a version's relation at a placeholder with
@@ -60,9 +107,10 @@ lv_upgrade_1_1_detach_view(int32 view_id)
 	appendStringInfoString(&buf, " WHERE false");
 	relation_close(rel, NoLock);
 	SPI_connect();
-	lv_spi_exec(psprintf("CREATE OR REPLACE VIEW %s AS %s",
-						 quote_qualified_identifier(view->view_schema, view->view_name),
-						 buf.data), false, 0);
+	outside_script(run_sql,
+				   psprintf("CREATE OR REPLACE VIEW %s AS %s",
+							quote_qualified_identifier(view->view_schema, view->view_name),
+							buf.data));
 	SPI_finish();
 }
 
@@ -118,11 +166,12 @@ lv_upgrade_1_1_attach_view(int32 view_id)
 				   CStringGetTextDatum(def->partial_sql)},
 				   NULL, false, 0);
 	if (OidIsValid(view->relid))
-		lv_spi_exec(psprintf("CREATE OR REPLACE VIEW %s AS %s",
-							 quote_qualified_identifier(view->view_schema, view->view_name),
-							 lv_view_sql(def, view->view_id, view->batch_table, batch, speed)),
-					false, 0);
-	lv_grant_storage_usage(view->owner);
+		outside_script(run_sql,
+					   psprintf("CREATE OR REPLACE VIEW %s AS %s",
+								quote_qualified_identifier(view->view_schema, view->view_name),
+								lv_view_sql(def, view->view_id, view->batch_table, batch, speed)));
+	/* after the script revoked PUBLIC's USAGE (which is an initial privilege) */
+	outside_script(grant_storage_usage, &view->owner);
 	lv_unpin_settings(nestlevel);
 	SPI_finish();
 }

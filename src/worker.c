@@ -337,6 +337,12 @@ end_step(void)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(step_caller_cxt);
+	/*
+	 * a worker lives for months: report its table statistics after each
+	 * unit of work (not forced: at most once a second), so that autovacuum
+	 * sees the churn of the speed and batch tables
+	 */
+	pgstat_report_stat(false);
 }
 
 /*
@@ -405,13 +411,17 @@ run_view_step(int32 view_id, bool recompute, ViewSchedule *sched, bool *more)
 			else
 			{
 				int64		replay_keys = lv_replay_keys(view);
+				int64		settled;
 
 				if (replay_keys >= 0)
 					lv_lock_serving_first(view);
-				/* as far as rows are settled, never waiting for a writer */
-				sched->settled = Max(sched->settled,
-									 lv_capture_settled(view, &sched->checkpoints,
-														TopMemoryContext));
+				/*
+				 * as far as rows are settled, never waiting for a writer
+				 * (once: Max evaluates its arguments twice)
+				 */
+				settled = lv_capture_settled(view, &sched->checkpoints,
+											 TopMemoryContext);
+				sched->settled = Max(sched->settled, settled);
 				(void) lv_fold_view(view, 1, Max(replay_keys, 0), &sched->settled, more);
 				if (replay_keys >= 0)
 				{
@@ -552,14 +562,6 @@ due_views(List **views)
 }
 
 /*
- * The version of the extension's SQL objects this library is built for:
- * default_version in lambda_views.control.
- */
-#ifndef LV_EXTENSION_VERSION
-#define LV_EXTENSION_VERSION "1.1"
-#endif
-
-/*
  * extension_is_current says whether this database's lambda_views objects
  * are the version the library is built for.  A new library installed over
  * an old one meets the old catalog until ALTER EXTENSION lambda_views
@@ -576,23 +578,20 @@ extension_is_current(void)
 	static bool reported = false;
 	bool		current = true;
 
-	begin_step();
-	SPI_connect();
-	lv_spi_exec("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'lambda_views'",
-				true, 1);
-	if (SPI_processed == 1)
-	{
-		char	   *version = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	char	   *version;
 
-		current = version != NULL && strcmp(version, LV_EXTENSION_VERSION) == 0;
+	begin_step();
+	version = lv_extension_version();
+	if (version != NULL)
+	{
+		current = strcmp(version, LV_EXTENSION_VERSION) == 0;
 		if (!current && !reported)
 			ereport(LOG,
 					(errmsg("lambda_views: not folding database \"%s\": its extension is version %s, the library needs version %s",
-							get_database_name(MyDatabaseId), version ? version : "(null)",
+							get_database_name(MyDatabaseId), version,
 							LV_EXTENSION_VERSION),
 					 errhint("Run ALTER EXTENSION lambda_views UPDATE in that database.")));
 	}
-	SPI_finish();
 	end_step();
 	reported = !current;
 	return current;
@@ -720,12 +719,13 @@ lv_db_worker_main(Datum main_arg)
 				/*
 				 * due when no worker of the pool folded it for a period (the
 				 * catalog's last_fold_at is the pool's shared schedule) or,
-				 * under heavy ingest, early (a realtime read aggregates
-				 * less); a failing view when its backoff is over
+				 * under heavy ingest, early whatever its schedule says (a
+				 * realtime read aggregates less); a failing view when its
+				 * backoff is over
 				 */
-				if (now >= s->next_fold &&
-					(v->retry_in_ms > 0 ? false :
-					 v->since_fold_ms < 0 || v->since_fold_ms >= period ||
+				if (v->retry_in_ms <= 0 &&
+					((now >= s->next_fold &&
+					  (v->since_fold_ms < 0 || v->since_fold_ms >= period)) ||
 					 (early && v->backlog >= lv_fold_backlog_rows)))
 				{
 					bool		ok = true;

@@ -134,6 +134,13 @@ is($node->safe_psql('postgres',
 	$markers, 'each marker is counted exactly once in the folded view');
 is($node->safe_psql('postgres', 'SELECT last_error IS NULL FROM lambda_views.status'),
 	't', 'no fold error recorded');
+# The worker reports its table statistics, so autovacuum sees the speed
+# table's churn: the cumulative statistics count the worker's writes.
+ok(wait_for($node, 'postgres', q{
+SELECT coalesce(sum(n_tup_ins + n_tup_upd), 0) > 0
+  FROM pg_stat_user_tables
+ WHERE schemaname = 'lambda_views_data' AND relname LIKE '%speed%'}, 10),
+	'the worker reports the speed table writes to the cumulative statistics');
 
 # Heavy ingest folds early while realtime readers read unfolded rows: a
 # view whose speed_interval is an hour is folded as soon as

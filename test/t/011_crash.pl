@@ -41,6 +41,7 @@ max_worker_processes = 16
 restart_after_crash = on
 lambda_views.fold_chunk_rows = 20000
 lambda_views.naptime = 200
+lambda_views.fold_workers = 1
 });
 
 $node->safe_psql('postgres', 'CREATE EXTENSION lambda_views');
