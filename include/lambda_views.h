@@ -97,6 +97,7 @@ extern void lv_release_storage_usage(Oid role);
 extern void lv_view_locktag(LOCKTAG *tag, int32 view_id, int kind);
 extern void lv_lock_view(int32 view_id, int kind, LOCKMODE mode);
 extern bool lv_try_lock_view(int32 view_id, int kind, LOCKMODE mode);
+extern bool lv_lock_relation_briefly(Oid relid, int timeout_ms);
 
 /* catalog.c: the views' catalog entries (ground) */
 extern LvView *lv_view_by_name(const char *name, LOCKMODE lockmode);
@@ -152,11 +153,14 @@ extern char *lv_view_sql(void *def, int32 view_id, Oid batch_table,
 						 const char *batch_name, const char *speed_name);
 
 /* guard.c */
+struct TriggerData;
 extern void lv_guard_source(Oid source);
 extern void lv_unguard_source(Oid source);
 extern void lv_guard_utility(Node *stmt);
 extern void lv_guard_allow_purge(Oid source);
 extern void lv_forget_view(const char *schema, const char *name);
+extern Datum lv_guard_modification(struct TriggerData *trigdata);
+extern void lv_guard_forget_dropped(void);
 extern bool lv_internal_ddl;
 
 /* worker.c */

@@ -40,6 +40,9 @@ extern void lv_upgrade_1_1_attach_view(int32 view_id);
 extern struct varlena *lv_upgrade_1_1_wrap_state(bytea *old, Oid aggfnoid);
 
 /* version.c */
+extern Oid	lv_alter_view_op(const char *name, const char *query,
+							 const int32 *rows_per_second, const Interval *keep_old);
+extern int32 lv_rollback_view_op(const char *name);
 extern void lv_advance_versions(LvView *view);
 extern int64 lv_replay_keys(LvView *view);
 extern void lv_lock_serving_first(LvView *view);

@@ -5,7 +5,7 @@ SET client_min_messages = warning;
 CREATE ROLE lvs_owner;
 CREATE ROLE lvs_reader;
 CREATE ROLE lvs_attacker;
-GRANT CREATE ON SCHEMA public TO lvs_owner, lvs_attacker;
+GRANT CREATE ON SCHEMA public TO lvs_owner, lvs_attacker, lvs_reader;
 SET ROLE lvs_owner;
 CREATE TABLE s_events (
     id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -173,9 +173,28 @@ SELECT lambda_views.create_view('s_bad', 'SELECT url, count(*) FROM s_events GRO
 SELECT lambda_views.create_view('s_bad', 'SELECT url, count(*) FROM s_events GROUP BY url', batch_interval => '1000 years');
 \echo :LAST_ERROR_SQLSTATE
 SELECT to_regclass('s_bad') IS NULL AS nothing_created;
+RESET ROLE;
+-- (6.) A view another role defines over the lambda view blocks no switch:
+-- a new version that keeps the columns takes over the relation itself, so
+-- the reader's view reads it; one that would change them is refused at
+-- alter_view (2BP01), before anything is built.
+SET ROLE lvs_reader;
+CREATE VIEW reader_hits AS SELECT url, hits FROM s_view;
+RESET ROLE;
+SET ROLE lvs_owner;
+SELECT lambda_views.alter_view('s_view', $$SELECT url, count(*) AS hits FROM s_events GROUP BY url$$);
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS versions FROM lambda_views.views WHERE family = :vid;
 SELECT lambda_views.alter_view('s_view',
     $$SELECT url, count(*) AS hits, max(url) AS top, sum(n) AS total FROM s_events GROUP BY url$$);
+INSERT INTO s_events (url, n) VALUES ('/p9', 9);
 SELECT lambda_views.fold('s_view') >= 0 AS switched;
+SELECT version, role FROM lambda_views.status WHERE family = :vid ORDER BY version;
+RESET ROLE;
+SELECT count(*) AS differing_rows_reader_hits FROM (
+  (SELECT * FROM reader_hits EXCEPT ALL SELECT url, count(*) FROM s_events GROUP BY url)
+  UNION ALL (SELECT url, count(*) FROM s_events GROUP BY url EXCEPT ALL SELECT * FROM reader_hits)) d;
+SET ROLE lvs_owner;
 SELECT view_name AS retired FROM lambda_views.views WHERE role = 'retired' AND family = :vid \gset
 SELECT lambda_views.fold('lambda_views_data.' || :'retired');
 \echo :LAST_ERROR_SQLSTATE
@@ -184,10 +203,13 @@ SELECT lambda_views.recompute('lambda_views_data.' || :'retired');
 RESET ROLE;
 SELECT pg_temp.diff() AS differing_rows;
 
+SET ROLE lvs_reader;
+DROP VIEW reader_hits;
+RESET ROLE;
 SET ROLE lvs_owner;
 SELECT lambda_views.drop_view('s_view');
 DROP TABLE s_events;
 DROP FUNCTION leaky(int);
 RESET ROLE;
-REVOKE CREATE ON SCHEMA public FROM lvs_owner, lvs_attacker;
+REVOKE CREATE ON SCHEMA public FROM lvs_owner, lvs_attacker, lvs_reader;
 DROP ROLE lvs_owner, lvs_reader, lvs_attacker;

@@ -17,7 +17,9 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
 #include "commands/extension.h"
+#include "commands/trigger.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -32,6 +34,8 @@
 PG_FUNCTION_INFO_V1(lv_create_view);
 PG_FUNCTION_INFO_V1(lv_fold);
 PG_FUNCTION_INFO_V1(lv_recompute);
+PG_FUNCTION_INFO_V1(lv_alter_view);
+PG_FUNCTION_INFO_V1(lv_rollback_view);
 PG_FUNCTION_INFO_V1(lv_drop_view);
 PG_FUNCTION_INFO_V1(lv_tail);
 PG_FUNCTION_INFO_V1(lv_worker_pid);
@@ -138,7 +142,41 @@ lv_recompute(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(rows);
 }
 
-/*@ALTER_ROLLBACK@*/
+/*
+ * lv_alter_view is lambda_views.alter_view(name, query, rows_per_second,
+ * keep_old): start building a new version from the first source row
+ * (version.c); returns its relation while it replays.
+ */
+Datum
+lv_alter_view(PG_FUNCTION_ARGS)
+{
+	int32		rows_per_second = 0;
+
+	PreventCommandIfReadOnly("lambda_views.alter_view()");
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("name and query of a lambda view must not be null")));
+	if (!PG_ARGISNULL(2))
+		rows_per_second = PG_GETARG_INT32(2);
+	PG_RETURN_OID(lv_alter_view_op(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+								   text_to_cstring(PG_GETARG_TEXT_PP(1)),
+								   PG_ARGISNULL(2) ? NULL : &rows_per_second,
+								   PG_ARGISNULL(3) ? NULL : PG_GETARG_INTERVAL_P(3)));
+}
+
+/*
+ * lv_rollback_view is lambda_views.rollback_view(name): serve the most
+ * recently retired version again, folded up to the head (version.c);
+ * returns the version that was serving.
+ */
+Datum
+lv_rollback_view(PG_FUNCTION_ARGS)
+{
+	PreventCommandIfReadOnly("lambda_views.rollback_view()");
+	PG_RETURN_INT32(lv_rollback_view_op(text_to_cstring(PG_GETARG_TEXT_PP(0))));
+}
+
 /*
  * lv_drop_view is lambda_views.drop_view(name): drop the relation, its
  * storage and its catalog entry.
@@ -440,5 +478,41 @@ lv_record_check(PG_FUNCTION_ARGS)
 	lv_record_check_op(view_id, PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1),
 					   PG_ARGISNULL(2) ? NULL : &passed,
 					   PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3));
+	PG_RETURN_VOID();
+}
+
+/*
+ * The guard's triggers (guard.c): lambda_views.refuse_modification on every
+ * source, lambda_views.on_sql_drop for DROP of a view's relation.
+ */
+PG_FUNCTION_INFO_V1(lv_refuse_modification);
+PG_FUNCTION_INFO_V1(lv_on_sql_drop);
+
+/*
+ * lv_refuse_modification is the trigger that refuses UPDATE, DELETE and
+ * TRUNCATE while a lambda view reads the table.
+ */
+Datum
+lv_refuse_modification(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("lambda_views.refuse_modification must be called as a trigger")));
+	return lv_guard_modification((TriggerData *) fcinfo->context);
+}
+
+/*
+ * lv_on_sql_drop is the sql_drop event trigger: when a lambda view's
+ * relation is dropped, forget it.
+ */
+Datum
+lv_on_sql_drop(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("lambda_views.on_sql_drop must be called as an event trigger")));
+	lv_guard_forget_dropped();
 	PG_RETURN_VOID();
 }

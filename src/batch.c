@@ -187,55 +187,6 @@ run_sql(const char *sql)
 }
 
 /*
- * lock_briefly takes an AccessExclusiveLock on relid, waiting at most
- * timeout_ms (0: not at all): readers queue behind a waiting lock, so never
- * wait long.
- */
-static bool
-lock_briefly(Oid relid, int timeout_ms)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	int			nestlevel;
-	bool		locked = false;
-
-	if (ConditionalLockRelationOid(relid, AccessExclusiveLock))
-		return true;
-	if (timeout_ms <= 0)
-		return false;
-	nestlevel = NewGUCNestLevel();
-	(void) set_config_option("lock_timeout", psprintf("%d", timeout_ms),
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		LockRelationOid(relid, AccessExclusiveLock);
-		ReleaseCurrentSubTransaction();
-		locked = true;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		/* only the lock timeout is expected; a cancel is not swallowed */
-		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-			ReThrowError(edata);
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
-	AtEOXact_GUC(false, nestlevel);
-	return locked;
-}
-
-/*
  * swap_is_old says whether the batch swap made by transaction swap_xid (a
  * 64-bit xid, invalid when there was none) is older than every snapshot.  A
  * 32-bit comparison is only meaningful within 2^31 xids of the next xid; a
@@ -285,7 +236,7 @@ lv_drop_old_batches(LvView *view, int32 batch_gen, FullTransactionId swap_xid,
 			pg_strtoint32(name + strlen(prefix)) < batch_gen)
 			old = lappend(old, name);
 	}
-	if (old == NIL || !lock_briefly(view->batch_table, wait_ms))
+	if (old == NIL || !lv_lock_relation_briefly(view->batch_table, wait_ms))
 		return;
 	/*
 	 * holders of a partition through the view hold the batch table too:

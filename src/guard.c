@@ -21,7 +21,6 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
-#include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -38,8 +37,6 @@
 
 #include "lambda_views.h"
 
-PG_FUNCTION_INFO_V1(lv_refuse_modification);
-PG_FUNCTION_INFO_V1(lv_on_sql_drop);
 
 #define GUARD_TRIGGER "lambda_views_immutable"
 #define GUARD_ROW_TRIGGER "lambda_views_immutable_rows"
@@ -222,20 +219,16 @@ purge_allows(Oid relid)
 }
 
 /*
- * lv_refuse_modification is the trigger that refuses UPDATE, DELETE and
- * TRUNCATE while a lambda view reads the table.
+ * lv_guard_modification is the body of the trigger that refuses UPDATE,
+ * DELETE and TRUNCATE while a lambda view reads the table
+ * (lambda_views.refuse_modification, api.c): what the trigger returns.
  */
 Datum
-lv_refuse_modification(PG_FUNCTION_ARGS)
+lv_guard_modification(TriggerData *trigdata)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	const char *op;
 	char	   *view;
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("lambda_views.refuse_modification must be called as a trigger")));
 	op = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "UPDATE" :
 		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "DELETE" : "TRUNCATE";
 	/* lambda_views.purge() deleting from this very table is the one exception */
@@ -662,21 +655,17 @@ lv_forget_view(const char *schema, const char *name)
 }
 
 /*
- * lv_on_sql_drop is the sql_drop event trigger: when a lambda view's
- * relation is dropped (DROP VIEW, or DROP TABLE source CASCADE), forget it.
+ * lv_guard_forget_dropped is the body of the sql_drop event trigger
+ * (lambda_views.on_sql_drop, api.c): when a lambda view's relation is
+ * dropped (DROP VIEW, or DROP TABLE source CASCADE), forget it.
  */
-Datum
-lv_on_sql_drop(PG_FUNCTION_ARGS)
+void
+lv_guard_forget_dropped(void)
 {
 	uint64		i;
 	List	   *dropped = NIL;
 	ListCell   *lc;
 	MemoryContext cxt = CurrentMemoryContext;
-
-	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("lambda_views.on_sql_drop must be called as an event trigger")));
 
 	SPI_connect();
 	lv_spi_exec("SELECT 1 FROM pg_catalog.pg_event_trigger_dropped_objects() "
@@ -685,7 +674,7 @@ lv_on_sql_drop(PG_FUNCTION_ARGS)
 	if (SPI_processed > 0)
 	{
 		SPI_finish();
-		PG_RETURN_VOID();
+		return;
 	}
 	lv_catalog_sql("SELECT schema_name, object_name FROM pg_catalog.pg_event_trigger_dropped_objects() d "
 				   "WHERE object_type = 'view' AND EXISTS (SELECT 1 FROM lambda_views.views v "
@@ -702,5 +691,4 @@ lv_on_sql_drop(PG_FUNCTION_ARGS)
 	SPI_finish();
 	for (lc = list_head(dropped); lc != NULL; lc = lnext(dropped, lnext(dropped, lc)))
 		lv_forget_view(lfirst(lc), lfirst(lnext(dropped, lc)));
-	PG_RETURN_VOID();
 }

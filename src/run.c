@@ -9,8 +9,11 @@
  * Every statement the extension writes itself runs under search_path =
  * pg_catalog, pg_temp; user code (a view's query, RLS policies on its
  * source, check queries) runs as the view's owner under the settings
- * recorded at create_view, and nothing it sets outlives the call
- * (lv_restore_user ends the GUC nest level with AtEOXact_GUC(false)).
+ * recorded at create_view, and nothing it sets outlives the statement that
+ * ran it: each statement runs in a GUC nest level of its own, ended with
+ * AtEOXact_GUC(false), so the next one, still in the owner's context, is
+ * resolved under the pinned settings again (and lv_restore_user ends the
+ * owner's level the same way).
  *
  *-------------------------------------------------------------------------
  */
@@ -210,7 +213,12 @@ lv_spi_exec_kept(const char *sql, int nargs, Oid *argtypes, Datum *values,
 		}
 		entry->plan = plan;
 	}
-	rc = SPI_execute_plan(entry->plan, values, nulls, read_only, tcount);
+	{
+		int			level = NewGUCNestLevel();
+
+		rc = SPI_execute_plan(entry->plan, values, nulls, read_only, tcount);
+		lv_unpin_settings(level);
+	}
 	if (rc < 0)
 		elog(ERROR, "lambda_views: statement failed (%s): %s",
 			 SPI_result_code_string(rc), sql);
@@ -312,8 +320,10 @@ lv_release_storage_usage(Oid role)
 int
 lv_spi_exec(const char *sql, bool read_only, long tcount)
 {
+	int			level = NewGUCNestLevel();
 	int			rc = SPI_execute(sql, read_only, tcount);
 
+	lv_unpin_settings(level);
 	if (rc < 0)
 		elog(ERROR, "lambda_views: statement failed (%s): %s",
 			 SPI_result_code_string(rc), sql);
@@ -328,9 +338,11 @@ int
 lv_spi_exec_args(const char *sql, int nargs, Oid *argtypes, Datum *values,
 				 const char *nulls, bool read_only, long tcount)
 {
+	int			level = NewGUCNestLevel();
 	int			rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls,
 										   read_only, tcount);
 
+	lv_unpin_settings(level);
 	if (rc < 0)
 		elog(ERROR, "lambda_views: statement failed (%s): %s",
 			 SPI_result_code_string(rc), sql);
@@ -401,4 +413,53 @@ void
 lv_unpin_settings(int nestlevel)
 {
 	AtEOXact_GUC(false, nestlevel);
+}
+
+/*
+ * lv_lock_relation_briefly takes an AccessExclusiveLock on relid, waiting
+ * at most timeout_ms (0: not at all): readers queue behind a waiting lock,
+ * so the extension never waits long.  False (and no lock) on timeout.
+ */
+bool
+lv_lock_relation_briefly(Oid relid, int timeout_ms)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	int			nestlevel;
+	bool		locked = false;
+
+	if (ConditionalLockRelationOid(relid, AccessExclusiveLock))
+		return true;
+	if (timeout_ms <= 0)
+		return false;
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("lock_timeout", psprintf("%d", timeout_ms),
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		LockRelationOid(relid, AccessExclusiveLock);
+		ReleaseCurrentSubTransaction();
+		locked = true;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		/* only the lock timeout is expected; a cancel is not swallowed */
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			ReThrowError(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	AtEOXact_GUC(false, nestlevel);
+	return locked;
 }

@@ -11,32 +11,48 @@
  * the same fold as every view (one throttled chunk per worker round, each
  * chunk committed with its watermark, so a restart resumes where it was),
  * and its batch is built by the same recompute.  When it is within one
- * fold of the head, the switch folds it to the head and swaps the
- * relations' names, privileges, comments and product metadata, so readers
- * move from one exact version to the other.  The old version is retired:
- * kept, unfolded, for keep_old, then dropped; a rollback folds it up to the
- * head and switches back.
+ * fold of the head, the switch folds it to the head and gives it the
+ * relation readers use, so they move from one exact version to the other.
+ * When the new columns keep the old ones (same names and types, in the
+ * same order; new ones may follow), the relation itself is kept (CREATE OR
+ * REPLACE VIEW): its OID, privileges, comments and whatever other roles
+ * defined over it stay and read the new version.  Otherwise the new
+ * version's relation is renamed into place and given the old one's
+ * privileges and comments; that would leave objects defined over the old
+ * relation on the retired version, so alter_view refuses such a change
+ * while there are any (2BP01), and a switch waits while some were created
+ * during the replay.  The old version is retired: kept, unfolded, for
+ * keep_old, then dropped; a rollback folds it up to the head and switches
+ * back the same way.  A worker never waits long for the relation's lock:
+ * a reader's open transaction holds up the switch, not every other reader
+ * queued behind it, nor the worker.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/relation.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
-#include "fmgr.h"
 #include "miscadmin.h"
-#include "tcop/utility.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/resowner.h"
 #include "datatype/timestamp.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 #include "lambda_views.h"
 #include "operations.h"
 #include "definition.h"
 
-PG_FUNCTION_INFO_V1(lv_alter_view);
-PG_FUNCTION_INFO_V1(lv_rollback_view);
+/* how long a worker waits for the relation's readers at a switch */
+#define LV_SWITCH_LOCK_WAIT_MS 20
 
 typedef struct VersionInfo
 {
@@ -104,24 +120,30 @@ relation_sql(LvView *view)
 }
 
 /*
- * check_dependents reports (at elevel) and returns false when other
- * relations are defined over the serving relation: they would silently
- * follow the retired version.
+ * dependents_of lists (", "-separated, sorted) the objects that depend on
+ * a view's relation or its row type: other views and rules, functions with
+ * SQL bodies, columns of its row type.  NULL when there are none.  The
+ * view's own rule, row type and storage do not count.
  */
-static bool
-check_dependents(LvView *from, int elevel)
+static char *
+dependents_of(Oid relid)
 {
 	char	   *dependents = NULL;
+	int			nestlevel = lv_pin_search_path();
 	MemoryContext cxt = CurrentMemoryContext;
 
 	SPI_connect();
-	lv_spi_exec_args("SELECT pg_catalog.string_agg(DISTINCT r.ev_class::pg_catalog.regclass::text, ', ') "
-						  "FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid "
-						  "WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass "
-						  "AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-						  "AND d.refobjid = $1 AND r.ev_class <> $1",
-						  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(from->relid)},
-						  NULL, false, 1);
+	lv_spi_exec_args("SELECT string_agg(DISTINCT CASE WHEN d.classid = 'pg_rewrite'::regclass "
+					 "THEN pg_describe_object('pg_class'::regclass, r.ev_class, 0) "
+					 "ELSE pg_describe_object(d.classid, d.objid, d.objsubid) END, ', ') "
+					 "FROM pg_depend d LEFT JOIN pg_rewrite r "
+					 "ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid "
+					 "WHERE d.deptype = 'n' AND (r.ev_class IS NULL OR r.ev_class <> $1) "
+					 "AND ((d.refclassid = 'pg_class'::regclass AND d.refobjid = $1) "
+					 "OR (d.refclassid = 'pg_type'::regclass AND d.refobjid = $2))",
+					 2, (Oid[]) {OIDOID, OIDOID},
+					 (Datum[]) {ObjectIdGetDatum(relid), ObjectIdGetDatum(get_rel_type_id(relid))},
+					 NULL, true, 1);
 	if (SPI_processed > 0)
 	{
 		dependents = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -129,15 +151,124 @@ check_dependents(LvView *from, int elevel)
 			dependents = MemoryContextStrdup(cxt, dependents);
 	}
 	SPI_finish();
-	if (dependents != NULL)
-		ereport(elevel,
-				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-				 errmsg("cannot switch lambda view %s to another version while other relations depend on it",
-						relation_sql(from)),
-				 errdetail("Relations defined over it: %s.", dependents),
-				 errhint("Drop or redefine them, then run lambda_views.fold('%s') to switch; the current version keeps serving until then.",
-						 relation_sql(from))));
-	return dependents == NULL;
+	lv_unpin_settings(nestlevel);
+	return dependents;
+}
+
+/*
+ * columns_change says how the columns of relation to_rel differ from those
+ * of from_rel in a way CREATE OR REPLACE VIEW refuses, or returns NULL when
+ * to_rel's query can replace from_rel's in place: from_rel's columns come
+ * first, with the same names, types, typmods and collations, and new
+ * columns may follow.
+ */
+static char *
+columns_change(Oid from_rel, Oid to_rel)
+{
+	Relation	from = relation_open(from_rel, AccessShareLock);
+	Relation	to = relation_open(to_rel, AccessShareLock);
+	TupleDesc	fdesc = RelationGetDescr(from);
+	TupleDesc	tdesc = RelationGetDescr(to);
+	char	   *change = NULL;
+	int			i;
+
+	for (i = 0; i < fdesc->natts && change == NULL; i++)
+	{
+		Form_pg_attribute fatt = TupleDescAttr(fdesc, i);
+		Form_pg_attribute tatt;
+
+		if (i >= tdesc->natts)
+		{
+			change = psprintf("column \"%s\" would be dropped", NameStr(fatt->attname));
+			break;
+		}
+		tatt = TupleDescAttr(tdesc, i);
+		if (fatt->attisdropped != tatt->attisdropped)
+			change = psprintf("column %d would be dropped", i + 1);
+		else if (strcmp(NameStr(fatt->attname), NameStr(tatt->attname)) != 0)
+			change = psprintf("column \"%s\" would be replaced by \"%s\"",
+							  NameStr(fatt->attname), NameStr(tatt->attname));
+		else if (fatt->atttypid != tatt->atttypid || fatt->atttypmod != tatt->atttypmod)
+			change = psprintf("column \"%s\" would change from %s to %s",
+							  NameStr(fatt->attname),
+							  format_type_with_typemod(fatt->atttypid, fatt->atttypmod),
+							  format_type_with_typemod(tatt->atttypid, tatt->atttypmod));
+		else if (fatt->attcollation != tatt->attcollation)
+			change = psprintf("column \"%s\" would change its collation from \"%s\" to \"%s\"",
+							  NameStr(fatt->attname),
+							  OidIsValid(fatt->attcollation) ? get_collation_name(fatt->attcollation) : "",
+							  OidIsValid(tatt->attcollation) ? get_collation_name(tatt->attcollation) : "");
+	}
+	relation_close(to, NoLock);
+	relation_close(from, NoLock);
+	return change;
+}
+
+/* what a switch that cannot keep the view's relation was asked by */
+typedef enum SwitchCaller
+{
+	SWITCH_ALTER,				/* alter_view, before any replay */
+	SWITCH_REPLAY,				/* a replay that caught up */
+	SWITCH_ROLLBACK				/* rollback_view */
+} SwitchCaller;
+
+/*
+ * switch_blocked says whether `to` (version to_version) cannot take the
+ * place of `from` now, and reports why at elevel.  `to` takes over from's
+ * relation itself when its columns allow (so views and other objects
+ * defined over the lambda view keep working and read the new version);
+ * otherwise it is renamed into place, which would leave every object that
+ * depends on the old relation on the retired version: refused while there
+ * are such objects.  Objects on `to`'s own relation (in the data schema)
+ * would stop it from being dropped: refused too.
+ */
+static bool
+switch_blocked(LvView *from, LvView *to, int32 to_version, SwitchCaller caller,
+			   int elevel, char **message)
+{
+	char	   *change = columns_change(from->relid, to->relid);
+	char	   *dependents = NULL;
+	Oid			blocked_rel = from->relid;
+	char	   *msg;
+
+	if (change != NULL)
+		dependents = dependents_of(from->relid);
+	else if (caller != SWITCH_ALTER)
+	{
+		dependents = dependents_of(to->relid);
+		blocked_rel = to->relid;
+	}
+	if (dependents == NULL)
+		return false;
+
+	if (blocked_rel == to->relid)
+		msg = psprintf("cannot switch lambda view %s to version %d: other objects depend on the new version's relation %s",
+					   relation_sql(from), to_version, relation_sql(to));
+	else if (caller == SWITCH_ALTER)
+		msg = psprintf("cannot alter lambda view %s: the new query changes its columns and other objects depend on it",
+					   relation_sql(from));
+	else if (caller == SWITCH_ROLLBACK)
+		msg = psprintf("cannot roll lambda view %s back to version %d: its columns differ and other objects depend on it",
+					   relation_sql(from), to_version);
+	else
+		msg = psprintf("cannot switch lambda view %s to version %d: its columns change and other objects depend on it",
+					   relation_sql(from), to_version);
+	if (message)
+		*message = msg;
+	ereport(elevel,
+			(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+			 errmsg_internal("%s", msg),
+			 change ?
+			 errdetail("In version %d, %s. Depending on %s: %s.", to_version, change,
+					   relation_sql(from), dependents) :
+			 errdetail("Depending on %s: %s.", relation_sql(to), dependents),
+			 caller == SWITCH_ALTER ?
+			 errhint("Keep the view's columns (the same names and types, in the same order; new columns may follow them) so that what depends on it keeps working, or drop those objects first.") :
+			 caller == SWITCH_ROLLBACK ?
+			 errhint("Drop the objects that depend on the view first; the current version keeps serving.") :
+			 errhint("The current version keeps serving and version %d keeps up with the source; it switches in once those objects are dropped. To give it up, run lambda_views.drop_view('%s').",
+					 to_version, relation_sql(to))));
+	return true;
 }
 
 /*
@@ -173,8 +304,8 @@ rename_relation(const char *schema, const char *name, const char *new_schema,
 }
 
 /*
- * carry_over gives the new serving relation the old one's privileges and
- * comments, and moves the view's product metadata to the new version.
+ * carry_over gives a new serving relation the old one's privileges and
+ * comments.
  */
 static void
 carry_over(LvView *from, LvView *to, const char *to_sql)
@@ -220,56 +351,198 @@ carry_over(LvView *from, LvView *to, const char *to_sql)
 		for (i = 0; i < n; i++)
 			lv_spi_exec(SPI_getvalue(comments->vals[i], comments->tupdesc, 1), false, 0);
 	}
-	lv_catalog_sql("UPDATE lambda_views.products SET view_id = $2 WHERE view_id = $1",
-						  2, (Oid[]) {INT4OID, INT4OID},
-						  (Datum[]) {Int32GetDatum(from->view_id), Int32GetDatum(to->view_id)},
-						  NULL, false, 0);
+}
+
+/* same_last_error says whether message is the view's recorded last error. */
+static bool
+same_last_error(int32 view_id, const char *message)
+{
+	bool		same;
+
+	SPI_connect();
+	lv_catalog_sql("SELECT 1 FROM lambda_views.view_state WHERE view_id = $1 AND last_error = $2",
+				   2, (Oid[]) {INT4OID, TEXTOID},
+				   (Datum[]) {Int32GetDatum(view_id), CStringGetTextDatum(message)},
+				   NULL, true, 1);
+	same = SPI_processed > 0;
+	SPI_finish();
+	return same;
+}
+
+/*
+ * move_storage makes a version's speed and batch tables go with relation
+ * new_rel instead of old_rel (their auto dependency).
+ */
+static void
+move_storage(LvView *view, Oid old_rel, Oid new_rel)
+{
+	if (OidIsValid(view->speed_table))
+		(void) changeDependencyFor(RelationRelationId, view->speed_table,
+								   RelationRelationId, old_rel, new_rel);
+	if (OidIsValid(view->batch_table))
+		(void) changeDependencyFor(RelationRelationId, view->batch_table,
+								   RelationRelationId, old_rel, new_rel);
+}
+
+/*
+ * replace_in_place gives `to`'s query to `from`'s relation: CREATE OR
+ * REPLACE VIEW keeps its OID, privileges, comments, options and whatever
+ * depends on it.  `from`'s query moves to a new relation, retired_name in
+ * the data schema, and `to`'s own relation is dropped; each version's
+ * storage goes with its new relation.  Runs as the views' owner, connected
+ * to SPI, with `from`'s relation locked.
+ */
+static void
+replace_in_place(LvView *from, LvView *to, const char *retired_name)
+{
+	char	   *from_query;
+	char	   *to_query;
+	char	   *options;
+	char	   *retired_sql = quote_qualified_identifier(LV_DATA_SCHEMA, retired_name);
+	Oid			retired_relid;
+	Oid			saved_user;
+	int			saved_sec;
+	int			level;
+
+	lv_spi_exec_args("SELECT pg_catalog.pg_get_viewdef($1), pg_catalog.pg_get_viewdef($2), "
+					 "(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(o.option_name) "
+					 "OPERATOR(pg_catalog.||) ' = ' OPERATOR(pg_catalog.||) "
+					 "pg_catalog.quote_literal(o.option_value), ', ') "
+					 "FROM pg_catalog.pg_class c, pg_catalog.pg_options_to_table(c.reloptions) o "
+					 "WHERE c.oid OPERATOR(pg_catalog.=) $1)",
+					 2, (Oid[]) {OIDOID, OIDOID},
+					 (Datum[]) {ObjectIdGetDatum(from->relid), ObjectIdGetDatum(to->relid)},
+					 NULL, true, 1);
+	from_query = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	to_query = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	options = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	if (from_query == NULL || to_query == NULL)
+		elog(ERROR, "lambda_views: the relation of view %d or %d has no query",
+			 from->view_id, to->view_id);
+
+	/* only the catalog's owner creates in the data schema */
+	level = lv_become_catalog_owner(&saved_user, &saved_sec);
+	lv_spi_exec(psprintf("CREATE VIEW %s AS %s", retired_sql, from_query), false, 0);
+	lv_spi_exec(psprintf("ALTER VIEW %s OWNER TO %s", retired_sql,
+						 quote_identifier(GetUserNameFromId(from->owner, false))),
+				false, 0);
+	lv_restore_user(saved_user, saved_sec, level);
+	retired_relid = get_relname_relid(retired_name, get_namespace_oid(LV_DATA_SCHEMA, false));
+
+	lv_spi_exec(psprintf("CREATE OR REPLACE VIEW %s%s%s%s AS %s", relation_sql(from),
+						 options ? " WITH (" : "", options ? options : "", options ? ")" : "",
+						 to_query), false, 0);
+	move_storage(from, from->relid, retired_relid);
+	move_storage(to, to->relid, from->relid);
+	CommandCounterIncrement();
+	lv_spi_exec(psprintf("DROP VIEW %s", relation_sql(to)), false, 0);
+
+	to->relid = from->relid;
+	from->relid = retired_relid;
 }
 
 /*
  * switch_versions makes `to` serve under `from`'s name and retires `from`:
  * `to` is folded up to the head first, so it is exact when readers move.
+ * The relation readers use is kept when the new columns allow it (so what
+ * is defined over it follows the switch), else `to`'s is renamed into its
+ * place.  When neither is possible (switch_blocked) it reports at elevel
+ * and returns false, having switched nothing.
  */
-static void
-switch_versions(LvView *from, LvView *to)
+static bool
+switch_versions(LvView *from, LvView *to, SwitchCaller caller, int elevel)
 {
 	Oid			saved_user;
 	int			saved_sec;
 	int			nestlevel;
 	char	   *retired_name = psprintf("v%d_retired", from->view_id);
-	char	   *to_sql = quote_qualified_identifier(from->view_schema, from->view_name);
+	char	   *from_sql = relation_sql(from);
+	char	   *from_schema = from->view_schema;
+	char	   *from_name = from->view_name;
+	bool		in_place;
+	char	   *message = NULL;
+	VersionInfo info = version_info(to->view_id);
 
-	(void) check_dependents(from, ERROR);
 	/* the serving version's state first, as every path takes them */
 	(void) lv_lock_state(from);
 	(void) lv_fold_view(to, 0, 0, NULL, NULL);
 
+	/*
+	 * what depends on the relation is checked under the lock the switch
+	 * needs anyway: nothing new can be defined over it meanwhile.  A worker
+	 * waits for readers briefly; if one holds on, the next round tries again.
+	 */
+	if (caller == SWITCH_REPLAY && IsBackgroundWorker)
+	{
+		if (!lv_lock_relation_briefly(from->relid, LV_SWITCH_LOCK_WAIT_MS))
+			return false;
+	}
+	else
+		LockRelationOid(from->relid, AccessExclusiveLock);
+	if (switch_blocked(from, to, info.version, caller,
+					   caller == SWITCH_REPLAY ? DEBUG1 : elevel, &message))
+	{
+		/*
+		 * a replay that cannot switch goes on following the source; the
+		 * reason is in its status row, in the worker's log once and in
+		 * every fold() that tries
+		 */
+		if (caller == SWITCH_REPLAY)
+		{
+			if (!IsBackgroundWorker || !same_last_error(to->view_id, message))
+				(void) switch_blocked(from, to, info.version, caller, elevel, NULL);
+			lv_record_error(to->view_id, message);
+		}
+		return false;
+	}
+	in_place = columns_change(from->relid, to->relid) == NULL;
+
 	nestlevel = lv_become_owner(from, &saved_user, &saved_sec);
 	(void) lv_lock_state(to);
 	SPI_connect();
-	rename_relation(from->view_schema, from->view_name, LV_DATA_SCHEMA, retired_name);
 	lv_catalog_sql("UPDATE lambda_views.views SET view_schema = $2, view_name = $3, "
-						  "role = 'retired', retired_at = now() WHERE view_id = $1",
-						  3, (Oid[]) {INT4OID, NAMEOID, NAMEOID},
-						  (Datum[]) {Int32GetDatum(from->view_id),
-							  DirectFunctionCall1(namein, CStringGetDatum(LV_DATA_SCHEMA)),
-						  DirectFunctionCall1(namein, CStringGetDatum(retired_name))},
-						  NULL, false, 0);
-	rename_relation(to->view_schema, to->view_name, from->view_schema, from->view_name);
+				   "role = 'retired', retired_at = now() WHERE view_id = $1",
+				   3, (Oid[]) {INT4OID, NAMEOID, NAMEOID},
+				   (Datum[]) {Int32GetDatum(from->view_id),
+					   DirectFunctionCall1(namein, CStringGetDatum(LV_DATA_SCHEMA)),
+				   DirectFunctionCall1(namein, CStringGetDatum(retired_name))},
+				   NULL, false, 0);
 	lv_catalog_sql("UPDATE lambda_views.views SET view_schema = $2, view_name = $3, "
-						  "role = 'serving', retired_at = NULL WHERE view_id = $1",
-						  3, (Oid[]) {INT4OID, NAMEOID, NAMEOID},
-						  (Datum[]) {Int32GetDatum(to->view_id),
-							  DirectFunctionCall1(namein, CStringGetDatum(from->view_schema)),
-						  DirectFunctionCall1(namein, CStringGetDatum(from->view_name))},
-						  NULL, false, 0);
-	to->relid = get_relname_relid(from->view_name, get_namespace_oid(from->view_schema, false));
-	carry_over(from, to, to_sql);
+				   "role = 'serving', retired_at = NULL WHERE view_id = $1",
+				   3, (Oid[]) {INT4OID, NAMEOID, NAMEOID},
+				   (Datum[]) {Int32GetDatum(to->view_id),
+					   DirectFunctionCall1(namein, CStringGetDatum(from_schema)),
+				   DirectFunctionCall1(namein, CStringGetDatum(from_name))},
+				   NULL, false, 0);
+	if (in_place)
+		replace_in_place(from, to, retired_name);
+	else
+	{
+		rename_relation(from_schema, from_name, LV_DATA_SCHEMA, retired_name);
+		rename_relation(to->view_schema, to->view_name, from_schema, from_name);
+		to->relid = get_relname_relid(from_name, get_namespace_oid(from_schema, false));
+		carry_over(from, to, from_sql);
+	}
+	lv_catalog_sql("UPDATE lambda_views.products SET view_id = $2 WHERE view_id = $1",
+				   2, (Oid[]) {INT4OID, INT4OID},
+				   (Datum[]) {Int32GetDatum(from->view_id), Int32GetDatum(to->view_id)},
+				   NULL, false, 0);
+	/* what kept the new version from switching (or failed before) is over */
+	lv_catalog_sql("UPDATE lambda_views.view_state SET last_error = NULL, last_error_at = NULL "
+				   "WHERE view_id = $1 AND last_error IS NOT NULL",
+				   1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(to->view_id)},
+				   NULL, false, 0);
 	SPI_finish();
 	lv_restore_user(saved_user, saved_sec, nestlevel);
+	from->view_schema = pstrdup(LV_DATA_SCHEMA);
+	from->view_name = retired_name;
+	to->view_schema = from_schema;
+	to->view_name = from_name;
 	ereport(LOG,
-			(errmsg("lambda_views: %s switched from view %d to view %d",
-					to_sql, from->view_id, to->view_id)));
+			(errmsg("lambda_views: %s switched from view %d to view %d%s",
+					from_sql, from->view_id, to->view_id,
+					in_place ? "" : " (a new relation: the columns changed)")));
+	return true;
 }
 
 /* drop_version drops one version's relation; storage and catalog follow. */
@@ -289,10 +562,12 @@ drop_version(LvView *view)
 
 /*
  * drop_versions drops the versions that a query with two int parameters
- * ($1, $2) selects by view id.
+ * ($1, $2) selects by view id.  With keep_depended, a version whose
+ * relation other objects depend on is kept (and said so) rather than
+ * failing the caller: nobody's object may stall the worker's rounds.
  */
 static void
-drop_versions(const char *query, int32 arg1, int32 arg2)
+drop_versions(const char *query, int32 arg1, int32 arg2, bool keep_depended)
 {
 	List	   *ids = NIL;
 	ListCell   *lc;
@@ -316,9 +591,22 @@ drop_versions(const char *query, int32 arg1, int32 arg2)
 	foreach(lc, ids)
 	{
 		LvView	   *view = lv_view_by_id(lfirst_int(lc), true);
+		char	   *dependents;
 
-		if (view != NULL)
-			drop_version(view);
+		if (view == NULL)
+			continue;
+		if (keep_depended && OidIsValid(view->relid) &&
+			(dependents = dependents_of(view->relid)) != NULL)
+		{
+			ereport(NOTICE,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("retired version %s of a lambda view is kept past keep_old: other objects depend on it",
+							relation_sql(view)),
+					 errdetail("Depending on it: %s.", dependents),
+					 errhint("It is dropped once they are.")));
+			continue;
+		}
+		drop_version(view);
 	}
 }
 
@@ -328,7 +616,7 @@ drop_expired(int32 family)
 {
 	drop_versions("SELECT view_id FROM lambda_views.views WHERE role = 'retired' "
 				  "AND retired_at + keep_old <= now() AND ($1 = 0 OR family = $1) AND $2 = 0",
-				  family, 0);
+				  family, 0, true);
 }
 
 /* lv_drop_expired_versions drops every retired version past keep_old. */
@@ -393,8 +681,7 @@ lv_finish_replay(LvView *replay)
 	if (lv_sequence_last_value(replay->key_sequence) - state.speed_watermark > lv_fold_chunk_rows)
 		return false;
 	serving = lv_view_by_id(serving_id, false);
-	switch_versions(serving, replay);
-	return true;
+	return switch_versions(serving, replay, SWITCH_REPLAY, WARNING);
 }
 
 /*
@@ -414,12 +701,10 @@ lv_advance_versions(LvView *view)
 	if (replay_id != 0 && replay_id != view->view_id)
 	{
 		LvView	   *replay = lv_view_by_id(replay_id, false);
-		int32		serving_id = family_member(info.family, "serving");
 
 		(void) lv_fold_view(replay, 0, 0, NULL, NULL);
 		/* the caller's own fold or recompute stands even if no switch */
-		if (serving_id != 0 && check_dependents(lv_view_by_id(serving_id, false), WARNING))
-			(void) lv_finish_replay(replay);
+		(void) lv_finish_replay(replay);
 	}
 	drop_expired(info.family);
 }
@@ -435,20 +720,25 @@ drop_family(LvView *view)
 	if (info.role == NULL)
 		return;
 	drop_versions("SELECT view_id FROM lambda_views.views WHERE family = $1 AND view_id <> $2",
-				  info.family, view->view_id);
+				  info.family, view->view_id, false);
 }
 
 /*
- * lv_alter_view is lambda_views.alter_view(name, query, rows_per_second,
- * keep_old): start building a new version from the first source row.
+ * lv_alter_view_op starts building a new version of lambda view `name`
+ * from the first source row (lambda_views.alter_view): query is its new
+ * query, rows_per_second a throttle (NULL: none), keep_old how long the
+ * old version is kept after the switch (NULL: unchanged).  Returns the
+ * new version's relation while it replays.
  */
-Datum
-lv_alter_view(PG_FUNCTION_ARGS)
+Oid
+lv_alter_view_op(const char *name, const char *query, const int32 *rows_per_second,
+				 const Interval *keep_old)
 {
 	LvView	   *serving;
 	VersionInfo info;
 	LvDefinition *def;
 	int32		view_id;
+	LvView	   *replay;
 	Oid			saved_user;
 	int			saved_sec;
 	int			nestlevel;
@@ -458,28 +748,23 @@ lv_alter_view(PG_FUNCTION_ARGS)
 	bool		no_batch_interval;
 	MemoryContext cxt = CurrentMemoryContext;
 
-	PreventCommandIfReadOnly("lambda_views.alter_view()");
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("name and query of a lambda view must not be null")));
-	if (!PG_ARGISNULL(2) && PG_GETARG_INT32(2) <= 0)
+	if (rows_per_second != NULL && *rows_per_second <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("rows_per_second must be positive"),
 				 errhint("Pass NULL to replay as fast as the workers fold.")));
-	if (!PG_ARGISNULL(3))
+	if (keep_old != NULL)
 	{
 		Interval	zero = {0};
 
-		if (DatumGetBool(DirectFunctionCall2(interval_lt, PG_GETARG_DATUM(3),
+		if (DatumGetBool(DirectFunctionCall2(interval_lt, IntervalPGetDatum(keep_old),
 											 IntervalPGetDatum(&zero))))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("keep_old must not be negative"),
 					 errhint("Pass '0' to keep no old version for rollback_view.")));
 	}
-	serving = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), ShareUpdateExclusiveLock);
+	serving = lv_view_by_name(name, ShareUpdateExclusiveLock);
 	lv_check_owner(serving);
 	lv_require_read_committed("alter_view");
 	info = version_info(serving->view_id);
@@ -495,7 +780,7 @@ lv_alter_view(PG_FUNCTION_ARGS)
 				 errhint("Wait for it to switch (see lambda_views.status), or drop it with lambda_views.drop_view() on its replay relation.")));
 
 	/* validated like create_view, with the caller's search_path */
-	def = lv_parse_definition(text_to_cstring(PG_GETARG_TEXT_PP(1)), serving->append_key);
+	def = lv_parse_definition(query, serving->append_key);
 	if (def->source != serving->source)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -506,8 +791,8 @@ lv_alter_view(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	lv_catalog_sql("SELECT speed_interval, batch_interval FROM lambda_views.views WHERE view_id = $1",
-						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(serving->view_id)},
-						  NULL, false, 1);
+				   1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(serving->view_id)},
+				   NULL, false, 1);
 	{
 		MemoryContext old = MemoryContextSwitchTo(cxt);
 
@@ -526,40 +811,47 @@ lv_alter_view(PG_FUNCTION_ARGS)
 								no_batch_interval, false);
 	SPI_connect();
 	lv_catalog_sql("UPDATE lambda_views.views v SET family = $2, "
-						  "version = (SELECT max(version) + 1 FROM lambda_views.views WHERE family = $2), "
-						  "role = 'replaying', replay_rows_per_second = $3, "
-						  "replay_total = lambda_views.high_water_mark(v.view_id), "
-						  "replay_started_at = now(), keep_old = coalesce($4, keep_old) WHERE view_id = $1",
-						  4, (Oid[]) {INT4OID, INT4OID, INT4OID, INTERVALOID},
-						  (Datum[]) {Int32GetDatum(view_id), Int32GetDatum(info.family),
-							  PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2),
-						  PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3)},
-						  (char[]) {' ', ' ', PG_ARGISNULL(2) ? 'n' : ' ', PG_ARGISNULL(3) ? 'n' : ' ', '\0'},
-						  false, 0);
+				   "version = (SELECT max(version) + 1 FROM lambda_views.views WHERE family = $2), "
+				   "role = 'replaying', replay_rows_per_second = $3, "
+				   "replay_total = lambda_views.high_water_mark(v.view_id), "
+				   "replay_started_at = now(), keep_old = coalesce($4, keep_old) WHERE view_id = $1",
+				   4, (Oid[]) {INT4OID, INT4OID, INT4OID, INTERVALOID},
+				   (Datum[]) {Int32GetDatum(view_id), Int32GetDatum(info.family),
+					   rows_per_second ? Int32GetDatum(*rows_per_second) : (Datum) 0,
+				   keep_old ? IntervalPGetDatum(keep_old) : (Datum) 0},
+				   (char[]) {' ', ' ', rows_per_second ? ' ' : 'n', keep_old ? ' ' : 'n', '\0'},
+				   false, 0);
 	lv_catalog_sql("UPDATE lambda_views.views SET keep_old = coalesce($2, keep_old) WHERE view_id = $1",
-						  2, (Oid[]) {INT4OID, INTERVALOID},
-						  (Datum[]) {Int32GetDatum(serving->view_id), PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3)},
-						  (char[]) {' ', PG_ARGISNULL(3) ? 'n' : ' ', '\0'}, false, 0);
+				   2, (Oid[]) {INT4OID, INTERVALOID},
+				   (Datum[]) {Int32GetDatum(serving->view_id), keep_old ? IntervalPGetDatum(keep_old) : (Datum) 0},
+				   (char[]) {' ', keep_old ? ' ' : 'n', '\0'}, false, 0);
 	SPI_finish();
 	lv_restore_user(saved_user, saved_sec, nestlevel);
-	PG_RETURN_OID(get_relname_relid(psprintf("v%d_replay", view_id),
-									get_namespace_oid(LV_DATA_SCHEMA, false)));
+
+	/*
+	 * a switch that could not keep the view's relation would leave what
+	 * depends on it on the old version: refused now, not at the switch
+	 */
+	replay = lv_view_by_id(view_id, false);
+	(void) switch_blocked(serving, replay, version_info(view_id).version, SWITCH_ALTER,
+						  ERROR, NULL);
+	return replay->relid;
 }
 
 /*
- * lv_rollback_view is lambda_views.rollback_view(name): serve the most
- * recently retired version again, folded up to the head.
+ * lv_rollback_view_op serves the most recently retired version of lambda
+ * view `name` again, folded up to the head (lambda_views.rollback_view).
+ * Returns the version that was serving.
  */
-Datum
-lv_rollback_view(PG_FUNCTION_ARGS)
+int32
+lv_rollback_view_op(const char *name)
 {
 	LvView	   *serving;
 	VersionInfo info;
 	int32		retired_id;
 	LvView	   *retired;
 
-	PreventCommandIfReadOnly("lambda_views.rollback_view()");
-	serving = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), AccessExclusiveLock);
+	serving = lv_view_by_name(name, AccessExclusiveLock);
 	lv_check_owner(serving);
 	lv_require_read_committed("rollback_view");
 	info = version_info(serving->view_id);
@@ -571,8 +863,8 @@ lv_rollback_view(PG_FUNCTION_ARGS)
 				 errdetail("Retired versions are kept for keep_old after a switch, then dropped."),
 				 errhint("Use lambda_views.alter_view() with the earlier query instead.")));
 	retired = lv_view_by_id(retired_id, false);
-	switch_versions(serving, retired);
-	PG_RETURN_INT32(info.version);
+	(void) switch_versions(serving, retired, SWITCH_ROLLBACK, ERROR);
+	return info.version;
 }
 
 /*
