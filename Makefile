@@ -8,26 +8,29 @@ MODULE_big = lambda_views
 # each step to default_version).
 DATA = lambda_views--1.0.sql lambda_views--0.1--1.0.sql lambda_views--1.0--1.1.sql
 
+# The Lambda diagram, bottom up; a file calls only its own level or lower
+# ones (scripts/check-layers): ground, then the layers, then the operations,
+# then the SQL entry points, the workers and the module entry in src/.
 OBJS = \
-	src/lambda_views.o \
-	src/settings.o \
-	src/agg_state.o \
+	src/ground/settings.o \
+	src/ground/agg_state.o \
+	src/ground/definition.o \
+	src/ground/run.o \
+	src/ground/catalog.o \
+	src/ground/shmem.o \
+	src/layers/capture.o \
+	src/layers/speed.o \
+	src/layers/batch.o \
+	src/layers/serving.o \
+	src/layers/guard.o \
+	src/operations/create.o \
+	src/operations/version.o \
+	src/operations/products.o \
+	src/operations/upgrade.o \
+	src/api.o \
 	src/partial.o \
-	src/definition.o \
-	src/run.o \
-	src/catalog.o \
-	src/shmem.o \
-	src/create.o \
-	src/capture.o \
-	src/fold.o \
-	src/batch.o \
-	src/merge.o \
-	src/guard.o \
-	src/version.o \
-	src/upgrade.o \
 	src/worker.o \
-	src/products.o \
-	src/api.o
+	src/lambda_views.o
 
 # the version of the SQL objects the library is built for (the library
 # refuses to fold or create views against an older catalog)

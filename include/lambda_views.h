@@ -21,7 +21,7 @@
 #error "LV_EXTENSION_VERSION is not defined: build with the Makefile, which takes it from lambda_views.control"
 #endif
 
-/* settings.c: the configuration variables (ground) */
+/* ground/settings.c: the configuration variables (ground) */
 extern void lv_define_settings(void);
 extern bool lv_realtime;
 extern int	lv_fold_chunk_rows;
@@ -99,7 +99,7 @@ extern void lv_lock_view(int32 view_id, int kind, LOCKMODE mode);
 extern bool lv_try_lock_view(int32 view_id, int kind, LOCKMODE mode);
 extern bool lv_lock_relation_briefly(Oid relid, int timeout_ms);
 
-/* catalog.c: the views' catalog entries (ground) */
+/* ground/catalog.c: the views' catalog entries (ground) */
 extern LvView *lv_view_by_name(const char *name, LOCKMODE lockmode);
 extern LvView *lv_view_by_id(int32 view_id, bool missing_ok);
 extern List *lv_all_view_ids(void);
@@ -112,7 +112,7 @@ extern void lv_record_error(int32 view_id, const char *message);
 extern char *lv_extension_version(void);
 extern void lv_require_current_catalog(const char *what);
 
-/* capture.c */
+/* layers/capture.c */
 extern int64 lv_sequence_last_value(Oid seqrelid);
 extern int64 lv_capture_high_water(LvView *view);
 
@@ -130,13 +130,13 @@ extern void lv_wait_for_lockers(const LOCKTAG *tag, LOCKMODE mode);
 extern bool lv_view_high_water(int32 view_id, int64 *high_water);
 extern bool lv_view_pending_rows(int32 view_id, int64 *pending);
 
-/* fold.c */
+/* layers/speed.c */
 extern char *lv_fold_sql(void *def, const char *speed_table);
 extern int64 lv_fold_view(LvView *view, int max_chunks, int64 max_keys,
 						  const int64 *settled, bool *more);
 extern void lv_create_speed_table(void *def, const char *speed_table);
 
-/* batch.c */
+/* layers/batch.c */
 extern char *lv_batch_sql(void *def, const char *next);
 extern void lv_create_batch_table(void *def, const char *batch_table);
 extern int64 lv_recompute_view(LvView *view);
@@ -144,7 +144,7 @@ extern void lv_drop_old_batches(LvView *view, int32 batch_gen,
 								FullTransactionId swap_xid, int wait_ms);
 extern void lv_drop_retired_batches(LvView *view, int wait_ms);
 
-/* merge.c */
+/* layers/serving.c */
 struct Tuplestorestate;
 struct TupleDescData;
 extern void lv_serve_tail(int32 view_id, struct Tuplestorestate *store,
@@ -152,7 +152,7 @@ extern void lv_serve_tail(int32 view_id, struct Tuplestorestate *store,
 extern char *lv_view_sql(void *def, int32 view_id, Oid batch_table,
 						 const char *batch_name, const char *speed_name);
 
-/* guard.c */
+/* layers/guard.c */
 struct TriggerData;
 extern void lv_guard_source(Oid source);
 extern void lv_unguard_source(Oid source);
@@ -163,7 +163,7 @@ extern Datum lv_guard_modification(struct TriggerData *trigdata);
 extern void lv_guard_forget_dropped(void);
 extern bool lv_internal_ddl;
 
-/* worker.c */
+/* worker.c (entry point) */
 extern void lv_register_launcher(void);
 extern void lv_note_tail_read(void);
 

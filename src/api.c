@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * api.c
+ * src/api.c  (level: entry point)
  *	  SQL entry points: every C function the interface scripts install
  *	  (lambda_views--1.0.sql and its updates), in the order they list them.
  *	  Each one reads its arguments, refuses NULLs where they make no sense,
@@ -196,7 +196,7 @@ lv_drop_view(PG_FUNCTION_ARGS)
 /*
  * lv_tail is lambda_views.tail(view_id, source): the partial states of the
  * committed source rows beyond the speed watermark, in the caller's
- * snapshot (merge.c).  Empty when lambda_views.realtime is off.
+ * snapshot (serving.c).  Empty when lambda_views.realtime is off.
  */
 Datum
 lv_tail(PG_FUNCTION_ARGS)

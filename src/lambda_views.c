@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * lambda_views.c
+ * src/lambda_views.c  (level: entry point)
  *	  Module entry: GUCs and, when preloaded, the shared state, the utility
  *	  hook and the background workers.  Without shared_preload_libraries
  *	  everything but the workers works.

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * partial.c
+ * src/partial.c  (level: entry point)
  *	  SQL-callable partial aggregation: split any combinable aggregate into
  *	  stored states, combine them and finalize them.
  *

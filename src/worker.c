@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * worker.c
+ * src/worker.c  (level: entry point)
  *	  Entry points: the background workers.  A launcher; a pool of folding
  *	  workers per database that has the extension; dynamic workers for batch
  *	  recomputes.

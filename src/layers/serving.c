@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * merge.c
+ * src/layers/serving.c  (level: layer)
  *	  Serving layer: the relation users query, batch ⊕ speed ⊕ tail.
  *
  * The relation is a plain SQL view over the batch table, the speed table and

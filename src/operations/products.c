@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * products.c
+ * src/operations/products.c  (level: operation)
  *	  Data products: the pieces of lambda_views' product layer that must act
  *	  as another role than the caller.
  *

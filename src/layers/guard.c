@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * guard.c
+ * src/layers/guard.c  (level: layer)
  *	  Keep the source immutable while a lambda view reads it, and forget a
  *	  view whose relation is dropped.
  *

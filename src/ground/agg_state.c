@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * agg_state.c
+ * src/ground/agg_state.c  (level: ground)
  *	  Run any combinable aggregate through its own support functions.
  *
  * PostgreSQL splits aggregates into partial states for parallel query:

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * settings.c
+ * src/ground/settings.c  (level: ground)
  *	  Ground: the extension's configuration variables (lambda_views.*).
  *
  *-------------------------------------------------------------------------

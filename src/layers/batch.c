@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * batch.c
+ * src/layers/batch.c  (level: layer)
  *	  Batch layer: rebuild a view's batch from all source rows up to the
  *	  speed watermark into a new partition of the batch table and attach it
  *	  in the same transaction.
@@ -306,7 +306,7 @@ close_generation(LvView *view, int64 *closed_gen)
 										  SPI_tuptable->tupdesc, 1, &isnull));
 	*closed_gen = new_gen - 1;
 
-	/* folds that drew the closed generation hold their lock: see fold.c */
+	/* folds that drew the closed generation hold their lock: see speed.c */
 	{
 		LOCKTAG		tag;
 

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * capture.c
+ * src/layers/capture.c  (level: layer)
  *	  Which source rows are safe to fold: the append key's high-water mark,
  *	  and waiting for the writers that may still commit keys below it.
  *

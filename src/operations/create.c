@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * create.c
+ * src/operations/create.c  (level: operation)
  *	  lambda_views.create_view(): from one GROUP BY query to a batch table,
  *	  a speed table, their catalog entry and the relation users query.
  *

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * shmem.c
+ * src/ground/shmem.c  (level: ground)
  *	  Ground: the state the launcher, the workers and the backends share
  *	  (one slot per database: its status, its folding worker, when a
  *	  realtime read last met unfolded rows; and how many workers run).

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * run.c
+ * src/ground/run.c  (level: ground)
  *	  Ground: how the extension runs SQL.  SPI calls that fail loudly, the
  *	  catalog owner's rights for the extension's own fixed statements, a
  *	  view owner's pinned settings around user code, the storage schema's

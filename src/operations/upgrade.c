@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * upgrade.c
+ * src/operations/upgrade.c  (level: operation)
  *	  Operations: what ALTER EXTENSION lambda_views UPDATE needs beyond SQL.
  *
  * Update 1.0 -> 1.1: partial states change from bytea to lambda_views.state.

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * version.c
+ * src/operations/version.c  (level: operation)
  *	  Kappa reprocessing: alter_view builds a new version of a view by
  *	  replaying the source from its first row, then switches the view's
  *	  name to it in one short transaction; rollback_view switches back.

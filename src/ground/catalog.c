@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * catalog.c
+ * src/ground/catalog.c  (level: ground)
  *	  The extension's own metadata: lambda_views.views and view_state.
  *	  Reading a view's entry, locking its state, and acting as its owner.
  *

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * definition.c
+ * src/ground/definition.c  (level: ground)
  *	  Parse and validate a lambda view's query with PostgreSQL's own parser
  *	  and analyzer, and split it into group keys, aggregates and outputs.
  *

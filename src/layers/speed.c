@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * fold.c
+ * src/layers/speed.c  (level: layer)
  *	  Speed layer: fold committed source rows beyond the speed watermark
  *	  into the speed table, and advance the watermark in the same
  *	  transaction, so every row is folded exactly once.
