@@ -12,7 +12,7 @@
 #include "definition.h"
 #include "lambda_views.h"
 
-/* create.c */
+/* operations/create.c */
 extern int32 lv_create_version(LvDefinition *def, Oid nspid, const char *relname,
 							   Datum speed_interval, Datum batch_interval,
 							   bool no_batch_interval, bool initial_batch);
@@ -21,7 +21,7 @@ extern Oid	lv_create_view_op(const char *name, const char *query,
 							  Interval *batch_interval, bool initial_batch,
 							  const Datum *product, const bool *product_null);
 
-/* products.c */
+/* operations/products.c */
 extern void lv_run_check(int32 view_id, const char *sql, const char *path,
 						 bool execute, int64 *failing_rows, char **first_row);
 extern void lv_completeness_of(int32 view_id, int64 *counts);
@@ -34,12 +34,12 @@ extern bool lv_delete_check_op(int32 view_id, text *check_name);
 extern void lv_record_check_op(int32 view_id, text *check_name,
 							   const bool *result, text *detail);
 
-/* upgrade.c */
+/* operations/upgrade.c */
 extern void lv_upgrade_1_1_detach_view(int32 view_id);
 extern void lv_upgrade_1_1_attach_view(int32 view_id);
 extern struct varlena *lv_upgrade_1_1_wrap_state(bytea *old, Oid aggfnoid);
 
-/* version.c */
+/* operations/version.c */
 extern Oid	lv_alter_view_op(const char *name, const char *query,
 							 const int32 *rows_per_second, const Interval *keep_old);
 extern int32 lv_rollback_view_op(const char *name);
