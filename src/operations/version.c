@@ -60,6 +60,7 @@ typedef struct VersionInfo
 	int32		version;
 	char	   *role;
 	int32		rows_per_second;	/* 0: unthrottled */
+	int64		since_fold_ms;	/* since its last fold began; -1: never */
 } VersionInfo;
 
 /* version_info reads a view's version columns. */
@@ -71,8 +72,10 @@ version_info(int32 view_id)
 	MemoryContext cxt = CurrentMemoryContext;
 
 	SPI_connect();
-	lv_catalog_sql("SELECT family, version, role, coalesce(replay_rows_per_second, 0) "
-						  "FROM lambda_views.views WHERE view_id = $1",
+	lv_catalog_sql("SELECT family, version, role, coalesce(replay_rows_per_second, 0), "
+				   "coalesce((SELECT (extract(epoch FROM pg_catalog.clock_timestamp() - s.last_fold_at) * 1000)::bigint "
+				   "FROM lambda_views.view_state s WHERE s.view_id = v.view_id), -1) "
+				   "FROM lambda_views.views v WHERE view_id = $1",
 						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view_id)},
 						  NULL, false, 1);
 	if (SPI_processed > 0)
@@ -84,6 +87,7 @@ version_info(int32 view_id)
 		info.version = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
 		info.role = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 3));
 		info.rows_per_second = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+		info.since_fold_ms = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
 	}
 	SPI_finish();
 	return info;
@@ -627,19 +631,27 @@ lv_drop_expired_versions(void)
 }
 
 /*
- * lv_replay_keys returns how many keys a worker round may fold for a
- * view: -1 when it is not replaying, 0 for an unthrottled replay.
+ * lv_replay_keys returns how many keys a fold may take for a view: -1 when
+ * it is not replaying, 0 for an unthrottled replay.  A throttled replay
+ * may take rows_per_second for the time since its last fold began, so the
+ * rate holds however often the workers of the pool fold it (more often
+ * than speed_interval); at most one speed_interval's worth, so a pause (a
+ * restart) is not made up in a burst.  fold() by hand is not throttled.
  */
 int64
 lv_replay_keys(LvView *view)
 {
 	VersionInfo info = version_info(view->view_id);
+	int64		ms;
 
 	if (info.role == NULL || strcmp(info.role, "replaying") != 0)
 		return -1;
 	if (info.rows_per_second == 0)
 		return 0;
-	return Max(1, (int64) info.rows_per_second * view->speed_interval_ms / 1000);
+	ms = info.since_fold_ms;
+	if (ms < 0 || ms > view->speed_interval_ms)
+		ms = view->speed_interval_ms;
+	return Max(1, (int64) info.rows_per_second * ms / 1000);
 }
 
 /*
