@@ -68,6 +68,7 @@ PGDLLEXPORT void lv_batch_worker_main(Datum main_arg);
 #define LV_DROPPING_TIMEOUT_MS 60000
 #define LV_BACKLOG_POLL_MS 100	/* backlog checks while rows arrive */
 #define LV_TAIL_READ_WINDOW_MS 10000	/* early folds this long after a read */
+#define LV_SETTLE_POLL_MS 50	/* a second look at rows not yet settled */
 
 /* per-view schedule inside a database worker */
 typedef struct ViewSchedule
@@ -80,6 +81,8 @@ typedef struct ViewSchedule
 	int64		settled;		/* append keys known settled (capture.c) */
 	bool		busy;			/* another worker of the pool folds it */
 	List	   *checkpoints;	/* capture's pending checkpoints */
+	bool		settle_poll;	/* next_fold is a second look at them */
+	TimestampTz after_poll;		/* when the fold after that look is due */
 } ViewSchedule;
 
 /*
@@ -725,7 +728,7 @@ lv_db_worker_main(Datum main_arg)
 				 */
 				if (v->retry_in_ms <= 0 &&
 					((now >= s->next_fold &&
-					  (v->since_fold_ms < 0 || v->since_fold_ms >= period)) ||
+					  (s->settle_poll || v->since_fold_ms < 0 || v->since_fold_ms >= period)) ||
 					 (early && v->backlog >= lv_fold_backlog_rows)))
 				{
 					bool		ok = true;
@@ -744,17 +747,35 @@ lv_db_worker_main(Datum main_arg)
 					}
 					else
 					{
+						bool		was_poll = s->settle_poll;
+
 						total_fold_ms -= s->fold_ms;
 						s->fold_ms = TimestampDifferenceMilliseconds(now, GetCurrentTimestamp());
 						total_fold_ms += s->fold_ms;
 						/* after an error the catalog holds the backoff (due_views) */
 						s->next_fold = ok ? TimestampTzPlusMilliseconds(now, period) :
 							TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 2 * (int64) v->speed_ms);
+						s->settle_poll = false;
+						if (was_poll && ok)
+							s->next_fold = s->after_poll;
+						else if (ok && s->checkpoints != NIL)
+						{
+							/*
+							 * rows this fold saw were still being written:
+							 * their writers (most insert for a moment) have
+							 * likely ended in a moment, so look once more
+							 * then instead of a whole period later
+							 */
+							s->settle_poll = true;
+							s->after_poll = s->next_fold;
+							s->next_fold = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+																	   Min(period, LV_SETTLE_POLL_MS));
+						}
 					}
 				}
 				else if (v->retry_in_ms > 0)
 					s->next_fold = Max(s->next_fold, TimestampTzPlusMilliseconds(now, v->retry_in_ms));
-				else if (v->since_fold_ms >= 0 && v->since_fold_ms < period)
+				else if (!s->settle_poll && v->since_fold_ms >= 0 && v->since_fold_ms < period)
 				{
 					/* folded by another worker of the pool: due a period after that */
 					s->next_fold = Max(s->next_fold,
