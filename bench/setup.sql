@@ -27,6 +27,14 @@ CREATE TABLE pageviews_plain (
     ts      timestamptz NOT NULL
 );
 
+-- The "another source" of the open-writer figure: three lambda views, no load.
+CREATE TABLE pageviews_other (
+    id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    url     text NOT NULL,
+    user_id bigint NOT NULL,
+    ts      timestamptz NOT NULL
+);
+
 INSERT INTO pageviews (url, user_id, ts)
 SELECT '/p/' || floor(100000 * random() ^ 3)::int,
        1 + floor(random() * 1000000)::bigint,
@@ -36,3 +44,4 @@ SELECT '/p/' || floor(100000 * random() ^ 3)::int,
 VACUUM (ANALYZE) pageviews;
 VACUUM (ANALYZE) pageviews_plain;
 VACUUM (ANALYZE) pageviews_ingest;
+VACUUM (ANALYZE) pageviews_other;
