@@ -148,27 +148,37 @@ lv_unguard_source(Oid source)
 }
 
 /*
+ * with_ancestors returns an oid[] of relid and its partition ancestors: a
+ * view whose source is any of them reads relid.
+ */
+static Datum
+with_ancestors(Oid relid)
+{
+	List	   *rels = lappend_oid(get_partition_ancestors(relid), relid);
+	Datum	   *elems = palloc(sizeof(Datum) * list_length(rels));
+	ListCell   *lc;
+
+	foreach(lc, rels)
+		elems[foreach_current_index(lc)] = ObjectIdGetDatum(lfirst_oid(lc));
+	return PointerGetDatum(construct_array(elems, list_length(rels), OIDOID,
+										   sizeof(Oid), true, TYPALIGN_INT));
+}
+
+/*
  * reading_view returns a lambda view that reads relid or one of its
  * partition ancestors, or NULL.
  */
 static char *
 reading_view(Oid relid)
 {
-	List	   *rels = lappend_oid(get_partition_ancestors(relid), relid);
-	Datum	   *elems = palloc(sizeof(Datum) * list_length(rels));
-	ListCell   *lc;
 	char	   *result = NULL;
 	MemoryContext cxt = CurrentMemoryContext;
+	Datum		rels = with_ancestors(relid);
 
-	foreach(lc, rels)
-		elems[foreach_current_index(lc)] = ObjectIdGetDatum(lfirst_oid(lc));
 	SPI_connect();
 	lv_catalog_sql("SELECT format('%I.%I', view_schema, view_name) FROM lambda_views.views "
-						  "WHERE source::pg_catalog.oid = ANY ($1) ORDER BY view_id LIMIT 1",
-						  1, (Oid[]) {OIDARRAYOID},
-						  (Datum[]) {PointerGetDatum(construct_array(elems, list_length(rels), OIDOID,
-																	 sizeof(Oid), true, TYPALIGN_INT))},
-						  NULL, true, 1);
+				   "WHERE source::pg_catalog.oid = ANY ($1) ORDER BY view_id LIMIT 1",
+				   1, (Oid[]) {OIDARRAYOID}, (Datum[]) {rels}, NULL, true, 1);
 	if (SPI_processed > 0)
 		result = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 	SPI_finish();
@@ -353,22 +363,16 @@ lv_guard_utility(Node *stmt)
 static char *
 key_view(Oid relid, const char *column)
 {
-	List	   *rels = lappend_oid(get_partition_ancestors(relid), relid);
-	Datum	   *elems = palloc(sizeof(Datum) * list_length(rels));
-	ListCell   *lc;
 	char	   *result = NULL;
 	MemoryContext cxt = CurrentMemoryContext;
+	Datum		rels = column != NULL ? with_ancestors(relid) : (Datum) 0;
 
-	foreach(lc, rels)
-		elems[foreach_current_index(lc)] = ObjectIdGetDatum(lfirst_oid(lc));
 	SPI_connect();
 	if (column != NULL)
 		lv_catalog_sql("SELECT format('%I.%I', view_schema, view_name) FROM lambda_views.views "
 					   "WHERE source::pg_catalog.oid = ANY ($1) AND append_key = $2 ORDER BY view_id LIMIT 1",
 					   2, (Oid[]) {OIDARRAYOID, NAMEOID},
-					   (Datum[]) {PointerGetDatum(construct_array(elems, list_length(rels), OIDOID,
-																  sizeof(Oid), true, TYPALIGN_INT)),
-					   DirectFunctionCall1(namein, CStringGetDatum(column))},
+					   (Datum[]) {rels, DirectFunctionCall1(namein, CStringGetDatum(column))},
 					   NULL, true, 1);
 	else
 		lv_catalog_sql("SELECT format('%I.%I', view_schema, view_name) FROM lambda_views.views "
