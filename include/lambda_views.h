@@ -11,6 +11,11 @@
 #include "storage/lock.h"
 #include "utils/timestamp.h"
 
+/*
+ * Storage schemas: the views of the catalog's owner keep their storage in
+ * LV_DATA_SCHEMA; every other owning role gets a schema of its own
+ * (LV_DATA_SCHEMA "_" role name), which grants USAGE to that role alone.
+ */
 #define LV_DATA_SCHEMA "lambda_views_data"
 
 /*
@@ -49,6 +54,7 @@ typedef struct LvView
 	int64		speed_interval_ms;
 	int64		batch_interval_ms;	/* 0 when none */
 	bool		retired;		/* a version kept for rollback_view */
+	char	   *data_schema;	/* the schema of its storage */
 	Oid			speed_table;
 	Oid			batch_table;
 	Oid			gen_sequence;
@@ -75,6 +81,7 @@ typedef struct LvState
 #define LV_LOCK_RECOMPUTE	1		/* one recompute of a view at a time */
 #define LV_LOCK_FOLD_GEN	2		/* a fold writing the current speed generation */
 #define LV_LOCK_FOLDING		3		/* a folding worker at work on the view */
+#define LV_LOCK_OWNER_STORAGE 4	/* a role's storage schema (by role oid) */
 extern int	lv_spi_exec(const char *sql, bool read_only, long tcount);
 extern int	lv_spi_exec_args(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls, bool read_only,
@@ -92,8 +99,8 @@ extern int	lv_pin_settings(List *settings);
 extern void lv_unpin_settings(int nestlevel);
 extern void lv_restore_user(Oid saved_user, int saved_sec, int nestlevel);
 extern void lv_require_read_committed(const char *what);
-extern void lv_grant_storage_usage(Oid role);
-extern void lv_release_storage_usage(Oid role);
+extern char *lv_owner_storage_schema(Oid role);
+extern void lv_release_owner_storage(Oid role, const char *schema);
 extern void lv_view_locktag(LOCKTAG *tag, int32 view_id, int kind);
 extern void lv_lock_view(int32 view_id, int kind, LOCKMODE mode);
 extern bool lv_try_lock_view(int32 view_id, int kind, LOCKMODE mode);
@@ -105,6 +112,7 @@ extern LvView *lv_view_by_id(int32 view_id, bool missing_ok);
 extern List *lv_all_view_ids(void);
 extern LvState lv_lock_state(LvView *view);
 extern char *lv_storage_name(LvView *view, const char *suffix);
+extern const char *lv_storage_schema_column(void);
 extern void lv_check_owner(LvView *view);
 extern void lv_refuse_retired(LvView *view, const char *what);
 extern int	lv_become_owner(LvView *view, Oid *saved_user, int *saved_sec);
@@ -138,7 +146,7 @@ extern void lv_create_speed_table(void *def, const char *speed_table);
 
 /* layers/batch.c */
 extern char *lv_batch_sql(void *def, const char *next);
-extern void lv_create_batch_table(void *def, const char *batch_table);
+extern void lv_create_batch_table(void *def, const char *schema, const char *name);
 extern int64 lv_recompute_view(LvView *view);
 extern void lv_drop_old_batches(LvView *view, int32 batch_gen,
 								FullTransactionId swap_xid, int wait_ms);

@@ -38,7 +38,13 @@ RESET ROLE;
 -- Everything the view made belongs to its creator.
 SELECT DISTINCT pg_get_userbyid(c.relowner) AS storage_owner
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = 'lambda_views_data' OR c.relname = 'orders_by_shop';
+ WHERE n.nspname = (SELECT storage_schema FROM lambda_views.views WHERE view_name = 'orders_by_shop')
+    OR c.relname = 'orders_by_shop';
+-- its storage lives in a schema of its own, which only it may name
+SELECT storage_schema FROM lambda_views.views WHERE view_name = 'orders_by_shop';
+SELECT r.rolname, has_schema_privilege(r.rolname, 'lambda_views_data_lv_analyst', 'USAGE') AS usage,
+       has_schema_privilege(r.rolname, 'lambda_views_data_lv_analyst', 'CREATE') AS create
+  FROM pg_roles r WHERE r.rolname IN ('lv_analyst', 'lv_reader') ORDER BY 1;
 SELECT owner FROM lambda_views.status WHERE view = 'public.orders_by_shop';
 
 -- Reading needs SELECT on the view, not on the source (the real-time tail
@@ -61,7 +67,7 @@ SELECT count(*) FROM orders;
 \echo :LAST_ERROR_SQLSTATE
 -- nor can a reader get at the storage or the source through the view's internals
 RESET ROLE;
-SELECT format('lambda_views_data.v%s_speed', view_id) AS speed_table FROM lambda_views.views WHERE view_name = 'orders_by_shop' \gset
+SELECT format('%I.v%s_speed', storage_schema, view_id) AS speed_table FROM lambda_views.views WHERE view_name = 'orders_by_shop' \gset
 SET ROLE lv_reader;
 SELECT count(*) FROM :speed_table;
 \echo :LAST_ERROR_SQLSTATE

@@ -198,7 +198,7 @@ SELECT name, health FROM lambda_views.catalog WHERE name = 'prod.sales_by_shop';
 SET ROLE lvp_owner;
 INSERT INTO prod.sales (shop, amount, ts) VALUES ('s1', 5, '2026-03-01'), ('s9', 7, '2026-03-01');
 SELECT lambda_views.fold('prod.sales_by_shop');
-SELECT format('lambda_views_data.v%s_speed', view_id) AS speed_table
+SELECT format('%I.v%s_speed', storage_schema, view_id) AS speed_table
   FROM lambda_views.views WHERE view_name = 'sales_by_shop' \gset
 UPDATE :speed_table SET nrows = nrows + 1 WHERE k1 = 's9';
 RESET ROLE;
@@ -261,7 +261,7 @@ VALUES ('governed_products', 'governed', true, true, true, '1 day');
 SET ROLE lvp_owner;
 SELECT count(*) AS views_before FROM lambda_views.views \gset
 SELECT count(*) AS storage_before FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = 'lambda_views_data' \gset
+ WHERE n.nspname ^@ 'lambda_views_data' \gset
 \set q 'SELECT shop, count(*) AS n FROM prod.sales GROUP BY shop'
 SELECT lambda_views.create_view('governed.per_shop', :'q');
 \echo :LAST_ERROR_SQLSTATE
@@ -278,7 +278,7 @@ SELECT lambda_views.create_view('governed.per_shop', :'q', owner_role => 'lvp_st
 SELECT to_regclass('governed.per_shop') AS relation,
        (SELECT count(*) FROM lambda_views.views) - :views_before AS new_views,
        (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = 'lambda_views_data') - :storage_before AS new_storage;
+         WHERE n.nspname ^@ 'lambda_views_data') - :storage_before AS new_storage;
 -- other schemas are not governed by it; a compliant view is created
 SELECT lambda_views.create_view('prod.per_shop', :'q') IS NOT NULL AS created;
 SELECT lambda_views.drop_view('prod.per_shop');

@@ -148,21 +148,52 @@ SET ROLE lvs_owner;
 SELECT view, last_error FROM lambda_views.status;
 RESET ROLE;
 
--- 6. The storage schema grants nothing to PUBLIC: nobody can take the names
---    the extension creates next, or hold the storage's locks.
+-- 6. Storage schemas grant nothing to PUBLIC: nobody can take the names
+--    the extension creates next, or hold the storage's locks.  Each owning
+--    role but the extension's has a schema of its own, which grants USAGE to
+--    that role alone: no other owner of lambda views can name it either.
+SELECT storage_schema AS owner_schema, format('%I.v%s_speed', storage_schema, view_id) AS owner_speed
+  FROM lambda_views.views WHERE view_id = :vid \gset
+SELECT :'owner_schema' AS owner_schema,
+       (SELECT pg_get_userbyid(nspowner) = current_user FROM pg_namespace WHERE nspname = :'owner_schema') AS owned_by_extension_owner;
 SET ROLE lvs_attacker;
 CREATE TABLE lambda_views_data.v999_batch_next (x int);
 \echo :LAST_ERROR_SQLSTATE
+CREATE TABLE lambda_views_data_lvs_owner.v999_batch_next (x int);
+\echo :LAST_ERROR_SQLSTATE
 BEGIN;
-PREPARE hold AS INSERT INTO lambda_views_data.v1_speed (gen, nrows) VALUES (1, 1);
+PREPARE hold AS INSERT INTO :owner_speed (gen, nrows) VALUES (1, 1);
 ROLLBACK;
 \echo :LAST_ERROR_SQLSTATE
-SELECT has_schema_privilege('lambda_views_data', 'USAGE') AS usage, has_schema_privilege('lambda_views_data', 'CREATE') AS create;
+SELECT has_schema_privilege('lambda_views_data', 'USAGE') AS usage, has_schema_privilege('lambda_views_data', 'CREATE') AS create,
+       has_schema_privilege(:'owner_schema', 'USAGE') AS usage_owner_schema;
 RESET ROLE;
--- the owner reaches its own storage, nobody else's
+-- the owner reaches its own storage, nobody else's, and creates nothing there
 SET ROLE lvs_owner;
-SELECT has_schema_privilege('lambda_views_data', 'USAGE') AS owner_usage, has_schema_privilege('lambda_views_data', 'CREATE') AS owner_create;
+SELECT has_schema_privilege(:'owner_schema', 'USAGE') AS owner_usage, has_schema_privilege(:'owner_schema', 'CREATE') AS owner_create,
+       has_schema_privilege('lambda_views_data', 'USAGE') AS owner_usage_shared;
 RESET ROLE;
+-- the attacker owns a lambda view too: its storage lives in its own
+-- schema, and it still cannot name the other owner's storage: no prepared
+-- statement holds that lock, no table takes that row type
+CREATE SCHEMA s_att AUTHORIZATION lvs_attacker;
+SET ROLE lvs_attacker;
+CREATE TABLE s_att.clicks (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, url text);
+SELECT lambda_views.create_view('s_att.hits', 'SELECT url, count(*) FROM s_att.clicks GROUP BY url') IS NOT NULL AS created;
+SELECT view_name, storage_schema FROM lambda_views.views WHERE view_schema = 's_att';
+SELECT has_schema_privilege(:'owner_schema', 'USAGE') AS usage_owner_schema;
+BEGIN;
+PREPARE hold AS INSERT INTO :owner_speed (gen, nrows) VALUES (1, 1);
+ROLLBACK;
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE s_att.holder (x :owner_speed);
+\echo :LAST_ERROR_SQLSTATE
+-- its last view gone, its schema goes too (and DROP ROLE needs nothing)
+SELECT lambda_views.drop_view('s_att.hits');
+SELECT count(*) AS attacker_schemas FROM pg_namespace WHERE nspname = 'lambda_views_data_lvs_attacker';
+DROP TABLE s_att.clicks;
+RESET ROLE;
+DROP SCHEMA s_att;
 
 -- 7. Intervals the worker can schedule; no silent work on retired versions.
 SET ROLE lvs_owner;
@@ -196,9 +227,9 @@ SELECT count(*) AS differing_rows_reader_hits FROM (
   UNION ALL (SELECT url, count(*) FROM s_events GROUP BY url EXCEPT ALL SELECT * FROM reader_hits)) d;
 SET ROLE lvs_owner;
 SELECT view_name AS retired FROM lambda_views.views WHERE role = 'retired' AND family = :vid \gset
-SELECT lambda_views.fold('lambda_views_data.' || :'retired');
+SELECT lambda_views.fold(format('%I.%I', :'owner_schema', :'retired'));
 \echo :LAST_ERROR_SQLSTATE
-SELECT lambda_views.recompute('lambda_views_data.' || :'retired');
+SELECT lambda_views.recompute(format('%I.%I', :'owner_schema', :'retired'));
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 SELECT pg_temp.diff() AS differing_rows;
@@ -211,5 +242,6 @@ SELECT lambda_views.drop_view('s_view');
 DROP TABLE s_events;
 DROP FUNCTION leaky(int);
 RESET ROLE;
+SELECT count(*) AS owner_schemas_left FROM pg_namespace WHERE nspname ^@ 'lambda_views_data_';
 REVOKE CREATE ON SCHEMA public FROM lvs_owner, lvs_attacker, lvs_reader;
 DROP ROLE lvs_owner, lvs_reader, lvs_attacker;

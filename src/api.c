@@ -50,6 +50,7 @@ PG_FUNCTION_INFO_V1(lv_purge);
 PG_FUNCTION_INFO_V1(lv_upgrade_1_1_detach);
 PG_FUNCTION_INFO_V1(lv_upgrade_1_1_attach);
 PG_FUNCTION_INFO_V1(lv_upgrade_1_1_state);
+PG_FUNCTION_INFO_V1(lv_upgrade_1_2_move);
 PG_FUNCTION_INFO_V1(lv_store_product);
 PG_FUNCTION_INFO_V1(lv_store_check);
 PG_FUNCTION_INFO_V1(lv_delete_check);
@@ -393,6 +394,15 @@ lv_upgrade_1_1_attach(PG_FUNCTION_ARGS)
 {
 	require_superuser_update();
 	lv_upgrade_1_1_attach_view(PG_GETARG_INT32(0));
+	PG_RETURN_VOID();
+}
+
+/* lv_upgrade_1_2_move is lambda_views.upgrade_1_2_move(view_id) (upgrade.c). */
+Datum
+lv_upgrade_1_2_move(PG_FUNCTION_ARGS)
+{
+	require_superuser_update();
+	lv_upgrade_1_2_move_view(PG_GETARG_INT32(0));
 	PG_RETURN_VOID();
 }
 

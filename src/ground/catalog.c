@@ -50,7 +50,31 @@
 	"view_id, view_schema, view_name, source, owner, append_key, key_sequence, " \
 	"settings, partial_sql, fold_sql, batch_sql, " \
 	"(extract(epoch FROM speed_interval) * 1000)::bigint, " \
-	"coalesce((extract(epoch FROM batch_interval) * 1000)::bigint, 0), role"
+	"coalesce((extract(epoch FROM batch_interval) * 1000)::bigint, 0), role, "
+
+/*
+ * lv_storage_schema_column is the column of lambda_views.views that names a
+ * view's storage schema, as SQL: a catalog older than 1.2 (while ALTER
+ * EXTENSION UPDATE runs the earlier steps) keeps every view's storage in
+ * the shared data schema.
+ */
+const char *
+lv_storage_schema_column(void)
+{
+	Oid			views = get_relname_relid("views",
+										  get_namespace_oid("lambda_views", false));
+
+	if (OidIsValid(views) && get_attnum(views, "storage_schema") != InvalidAttrNumber)
+		return "storage_schema";
+	return "'" LV_DATA_SCHEMA "'::pg_catalog.name";
+}
+
+/* view_columns is the select list view_from_row reads. */
+static char *
+view_columns(void)
+{
+	return psprintf(VIEW_COLUMNS "%s", lv_storage_schema_column());
+}
 
 /* text_column returns a text column of the current SPI row, or NULL. */
 static char *
@@ -100,10 +124,11 @@ view_from_row(MemoryContext cxt)
 	view->speed_interval_ms = DatumGetInt64(datum_column(12));
 	view->batch_interval_ms = DatumGetInt64(datum_column(13));
 	view->retired = strcmp(text_column(14), "retired") == 0;
+	view->data_schema = text_column(15);
 
 	view->relid = get_relname_relid(view->view_name,
 									get_namespace_oid(view->view_schema, true));
-	dataschema = get_namespace_oid(LV_DATA_SCHEMA, false);
+	dataschema = get_namespace_oid(view->data_schema, true);
 	view->speed_table = get_relname_relid(psprintf("v%d_speed", view->view_id), dataschema);
 	view->batch_table = get_relname_relid(psprintf("v%d_batch", view->view_id), dataschema);
 	view->gen_sequence = get_relname_relid(psprintf("v%d_gen", view->view_id), dataschema);
@@ -153,8 +178,8 @@ lv_view_by_name(const char *name, LOCKMODE lockmode)
 				 errhint("SELECT view FROM lambda_views.status lists the lambda views.")));
 
 	SPI_connect();
-	lv_catalog_sql("SELECT " VIEW_COLUMNS " FROM lambda_views.views "
-						  "WHERE view_schema = $1 AND view_name = $2",
+	lv_catalog_sql(psprintf("SELECT %s FROM lambda_views.views "
+							"WHERE view_schema = $1 AND view_name = $2", view_columns()),
 						  2, (Oid[]) {NAMEOID, NAMEOID},
 						  (Datum[]) {DirectFunctionCall1(namein, CStringGetDatum(get_namespace_name(get_rel_namespace(relid)))),
 						  DirectFunctionCall1(namein, CStringGetDatum(get_rel_name(relid)))},
@@ -177,7 +202,8 @@ lv_view_by_id(int32 view_id, bool missing_ok)
 	MemoryContext cxt = CurrentMemoryContext;
 
 	SPI_connect();
-	lv_catalog_sql("SELECT " VIEW_COLUMNS " FROM lambda_views.views WHERE view_id = $1",
+	lv_catalog_sql(psprintf("SELECT %s FROM lambda_views.views WHERE view_id = $1",
+							view_columns()),
 						  1, (Oid[]) {INT4OID},
 						  (Datum[]) {Int32GetDatum(view_id)}, NULL, false, 1);
 	if (SPI_processed > 0)
@@ -253,7 +279,7 @@ lv_lock_state(LvView *view)
 char *
 lv_storage_name(LvView *view, const char *suffix)
 {
-	return quote_qualified_identifier(LV_DATA_SCHEMA,
+	return quote_qualified_identifier(view->data_schema,
 									  psprintf("v%d_%s", view->view_id, suffix));
 }
 

@@ -121,11 +121,12 @@ index_sql(LvDefinition *def, const char *table)
  * its empty generation 0 (just its marker).
  */
 void
-lv_create_batch_table(void *defp, const char *batch_table)
+lv_create_batch_table(void *defp, const char *schema, const char *name)
 {
 	LvDefinition *def = defp;
 	StringInfoData buf;
 	ListCell   *lc;
+	char	   *batch_table = quote_qualified_identifier(schema, name);
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "CREATE TABLE %s (", batch_table);
@@ -135,8 +136,7 @@ lv_create_batch_table(void *defp, const char *batch_table)
 	foreach(lc, index_sql(def, batch_table))
 		lv_spi_exec(lfirst(lc), false, 0);
 	lv_spi_exec(psprintf("CREATE TABLE %s PARTITION OF %s FOR VALUES IN (0)",
-						 quote_qualified_identifier(LV_DATA_SCHEMA,
-													psprintf("%s_0", strrchr(batch_table, '.') + 1)),
+						 quote_qualified_identifier(schema, psprintf("%s_0", name)),
 						 batch_table),
 				false, 0);
 	lv_spi_exec(psprintf("INSERT INTO %s (gen) VALUES (0)", batch_table), false, 0);
@@ -246,12 +246,12 @@ lv_drop_old_batches(LvView *view, int32 batch_gen, FullTransactionId swap_xid,
 	foreach(lc, old)
 	{
 		Oid			partition = get_relname_relid(lfirst(lc),
-												  get_namespace_oid(LV_DATA_SCHEMA, false));
+												  get_namespace_oid(view->data_schema, false));
 
 		if (!ConditionalLockRelationOid(partition, AccessExclusiveLock))
 			return;
 		run_sql(psprintf("DROP TABLE %s",
-						 quote_qualified_identifier(LV_DATA_SCHEMA, lfirst(lc))));
+						 quote_qualified_identifier(view->data_schema, lfirst(lc))));
 	}
 	lv_spi_exec_args(psprintf("DELETE FROM %s WHERE gen <= $1", lv_storage_name(view, "speed")),
 						  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(batch_gen)},
@@ -354,7 +354,7 @@ lv_recompute_view(LvView *view)
 	watermark = close_generation(view, &closed_gen);
 
 	/*
-	 * nobody may create in the data schema (a name taken there would stop
+	 * nobody may create in a storage schema (a name taken there would stop
 	 * every recompute): the catalog's owner creates the empty table, the
 	 * view's owner fills it
 	 */
@@ -396,7 +396,7 @@ lv_recompute_view(LvView *view)
 	}
 	run_sql(psprintf("ALTER TABLE %s ATTACH PARTITION %s FOR VALUES IN (" INT64_FORMAT ")",
 					 lv_storage_name(view, "batch"),
-					 quote_qualified_identifier(LV_DATA_SCHEMA, partition), closed_gen));
+					 quote_qualified_identifier(view->data_schema, partition), closed_gen));
 
 	/*
 	 * swap: one short step under the state row lock.  The speed rows the

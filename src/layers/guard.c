@@ -612,13 +612,13 @@ guard_utility(Node *stmt)
  * there (without the notice DROP ... IF EXISTS gives when it is not).
  */
 static void
-drop_leftover(const char *kind, const char *name)
+drop_leftover(const char *kind, const char *schema, const char *name)
 {
-	Oid			nspid = get_namespace_oid(LV_DATA_SCHEMA, true);
+	Oid			nspid = get_namespace_oid(schema, true);
 
 	if (OidIsValid(nspid) && OidIsValid(get_relname_relid(name, nspid)))
 		lv_spi_exec(psprintf("DROP %s %s", kind,
-							 quote_qualified_identifier(LV_DATA_SCHEMA, name)),
+							 quote_qualified_identifier(schema, name)),
 					false, 0);
 }
 
@@ -632,11 +632,13 @@ lv_forget_view(const char *schema, const char *name)
 	int32		view_id;
 	Oid			source;
 	Oid			owner;
+	char	   *data_schema;
 	bool		isnull;
 
 	SPI_connect();
-	lv_catalog_sql("DELETE FROM lambda_views.views WHERE view_schema = $1 AND view_name = $2 "
-						  "RETURNING view_id, source::pg_catalog.oid, owner::pg_catalog.oid",
+	lv_catalog_sql(psprintf("DELETE FROM lambda_views.views WHERE view_schema = $1 AND view_name = $2 "
+							"RETURNING view_id, source::pg_catalog.oid, owner::pg_catalog.oid, %s",
+							lv_storage_schema_column()),
 						  2, (Oid[]) {NAMEOID, NAMEOID},
 						  (Datum[]) {DirectFunctionCall1(namein, CStringGetDatum(schema)), DirectFunctionCall1(namein, CStringGetDatum(name))},
 						  NULL, false, 1);
@@ -648,12 +650,13 @@ lv_forget_view(const char *schema, const char *name)
 	view_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	data_schema = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
 	/* storage goes with the relation (an auto dependency): drop leftovers */
-	drop_leftover("TABLE", psprintf("v%d_batch", view_id));
-	drop_leftover("TABLE", psprintf("v%d_batch_next", view_id));
-	drop_leftover("TABLE", psprintf("v%d_speed", view_id));
-	drop_leftover("SEQUENCE", psprintf("v%d_gen", view_id));
-	lv_release_storage_usage(owner);
+	drop_leftover("TABLE", data_schema, psprintf("v%d_batch", view_id));
+	drop_leftover("TABLE", data_schema, psprintf("v%d_batch_next", view_id));
+	drop_leftover("TABLE", data_schema, psprintf("v%d_speed", view_id));
+	drop_leftover("SEQUENCE", data_schema, psprintf("v%d_gen", view_id));
+	lv_release_owner_storage(owner, data_schema);
 	SPI_finish();
 	lv_unguard_source(source);
 }

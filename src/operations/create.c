@@ -81,8 +81,8 @@ depend_auto(Oid storage, Oid view)
 /*
  * lv_create_version creates one version of a lambda view: its catalog row,
  * generation sequence, speed table, batch table, state row and the relation
- * users read, named relname in nspid (NULL: v<id>_replay in the data schema,
- * for a version that alter_view replays).  With initial_batch the first
+ * users read, named relname in nspid (NULL: v<id>_replay in the owner's
+ * storage schema, for a version that alter_view replays).  With initial_batch the first
  * batch covers every row settled now; otherwise the speed layer starts from
  * the first row.  Returns the view id; the caller builds the batch.
  */
@@ -101,27 +101,32 @@ lv_create_version(LvDefinition *def, Oid nspid, const char *relname,
 	int64		speed_watermark;
 	int			nestlevel;
 	Oid			owner = GetUserId();
+	char	   *dataschema;
+	Oid			datanspid;
 
 	/* create_view checked already; alter_view comes here */
 	lv_require_current_catalog("create a version of a lambda view");
-	if (relname == NULL)
-		nspid = get_namespace_oid(LV_DATA_SCHEMA, false);
 
 	nestlevel = lv_pin_settings(def->settings);
 	SPI_connect();
+	dataschema = lv_owner_storage_schema(owner);
+	datanspid = get_namespace_oid(dataschema, false);
+	if (relname == NULL)
+		nspid = datanspid;
 	lv_catalog_sql("INSERT INTO lambda_views.views (view_schema, view_name, source, append_key, "
 						  "key_sequence, definition, settings, speed_interval, batch_interval, "
-						  "partial_sql, fold_sql, batch_sql, owner) "
-						  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', '', $11) RETURNING view_id",
-						  11, (Oid[]) {NAMEOID, NAMEOID, REGCLASSOID, NAMEOID, REGCLASSOID, TEXTOID,
-							  TEXTARRAYOID, INTERVALOID, INTERVALOID, TEXTOID, REGROLEOID},
+						  "partial_sql, fold_sql, batch_sql, owner, storage_schema) "
+						  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', '', $11, $12) RETURNING view_id",
+						  12, (Oid[]) {NAMEOID, NAMEOID, REGCLASSOID, NAMEOID, REGCLASSOID, TEXTOID,
+							  TEXTARRAYOID, INTERVALOID, INTERVALOID, TEXTOID, REGROLEOID, NAMEOID},
 						  (Datum[]) {DirectFunctionCall1(namein, CStringGetDatum(get_namespace_name(nspid))),
 							  DirectFunctionCall1(namein, CStringGetDatum(relname ? relname : "(replay)")),
 							  ObjectIdGetDatum(def->source), DirectFunctionCall1(namein, CStringGetDatum(def->append_key)),
 							  ObjectIdGetDatum(def->key_sequence), CStringGetTextDatum(def->query_sql),
 							  settings_array(def->settings), speed_interval, batch_interval,
-						  CStringGetTextDatum(def->partial_sql), ObjectIdGetDatum(owner)},
-						  no_batch_interval ? "        n  " : NULL, false, 1);
+						  CStringGetTextDatum(def->partial_sql), ObjectIdGetDatum(owner),
+						  DirectFunctionCall1(namein, CStringGetDatum(dataschema))},
+						  no_batch_interval ? "        n   " : NULL, false, 1);
 	view_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	lv_catalog_sql("UPDATE lambda_views.views SET family = view_id WHERE view_id = $1",
 						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view_id)},
@@ -136,12 +141,12 @@ lv_create_version(LvDefinition *def, Oid nspid, const char *relname,
 	}
 	viewname = quote_qualified_identifier(get_namespace_name(nspid), relname);
 
-	speed = quote_qualified_identifier(LV_DATA_SCHEMA, psprintf("v%d_speed", view_id));
-	batch = quote_qualified_identifier(LV_DATA_SCHEMA, psprintf("v%d_batch", view_id));
-	gen = quote_qualified_identifier(LV_DATA_SCHEMA, psprintf("v%d_gen", view_id));
+	speed = quote_qualified_identifier(dataschema, psprintf("v%d_speed", view_id));
+	batch = quote_qualified_identifier(dataschema, psprintf("v%d_batch", view_id));
+	gen = quote_qualified_identifier(dataschema, psprintf("v%d_gen", view_id));
 
 	/*
-	 * Storage: nobody may create in the data schema (a name taken there
+	 * Storage: nobody may create in a storage schema (a name taken there
 	 * would break this view or another), so the catalog's owner creates it
 	 * and hands it to the view's owner, who does all the rest.  Generation
 	 * 1 is the first speed generation; batch 0 is empty.
@@ -152,17 +157,16 @@ lv_create_version(LvDefinition *def, Oid nspid, const char *relname,
 		int			level = lv_become_catalog_owner(&saved_user, &saved_sec);
 		const char *role = quote_identifier(GetUserNameFromId(owner, false));
 
-		lv_grant_storage_usage(owner);
 		lv_spi_exec(psprintf("CREATE SEQUENCE %s", gen), false, 0);
 		lv_spi_exec(psprintf("SELECT pg_catalog.nextval(%s::pg_catalog.regclass)",
 							 quote_literal_cstr(gen)), false, 0);
 		lv_create_speed_table(def, speed);
-		lv_create_batch_table(def, batch);
+		lv_create_batch_table(def, dataschema, psprintf("v%d_batch", view_id));
 		lv_spi_exec(psprintf("ALTER SEQUENCE %s OWNER TO %s", gen, role), false, 0);
 		lv_spi_exec(psprintf("ALTER TABLE %s OWNER TO %s", speed, role), false, 0);
 		lv_spi_exec(psprintf("ALTER TABLE %s OWNER TO %s", batch, role), false, 0);
 		lv_spi_exec(psprintf("ALTER TABLE %s OWNER TO %s",
-							 quote_qualified_identifier(LV_DATA_SCHEMA, psprintf("v%d_batch_0", view_id)),
+							 quote_qualified_identifier(dataschema, psprintf("v%d_batch_0", view_id)),
 							 role), false, 0);
 		lv_restore_user(saved_user, saved_sec, level);
 	}
@@ -171,19 +175,18 @@ lv_create_version(LvDefinition *def, Oid nspid, const char *relname,
 						  3, (Oid[]) {INT4OID, TEXTOID, TEXTOID},
 						  (Datum[]) {Int32GetDatum(view_id),
 							  CStringGetTextDatum(lv_fold_sql(def, speed)),
-						  CStringGetTextDatum(lv_batch_sql(def, quote_qualified_identifier(LV_DATA_SCHEMA, psprintf("v%d_batch_next", view_id))))},
+						  CStringGetTextDatum(lv_batch_sql(def, quote_qualified_identifier(dataschema, psprintf("v%d_batch_next", view_id))))},
 						  NULL, false, 0);
 
 	{
 		char	   *create = psprintf("CREATE VIEW %s AS %s", viewname,
 									  lv_view_sql(def, view_id,
-												  get_relname_relid(psprintf("v%d_batch", view_id),
-																	get_namespace_oid(LV_DATA_SCHEMA, false)),
+												  get_relname_relid(psprintf("v%d_batch", view_id), datanspid),
 												  batch, speed));
 
-		if (nspid == get_namespace_oid(LV_DATA_SCHEMA, false))
+		if (nspid == datanspid)
 		{
-			/* a replaying version's relation lives in the data schema */
+			/* a replaying version's relation lives in the storage schema */
 			Oid			saved_user;
 			int			saved_sec;
 			int			level = lv_become_catalog_owner(&saved_user, &saved_sec);
@@ -199,10 +202,8 @@ lv_create_version(LvDefinition *def, Oid nspid, const char *relname,
 	}
 	relid = get_relname_relid(relname, nspid);
 	{
-		Oid			dataschema = get_namespace_oid(LV_DATA_SCHEMA, false);
-
-		depend_auto(get_relname_relid(psprintf("v%d_speed", view_id), dataschema), relid);
-		depend_auto(get_relname_relid(psprintf("v%d_batch", view_id), dataschema), relid);
+		depend_auto(get_relname_relid(psprintf("v%d_speed", view_id), datanspid), relid);
+		depend_auto(get_relname_relid(psprintf("v%d_batch", view_id), datanspid), relid);
 		/*
 		 * The generation sequence goes with the speed table (OWNED BY): an
 		 * AUTO dependency without a column would read to pg_dump as an

@@ -22,9 +22,13 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/ruleutils.h"
 #include "utils/lsyscache.h"
@@ -67,11 +71,27 @@ run_sql(const void *sql)
 	lv_spi_exec((const char *) sql, false, 0);
 }
 
-/* grant_storage_usage lets a view's owner reach the storage schema (a step). */
-static void
-grant_storage_usage(const void *role)
+/*
+ * parse_definition parses a version's definition as its owner, under its
+ * pinned settings.  The caller is connected to SPI.
+ */
+static LvDefinition *
+parse_definition(LvView *view)
 {
-	lv_grant_storage_usage(*(const Oid *) role);
+	LvDefinition *def;
+	Oid			saved_user;
+	int			saved_sec;
+	int			nestlevel;
+	char	   *definition;
+
+	lv_catalog_sql("SELECT definition FROM lambda_views.views WHERE view_id = $1",
+				   1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view->view_id)},
+				   NULL, true, 1);
+	definition = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
+	def = lv_parse_definition(definition, view->append_key);
+	lv_restore_user(saved_user, saved_sec, nestlevel);
+	return def;
 }
 
 /*
@@ -116,19 +136,15 @@ lv_upgrade_1_1_detach_view(int32 view_id)
 
 /*
  * lv_upgrade_1_1_attach_view converts a version's stored states to
- * lambda_views.state (trusting what 1.0 stored), regenerates its fold and
- * batch SQL and its relation's query, and lets its owner reach the storage
- * schema, which no longer grants anything to PUBLIC.
+ * lambda_views.state (trusting what 1.0 stored) and regenerates its fold
+ * and batch SQL and its relation's query.
  */
 void
 lv_upgrade_1_1_attach_view(int32 view_id)
 {
 	LvView	   *view;
 	LvDefinition *def;
-	Oid			saved_user;
-	int			saved_sec;
 	int			nestlevel;
-	char	   *definition;
 	char	   *speed;
 	char	   *batch;
 	ListCell   *lc;
@@ -137,13 +153,7 @@ lv_upgrade_1_1_attach_view(int32 view_id)
 	speed = lv_storage_name(view, "speed");
 	batch = lv_storage_name(view, "batch");
 	SPI_connect();
-	lv_catalog_sql("SELECT definition FROM lambda_views.views WHERE view_id = $1",
-				   1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view->view_id)},
-				   NULL, true, 1);
-	definition = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
-	def = lv_parse_definition(definition, view->append_key);
-	lv_restore_user(saved_user, saved_sec, nestlevel);
+	def = parse_definition(view);
 
 	nestlevel = lv_pin_search_path();
 	foreach(lc, def->aggs)
@@ -170,8 +180,11 @@ lv_upgrade_1_1_attach_view(int32 view_id)
 					   psprintf("CREATE OR REPLACE VIEW %s AS %s",
 								quote_qualified_identifier(view->view_schema, view->view_name),
 								lv_view_sql(def, view->view_id, view->batch_table, batch, speed)));
-	/* after the script revoked PUBLIC's USAGE (which is an initial privilege) */
-	outside_script(grant_storage_usage, &view->owner);
+	/*
+	 * no grant on the shared data schema: the next step (1.1 -> 1.2) moves
+	 * the storage of every owner but the catalog's into the owner's own
+	 * schema, and until it runs this library does no work on the catalog
+	 */
 	lv_unpin_settings(nestlevel);
 	SPI_finish();
 }
@@ -199,4 +212,141 @@ lv_upgrade_1_1_wrap_state(bytea *old, Oid aggfnoid)
 	memcpy(VARDATA(state) + 1, info->ident, LV_STATE_IDENT_LEN);
 	memcpy(VARDATA(state) + LV_STATE_HEADER_LEN, VARDATA_ANY(old), len);
 	return state;
+}
+
+/* the work of lv_upgrade_1_2_move_view for one version (a step) */
+typedef struct MoveStep
+{
+	LvView	   *view;
+	char	   *schema;			/* the owner's storage schema */
+} MoveStep;
+
+/* find_owner_schema finds or creates the owner's storage schema (a step). */
+static void
+find_owner_schema(const void *arg)
+{
+	MoveStep   *step = (MoveStep *) arg;
+
+	step->schema = lv_owner_storage_schema(step->view->owner);
+}
+
+/* set_schema moves one relation of the data schema into step's schema. */
+static void
+set_schema(const MoveStep *step, const char *kind, const char *name)
+{
+	if (!OidIsValid(get_relname_relid(name, get_namespace_oid(LV_DATA_SCHEMA, false))))
+		return;
+	lv_spi_exec(psprintf("ALTER %s %s SET SCHEMA %s", kind,
+						 quote_qualified_identifier(LV_DATA_SCHEMA, name),
+						 quote_identifier(step->schema)), false, 0);
+}
+
+/*
+ * move_storage moves a version's storage (and its relation, when it lives
+ * in the data schema) into the owner's schema, as the catalog's owner (a
+ * step).  The generation sequence goes with the speed table that owns it,
+ * the indexes with their tables; each batch partition moves by itself.
+ */
+static void
+move_storage(const void *arg)
+{
+	const MoveStep *step = arg;
+	LvView	   *view = step->view;
+	bool		saved = lv_internal_ddl;
+	Oid			saved_user;
+	int			saved_sec;
+	int			level = lv_become_catalog_owner(&saved_user, &saved_sec);
+
+	lv_internal_ddl = true;
+	PG_TRY();
+	{
+		ListCell   *lc;
+
+		if (OidIsValid(view->batch_table))
+			foreach(lc, find_inheritance_children(view->batch_table, AccessExclusiveLock))
+				set_schema(step, "TABLE", get_rel_name(lfirst_oid(lc)));
+		set_schema(step, "TABLE", psprintf("v%d_batch", view->view_id));
+		set_schema(step, "TABLE", psprintf("v%d_batch_next", view->view_id));
+		set_schema(step, "TABLE", psprintf("v%d_speed", view->view_id));
+		set_schema(step, "SEQUENCE", psprintf("v%d_gen", view->view_id));
+		if (strcmp(view->view_schema, LV_DATA_SCHEMA) == 0)
+			set_schema(step, "VIEW", view->view_name);
+	}
+	PG_FINALLY();
+	{
+		lv_internal_ddl = saved;
+	}
+	PG_END_TRY();
+	lv_restore_user(saved_user, saved_sec, level);
+}
+
+/*
+ * revoke_data_usage takes back the USAGE on the shared data schema that
+ * 1.1 gave the owner of a view (a step).
+ */
+static void
+revoke_data_usage(const void *arg)
+{
+	const MoveStep *step = arg;
+	Oid			saved_user;
+	int			saved_sec;
+	int			level;
+
+	if (pg_namespace_aclcheck(get_namespace_oid(LV_DATA_SCHEMA, false), step->view->owner,
+							  ACL_USAGE) != ACLCHECK_OK ||
+		superuser_arg(step->view->owner))
+		return;
+	level = lv_become_catalog_owner(&saved_user, &saved_sec);
+	lv_spi_exec(psprintf("REVOKE USAGE ON SCHEMA %s FROM %s",
+						 quote_identifier(LV_DATA_SCHEMA),
+						 quote_identifier(GetUserNameFromId(step->view->owner, false))),
+				false, 0);
+	lv_restore_user(saved_user, saved_sec, level);
+}
+
+/*
+ * lv_upgrade_1_2_move_view (1.1 -> 1.2) moves a version's storage out of
+ * the shared data schema into its owner's own schema, which grants USAGE
+ * to that owner alone, records it, regenerates the fold and batch SQL that
+ * name the storage and takes back the owner's USAGE on the shared schema.
+ * The catalog owner's views stay.  The relations users read name their
+ * storage by OID and need nothing.
+ */
+void
+lv_upgrade_1_2_move_view(int32 view_id)
+{
+	MoveStep	step;
+	LvDefinition *def;
+	int			nestlevel;
+
+	step.view = lv_view_by_id(view_id, false);
+	SPI_connect();
+	outside_script(find_owner_schema, &step);
+	if (strcmp(step.schema, LV_DATA_SCHEMA) != 0)
+	{
+		outside_script(move_storage, &step);
+		CommandCounterIncrement();
+		lv_catalog_sql("UPDATE lambda_views.views SET storage_schema = $2, "
+					   "view_schema = CASE WHEN view_schema = $3 THEN $2 ELSE view_schema END "
+					   "WHERE view_id = $1",
+					   3, (Oid[]) {INT4OID, NAMEOID, NAMEOID},
+					   (Datum[]) {Int32GetDatum(view_id),
+						   DirectFunctionCall1(namein, CStringGetDatum(step.schema)),
+					   DirectFunctionCall1(namein, CStringGetDatum(LV_DATA_SCHEMA))},
+					   NULL, false, 0);
+		CommandCounterIncrement();
+		step.view = lv_view_by_id(view_id, false);
+		def = parse_definition(step.view);
+		nestlevel = lv_pin_search_path();
+		lv_catalog_sql("UPDATE lambda_views.views SET fold_sql = $2, batch_sql = $3 "
+					   "WHERE view_id = $1",
+					   3, (Oid[]) {INT4OID, TEXTOID, TEXTOID},
+					   (Datum[]) {Int32GetDatum(view_id),
+						   CStringGetTextDatum(lv_fold_sql(def, lv_storage_name(step.view, "speed"))),
+					   CStringGetTextDatum(lv_batch_sql(def, lv_storage_name(step.view, "batch_next")))},
+					   NULL, false, 0);
+		lv_unpin_settings(nestlevel);
+	}
+	outside_script(revoke_data_usage, &step);
+	SPI_finish();
 }

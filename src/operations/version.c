@@ -223,7 +223,7 @@ typedef enum SwitchCaller
  * defined over the lambda view keep working and read the new version);
  * otherwise it is renamed into place, which would leave every object that
  * depends on the old relation on the retired version: refused while there
- * are such objects.  Objects on `to`'s own relation (in the data schema)
+ * are such objects.  Objects on `to`'s own relation (in the storage schema)
  * would stop it from being dropped: refused too.
  */
 static bool
@@ -277,7 +277,7 @@ switch_blocked(LvView *from, LvView *to, int32 to_version, SwitchCaller caller,
 
 /*
  * rename_relation renames a lambda view's relation, past the rename guard,
- * as the catalog's owner: nobody else may create in the data schema.
+ * as the catalog's owner: nobody else may create in a storage schema.
  */
 static void
 rename_relation(const char *schema, const char *name, const char *new_schema,
@@ -392,8 +392,8 @@ move_storage(LvView *view, Oid old_rel, Oid new_rel)
  * replace_in_place gives `to`'s query to `from`'s relation: CREATE OR
  * REPLACE VIEW keeps its OID, privileges, comments, options and whatever
  * depends on it.  `from`'s query moves to a new relation, retired_name in
- * the data schema, and `to`'s own relation is dropped; each version's
- * storage goes with its new relation.  Runs as the views' owner, connected
+ * the owner's storage schema, and `to`'s own relation is dropped; each
+ * version's storage goes with its new relation.  Runs as the views' owner, connected
  * to SPI, with `from`'s relation locked.
  */
 static void
@@ -402,7 +402,7 @@ replace_in_place(LvView *from, LvView *to, const char *retired_name)
 	char	   *from_query;
 	char	   *to_query;
 	char	   *options;
-	char	   *retired_sql = quote_qualified_identifier(LV_DATA_SCHEMA, retired_name);
+	char	   *retired_sql = quote_qualified_identifier(from->data_schema, retired_name);
 	Oid			retired_relid;
 	Oid			saved_user;
 	int			saved_sec;
@@ -424,14 +424,14 @@ replace_in_place(LvView *from, LvView *to, const char *retired_name)
 		elog(ERROR, "lambda_views: the relation of view %d or %d has no query",
 			 from->view_id, to->view_id);
 
-	/* only the catalog's owner creates in the data schema */
+	/* only the catalog's owner creates in a storage schema */
 	level = lv_become_catalog_owner(&saved_user, &saved_sec);
 	lv_spi_exec(psprintf("CREATE VIEW %s AS %s", retired_sql, from_query), false, 0);
 	lv_spi_exec(psprintf("ALTER VIEW %s OWNER TO %s", retired_sql,
 						 quote_identifier(GetUserNameFromId(from->owner, false))),
 				false, 0);
 	lv_restore_user(saved_user, saved_sec, level);
-	retired_relid = get_relname_relid(retired_name, get_namespace_oid(LV_DATA_SCHEMA, false));
+	retired_relid = get_relname_relid(retired_name, get_namespace_oid(from->data_schema, false));
 
 	lv_spi_exec(psprintf("CREATE OR REPLACE VIEW %s%s%s%s AS %s", relation_sql(from),
 						 options ? " WITH (" : "", options ? options : "", options ? ")" : "",
@@ -508,7 +508,7 @@ switch_versions(LvView *from, LvView *to, SwitchCaller caller, int elevel)
 				   "role = 'retired', retired_at = now() WHERE view_id = $1",
 				   3, (Oid[]) {INT4OID, NAMEOID, NAMEOID},
 				   (Datum[]) {Int32GetDatum(from->view_id),
-					   DirectFunctionCall1(namein, CStringGetDatum(LV_DATA_SCHEMA)),
+					   DirectFunctionCall1(namein, CStringGetDatum(from->data_schema)),
 				   DirectFunctionCall1(namein, CStringGetDatum(retired_name))},
 				   NULL, false, 0);
 	lv_catalog_sql("UPDATE lambda_views.views SET view_schema = $2, view_name = $3, "
@@ -522,7 +522,7 @@ switch_versions(LvView *from, LvView *to, SwitchCaller caller, int elevel)
 		replace_in_place(from, to, retired_name);
 	else
 	{
-		rename_relation(from_schema, from_name, LV_DATA_SCHEMA, retired_name);
+		rename_relation(from_schema, from_name, from->data_schema, retired_name);
 		rename_relation(to->view_schema, to->view_name, from_schema, from_name);
 		to->relid = get_relname_relid(from_name, get_namespace_oid(from_schema, false));
 		carry_over(from, to, from_sql);
@@ -538,7 +538,7 @@ switch_versions(LvView *from, LvView *to, SwitchCaller caller, int elevel)
 				   NULL, false, 0);
 	SPI_finish();
 	lv_restore_user(saved_user, saved_sec, nestlevel);
-	from->view_schema = pstrdup(LV_DATA_SCHEMA);
+	from->view_schema = pstrdup(from->data_schema);
 	from->view_name = retired_name;
 	to->view_schema = from_schema;
 	to->view_name = from_name;

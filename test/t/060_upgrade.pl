@@ -18,6 +18,13 @@
 # kept.  CREATE EXTENSION ... VERSION '1.0' followed by the update gives the
 # same objects as a fresh install, and pg_dump of the updated database
 # restores into a database whose views are exact and fold.
+#
+# The previous release (1.1, where the owners of lambda views shared USAGE
+# on lambda_views_data) is built too and runs views of a role and of the
+# extension's owner, one with a retired version, on a cluster of its own;
+# after the new package its update moves the role's storage into the
+# role's own schema and takes back its USAGE on the shared one, and the
+# views stay exact, fold, recompute and roll back.
 use strict;
 use warnings;
 use Cwd qw(abs_path);
@@ -32,7 +39,11 @@ use Time::HiRes qw(time);
 
 # the last commit of the release before the install script was frozen
 my $released = 'ebb7938';
+# the last commit of release 1.1 (storage in one schema for every owner)
+my $released11 = 'e8616b1';
 my $srcdir   = dirname(dirname(dirname(abs_path(__FILE__))));
+my ($current) = slurp_file("$srcdir/lambda_views.control") =~ /^default_version\s*=\s*'([^']+)'/m
+  or die "no default_version in lambda_views.control";
 my $repo     = $ENV{LAMBDA_VIEWS_REPO} // $srcdir;
 my $tmp      = PostgreSQL::Test::Utils::tempdir('upgrade');
 
@@ -200,6 +211,74 @@ if (!$exported)
 	exit;
 }
 copy_working_tree($srcdir, "$tmp/new");
+
+# ------------------------------------------------------------ release 1.1
+export_release($repo, $released11, "$tmp/v11");
+build_install($pg, "$tmp/v11");
+my $node11 = PostgreSQL::Test::Cluster->new('upgrade11', install_path => $pg->{install_path});
+$node11->init;
+$node11->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'lambda_views'
+lambda_views.naptime = 200
+});
+$node11->start;
+my %q11 = (
+	'public.by_grp'  => 'SELECT grp, count(*) AS n, sum(amount) AS total FROM public.events GROUP BY grp',
+	'public.by_kind' => 'SELECT kind, count(*) AS n, avg(price) AS mean FROM public.events GROUP BY kind');
+my $by_grp_v2 = 'SELECT grp, count(*) AS n, sum(amount) AS total, max(kind) AS top FROM public.events GROUP BY grp';
+$node11->safe_psql('postgres', q{
+CREATE ROLE analyst LOGIN;
+GRANT CREATE ON SCHEMA public TO analyst;
+CREATE TABLE public.events (
+    id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind    text NOT NULL,
+    grp     int NOT NULL,
+    amount  int NOT NULL,
+    price   numeric(10,2) NOT NULL,
+    user_id bigint NOT NULL,
+    ts      timestamptz NOT NULL
+);
+ALTER TABLE public.events OWNER TO analyst;
+CREATE EXTENSION lambda_views;
+});
+# rows11 appends $n rows to release 1.1's events (its own row count)
+my $next_row11 = 1;
+sub rows11
+{
+	my ($n) = @_;
+	my ($lo, $hi) = ($next_row11, $next_row11 + $n - 1);
+	$next_row11 += $n;
+	$node11->safe_psql('postgres', qq{
+INSERT INTO public.events (kind, grp, amount, price, user_id, ts)
+SELECT 'k' || (i % 7), i % 13, (i * 37) % 101, ((i * 7) % 1000) / 10.0, i % 503, now()
+  FROM generate_series($lo, $hi) i});
+}
+my $su = $node11->safe_psql('postgres', 'SELECT current_user');
+{
+	rows11(3000);
+	$node11->safe_psql('postgres',
+		"SET ROLE analyst; SELECT lambda_views.create_view('public.by_grp', \$\$$q11{'public.by_grp'}\$\$, speed_interval => '1 day')");
+	# the extension's owner has a view of its own
+	$node11->safe_psql('postgres',
+		"SELECT lambda_views.create_view('public.by_kind', \$\$$q11{'public.by_kind'}\$\$, speed_interval => '1 day')");
+	$node11->safe_psql('postgres', "SET ROLE analyst; SELECT lambda_views.alter_view('public.by_grp', \$\$$by_grp_v2\$\$)");
+	$node11->safe_psql('postgres', "SET ROLE analyst; SELECT lambda_views.fold('public.by_grp')");
+	rows11(500);
+	$node11->safe_psql('postgres', "SET ROLE analyst; SELECT lambda_views.fold('public.by_grp')");
+	$node11->safe_psql('postgres', "SELECT lambda_views.fold('public.by_kind')");
+	rows11(200);
+}
+is( $node11->safe_psql('postgres',
+		"SELECT has_schema_privilege('analyst', 'lambda_views_data', 'USAGE'), "
+		  . "string_agg(DISTINCT pg_get_userbyid(relowner), ',' ORDER BY pg_get_userbyid(relowner)) "
+		  . "FROM pg_class WHERE relnamespace = 'lambda_views_data'::regnamespace AND relkind IN ('r', 'p')"),
+	"t|analyst,$su",
+	'release 1.1: the storage of every owner shares lambda_views_data, where the analyst has USAGE');
+is($node11->safe_psql('postgres', diff_sql('public.by_grp', $by_grp_v2)), '0', 'release 1.1: by_grp equals its query');
+$node11->stop;
+uninstall($pg, "$tmp/v11");
+note(sprintf('release 1.1 built and run in %.1f s', time() - $t0));
+
 build_install($pg, "$tmp/old");
 note(sprintf('released version built and installed in %.1f s', time() - $t0));
 
@@ -416,11 +495,27 @@ foreach my $line (split /\n/, $out)
 	my ($what, $count) = split /\|/, $line;
 	is($count, '0', "updated: $what");
 }
-is($node->safe_psql('app', $version_sql), '1.1', 'updated: the extension is version 1.1');
+is($node->safe_psql('app', $version_sql), $current, "updated: the extension is version $current");
 is( $node->safe_psql('app',
 		"SELECT count(*) FROM pg_attribute WHERE atttypid = 'bytea'::regtype AND attrelid IN "
-		  . "(SELECT oid FROM pg_class WHERE relnamespace = 'lambda_views_data'::regnamespace)"),
+		  . "(SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+		  . "WHERE n.nspname ^@ 'lambda_views_data')"),
 	'0', 'updated: no storage column keeps the bytea states of 1.0');
+# storage per owning role: every version of the analyst's (the retired
+# one's and the replay's relations too) lives in the analyst's own schema
+is( $node->safe_psql('app',
+		"SELECT string_agg(DISTINCT storage_schema, ','), count(*) FILTER (WHERE view_schema = 'lambda_views_data') "
+		  . 'FROM lambda_views.views'),
+	'lambda_views_data_analyst|0', "updated: the analyst's views keep their storage in its own schema");
+is( $node->safe_psql('app', "SELECT count(*) FROM pg_class WHERE relnamespace = 'lambda_views_data'::regnamespace"),
+	'0', 'updated: nothing is left in the shared storage schema');
+is( $node->safe_psql('app',
+		"SELECT string_agg(r || ':' || has_schema_privilege(r, 'lambda_views_data', 'USAGE') || ':' "
+		  . "|| has_schema_privilege(r, 'lambda_views_data_analyst', 'USAGE') || ':' "
+		  . "|| has_schema_privilege(r, 'lambda_views_data_analyst', 'CREATE'), ',' ORDER BY r) "
+		  . "FROM unnest('{analyst,reader}'::text[]) r"),
+	'analyst:false:true:false,reader:false:false:false',
+	"updated: only the analyst may name its storage schema, and creates nothing there");
 
 # views over a lambda view and over the status view stay
 is( $node->safe_psql('app',
@@ -516,7 +611,7 @@ CREATE TABLE public.events (
 is(sqlstate_of($err), '55000', 'version 1.0 under the new library: create_view fails with SQLSTATE 55000')
   or diag($err);
 $node->safe_psql('fresh10', 'ALTER EXTENSION lambda_views UPDATE');
-is($node->safe_psql('fresh10', $version_sql), '1.1', 'version 1.0 updates to 1.1');
+is($node->safe_psql('fresh10', $version_sql), $current, "version 1.0 updates to $current");
 is($node->safe_psql('fresh10', $members_sql), $node->safe_psql('fresh11', $members_sql),
 	'version 1.0 updated has the objects and privileges of a fresh install');
 is($node->safe_psql('app', $members_sql), $node->safe_psql('fresh11', $members_sql),
@@ -546,7 +641,12 @@ ok( IPC::Run::run(
 	'pg_restore into a new database')
   or diag($stderr);
 is($stderr, '', 'pg_restore reports no errors');
-is($node->safe_psql('restored', $version_sql), '1.1', 'restored: the extension is version 1.1');
+is($node->safe_psql('restored', $version_sql), $current, "restored: the extension is version $current");
+is( $node->safe_psql('restored',
+		"SELECT has_schema_privilege('analyst', 'lambda_views_data_analyst', 'USAGE'), "
+		  . "has_schema_privilege('reader', 'lambda_views_data_analyst', 'USAGE'), "
+		  . "has_schema_privilege('analyst', 'lambda_views_data', 'USAGE')"),
+	't|f|f', "restored: the analyst's storage schema and its grant");
 is($node->safe_psql('restored', $products_sql), $node->safe_psql('app', $products_sql),
 	'restored: products');
 exact('restored', 'restored', \%serving);
@@ -556,4 +656,43 @@ as_analyst('restored', "SELECT lambda_views.recompute('public.by_kind')");
 exact('restored', 'restored, folded and recomputed', \%serving);
 
 $node->stop;
+
+# ---------------------------------------------- release 1.1, updated
+$node11->start;
+is($node11->safe_psql('postgres', $version_sql), '1.1', 'release 1.1 under the new library: still 1.1');
+$node11->safe_psql('postgres', 'ALTER EXTENSION lambda_views UPDATE');
+is($node11->safe_psql('postgres', $version_sql), $current, "release 1.1 updates to $current");
+is( $node11->safe_psql('postgres',
+		"SELECT string_agg(format('%s:%s:%s', pg_get_userbyid(owner::oid), role, storage_schema), ',' "
+		  . 'ORDER BY view_id) FROM lambda_views.views'),
+	"analyst:retired:lambda_views_data_analyst,$su:serving:lambda_views_data,analyst:serving:lambda_views_data_analyst",
+	"release 1.1 updated: the analyst's versions moved to its own schema, the extension owner's stayed");
+is( $node11->safe_psql('postgres',
+		"SELECT count(*) FROM pg_class WHERE relnamespace = 'lambda_views_data'::regnamespace "
+		  . "AND relowner = 'analyst'::regrole"),
+	'0', 'release 1.1 updated: nothing of the analyst is left in the shared schema');
+is( $node11->safe_psql('postgres',
+		"SELECT has_schema_privilege('analyst', 'lambda_views_data', 'USAGE'), "
+		  . "has_schema_privilege('analyst', 'lambda_views_data_analyst', 'USAGE')"),
+	'f|t', 'release 1.1 updated: the analyst lost USAGE on the shared schema and has its own');
+is($node11->safe_psql('postgres', diff_sql('public.by_grp', $by_grp_v2)), '0',
+	'release 1.1 updated: by_grp equals its query');
+is($node11->safe_psql('postgres', diff_sql('public.by_kind', $q11{'public.by_kind'})), '0',
+	"release 1.1 updated: the extension owner's by_kind equals its query");
+rows11(300);
+is( $node11->safe_psql('postgres',
+		"SET ROLE analyst; SELECT lambda_views.fold('public.by_grp') > 0, lambda_views.recompute('public.by_grp') > 0"),
+	't|t', 'release 1.1 updated: the analyst folds and recomputes');
+is($node11->safe_psql('postgres', diff_sql('public.by_grp', $by_grp_v2)), '0',
+	'release 1.1 updated: by_grp equals its query after fold and recompute');
+is($node11->safe_psql('postgres', "SET ROLE analyst; SELECT lambda_views.rollback_view('public.by_grp')"),
+	'2', 'release 1.1 updated: rollback_view serves the version retired under 1.1');
+is($node11->safe_psql('postgres', diff_sql('public.by_grp', $q11{'public.by_grp'})), '0',
+	'release 1.1 updated: by_grp rolled back equals its query');
+$node11->safe_psql('postgres', "SET ROLE analyst; SELECT lambda_views.drop_view('public.by_grp')");
+is( $node11->safe_psql('postgres',
+		"SELECT count(*) FROM lambda_views.views WHERE owner = 'analyst'::regrole; "
+		  . "SELECT count(*) FROM pg_namespace WHERE nspname = 'lambda_views_data_analyst'"),
+	"0\n0", "release 1.1 updated: the analyst's last view dropped, its schema is gone");
+$node11->stop;
 done_testing();

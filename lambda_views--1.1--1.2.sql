@@ -1,0 +1,38 @@
+-- lambda_views 1.1 -> 1.2: storage per owning role.
+--
+-- In 1.1 the owners of lambda views shared USAGE on lambda_views_data, so
+-- one owner could name another owner's storage: hold its lock with a
+-- prepared statement in an open transaction, or make a table with a column
+-- of its row type, and delay that owner's drop_view or recompute.  From
+-- 1.2 the views of the extension's owner keep their storage in
+-- lambda_views_data, which grants nothing to anyone else; every other
+-- owning role gets a schema of its own (lambda_views_data_<role>, created
+-- and dropped by the extension), owned by the extension's owner, that
+-- grants USAGE to that role alone.
+
+\echo Use "ALTER EXTENSION lambda_views UPDATE TO '1.2'" to load this file. \quit
+
+ALTER TABLE lambda_views.views
+    ADD COLUMN storage_schema name NOT NULL DEFAULT 'lambda_views_data';
+COMMENT ON COLUMN lambda_views.views.storage_schema IS
+  'the schema of the view''s storage (speed table, batch table and partitions, generation sequence): lambda_views_data for the views of the extension''s owner, else a schema of the owning role''s own that grants USAGE to that role alone';
+
+----------------------------------------------------------------------------
+-- Existing views: move the storage of every owner but the extension's into
+-- the owner's schema, regenerate the SQL that names it and take back the
+-- owner's USAGE on lambda_views_data.  The schemas, tables and grants are
+-- the users' objects, not the extension's: the C function makes them
+-- outside this script (src/operations/upgrade.c), so that they are no
+-- members of the extension and pg_dump keeps them.
+----------------------------------------------------------------------------
+CREATE FUNCTION lambda_views.upgrade_1_2_move(int) RETURNS void
+AS 'MODULE_PATHNAME', 'lv_upgrade_1_2_move' LANGUAGE C STRICT;
+REVOKE ALL ON FUNCTION lambda_views.upgrade_1_2_move(int) FROM PUBLIC;
+
+SELECT lambda_views.upgrade_1_2_move(view_id) FROM lambda_views.views ORDER BY view_id;
+
+DROP FUNCTION lambda_views.upgrade_1_2_move(int);
+ALTER TABLE lambda_views.views ALTER COLUMN storage_schema DROP DEFAULT;
+
+COMMENT ON SCHEMA lambda_views_data IS
+  'storage of the lambda views of the extension''s owner; other roles'' views keep theirs in a schema of their own (lambda_views.views.storage_schema)';
