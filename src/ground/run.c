@@ -24,7 +24,6 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
-#include "mb/pg_wchar.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
@@ -226,95 +225,6 @@ lv_spi_exec_kept(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	return rc;
 }
 
-/*
- * owner_storage_lock serializes, per role, finding or creating the role's
- * storage schema with dropping it once the role's last view is gone.
- */
-static void
-owner_storage_lock(Oid role)
-{
-	LOCKTAG		tag;
-
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) role, LV_LOCK_OWNER_STORAGE,
-						 LV_LOCKTAG_FIELD4);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-}
-
-/*
- * free_schema_name returns LV_DATA_SCHEMA "_" role name, shortened to fit
- * a name, with "_2", "_3", ... added while a schema of that name exists:
- * nobody can take the name a role's storage will get.
- */
-static char *
-free_schema_name(Oid role)
-{
-	const char *rolname = GetUserNameFromId(role, false);
-	int			n;
-
-	for (n = 1;; n++)
-	{
-		char	   *suffix = n == 1 ? "" : psprintf("_%d", n);
-		int			room = NAMEDATALEN - 1 - strlen(LV_DATA_SCHEMA "_") - strlen(suffix);
-		char	   *name = psprintf("%s_%.*s%s", LV_DATA_SCHEMA,
-									pg_mbcliplen(rolname, strlen(rolname), room),
-									rolname, suffix);
-
-		if (!OidIsValid(get_namespace_oid(name, true)))
-			return name;
-	}
-}
-
-/*
- * lv_owner_storage_schema returns the schema where role's views keep their
- * storage, creating it on its first view.  The catalog's owner keeps its
- * views' storage in LV_DATA_SCHEMA; every other role gets a schema of its
- * own, owned by the catalog's owner, that grants USAGE to that role and
- * nothing to anyone else: no role can name (and so lock, or make a column
- * of the row type of) another role's storage, and only the extension
- * creates there.  The caller is connected to SPI; the lock on the role's
- * storage is kept until the transaction ends.
- */
-char *
-lv_owner_storage_schema(Oid role)
-{
-	Oid			saved_user;
-	int			saved_sec;
-	int			level;
-	char	   *schema = NULL;
-	const char *role_sql = quote_identifier(GetUserNameFromId(role, false));
-
-	if (role == lv_catalog_owner())
-		return pstrdup(LV_DATA_SCHEMA);
-	owner_storage_lock(role);
-	lv_catalog_sql(psprintf("SELECT %s FROM lambda_views.views WHERE owner = $1 "
-							"AND %s OPERATOR(pg_catalog.<>) $2 LIMIT 1",
-							lv_storage_schema_column(), lv_storage_schema_column()),
-				   2, (Oid[]) {REGROLEOID, NAMEOID},
-				   (Datum[]) {ObjectIdGetDatum(role),
-				   DirectFunctionCall1(namein, CStringGetDatum(LV_DATA_SCHEMA))},
-				   NULL, false, 1);
-	if (SPI_processed > 0)
-		schema = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	if (schema != NULL && OidIsValid(get_namespace_oid(schema, true)))
-		return schema;
-
-	schema = free_schema_name(role);
-	level = lv_become_catalog_owner(&saved_user, &saved_sec);
-	lv_spi_exec(psprintf("CREATE SCHEMA %s", quote_identifier(schema)), false, 0);
-	lv_spi_exec(psprintf("REVOKE ALL ON SCHEMA %s FROM PUBLIC", quote_identifier(schema)),
-				false, 0);
-	lv_spi_exec(psprintf("GRANT USAGE ON SCHEMA %s TO %s", quote_identifier(schema), role_sql),
-				false, 0);
-	lv_spi_exec(psprintf("COMMENT ON SCHEMA %s IS %s", quote_identifier(schema),
-						 quote_literal_cstr(psprintf("lambda_views: storage of the lambda views of role %s "
-													 "(created and dropped by the extension)",
-													 role_sql))),
-				false, 0);
-	lv_restore_user(saved_user, saved_sec, level);
-	CommandCounterIncrement();
-	return schema;
-}
-
 /* lv_view_locktag fills tag with one of a view's own lock tags. */
 void
 lv_view_locktag(LOCKTAG *tag, int32 view_id, int kind)
@@ -345,41 +255,6 @@ lv_lock_view(int32 view_id, int kind, LOCKMODE mode)
 
 	lv_view_locktag(&tag, view_id, kind);
 	(void) LockAcquire(&tag, mode, false, false);
-}
-
-/*
- * lv_release_owner_storage drops role's storage schema once the role owns
- * no lambda view stored there (so DROP ROLE needs nothing more).  A schema
- * that still holds a relation is left alone.  The caller is connected to
- * SPI.
- */
-void
-lv_release_owner_storage(Oid role, const char *schema)
-{
-	Oid			nspid;
-	Oid			saved_user;
-	int			saved_sec;
-	int			level;
-
-	if (schema == NULL || strcmp(schema, LV_DATA_SCHEMA) == 0 || !OidIsValid(role))
-		return;
-	owner_storage_lock(role);
-	nspid = get_namespace_oid(schema, true);
-	if (!OidIsValid(nspid))
-		return;
-	/* not read-only: the view's row was deleted by this very command */
-	lv_catalog_sql(psprintf("SELECT 1 FROM lambda_views.views WHERE %s = $1 "
-							"UNION ALL SELECT 1 FROM pg_catalog.pg_class WHERE relnamespace = $2",
-							lv_storage_schema_column()),
-				   2, (Oid[]) {NAMEOID, OIDOID},
-				   (Datum[]) {DirectFunctionCall1(namein, CStringGetDatum(schema)),
-				   ObjectIdGetDatum(nspid)},
-				   NULL, false, 1);
-	if (SPI_processed > 0)
-		return;
-	level = lv_become_catalog_owner(&saved_user, &saved_sec);
-	lv_spi_exec(psprintf("DROP SCHEMA %s", quote_identifier(schema)), false, 0);
-	lv_restore_user(saved_user, saved_sec, level);
 }
 
 /*
