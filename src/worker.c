@@ -178,6 +178,12 @@ connectable_databases(void)
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
+	/*
+	 * committing leaves TopMemoryContext current: switch back, or what the
+	 * launcher's round allocates next (its list of wanted databases) would
+	 * outlive the round, a little more every naptime
+	 */
+	MemoryContextSwitchTo(cxt);
 	return dbids;
 }
 
