@@ -18,6 +18,23 @@ COMMENT ON COLUMN lambda_views.views.storage_schema IS
   'the schema of the view''s storage (speed table, batch table and partitions, generation sequence): lambda_views_data for the views of the extension''s owner, else a schema of the owning role''s own that grants USAGE to that role alone';
 
 ----------------------------------------------------------------------------
+-- Folds around open writers: the keys up to the speed watermark that a
+-- fold could not see yet (rows of transactions still open when it ran) are
+-- its holes; they are folded once their rows are visible (src/layers/
+-- speed.c), and the batch leaves out the holes of the generations it
+-- covers.
+----------------------------------------------------------------------------
+ALTER TABLE lambda_views.view_state
+    ADD COLUMN speed_holes int8multirange NOT NULL DEFAULT '{}',
+    ADD COLUMN gen_start_holes int8multirange NOT NULL DEFAULT '{}';
+COMMENT ON COLUMN lambda_views.view_state.speed_holes IS
+  'append keys up to speed_watermark not folded yet: they were drawn by transactions still open when a fold ran past them; folded once their rows are visible, forgotten once their writers have ended';
+COMMENT ON COLUMN lambda_views.view_state.gen_start_holes IS
+  'speed_holes when the current speed generation started (with gen_start_watermark: what a recompute closing it leaves out)';
+-- like the watermarks, no secret
+GRANT SELECT (speed_holes, gen_start_holes) ON lambda_views.view_state TO PUBLIC;
+
+----------------------------------------------------------------------------
 -- Existing views: move the storage of every owner but the extension's into
 -- the owner's schema, regenerate the SQL that names it and take back the
 -- owner's USAGE on lambda_views_data.  The schemas, tables and grants are

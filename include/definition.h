@@ -55,6 +55,7 @@ typedef struct LvDefinition
 	List	   *outputs;		/* of LvOutput */
 	Node	   *having;			/* over storage columns, or NULL */
 	char	   *partial_sql;	/* partial states of rows with $1 < key <= $2 */
+	char	   *partial_except_sql;	/* the same without the keys in $4 */
 	List	   *settings;		/* "name=value" strings pinned at create */
 } LvDefinition;
 

@@ -9,6 +9,7 @@
 #include "access/transam.h"
 #include "nodes/pg_list.h"
 #include "storage/lock.h"
+#include "utils/snapshot.h"
 #include "utils/timestamp.h"
 
 /*
@@ -69,6 +70,8 @@ typedef struct LvState
 	int64		speed_gen;
 	int64		gen_start_watermark;
 	FullTransactionId batch_swap_xid;	/* xid8 of the last batch swap */
+	char	   *speed_holes;	/* keys <= speed_watermark not folded yet
+								 * (an int8multirange's text) */
 } LvState;
 
 /*
@@ -89,6 +92,9 @@ extern int	lv_spi_exec_args(const char *sql, int nargs, Oid *argtypes,
 extern int	lv_spi_exec_kept(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls, bool read_only,
 							 long tcount);
+extern int	lv_spi_exec_kept_snapshot(const char *sql, int nargs, Oid *argtypes,
+									  Datum *values, const char *nulls, bool read_only,
+									  long tcount, Snapshot snapshot);
 extern Oid	lv_catalog_owner(void);
 extern int	lv_pin_search_path(void);
 extern int	lv_become_catalog_owner(Oid *saved_user, int *saved_sec);
@@ -128,11 +134,13 @@ extern int64 lv_capture_high_water(LvView *view);
 typedef struct LvCheckpoint
 {
 	int64		high_water;
+	TimestampTz taken;			/* when high_water was read */
 	int			nwriters;
 	VirtualTransactionId writers[FLEXIBLE_ARRAY_MEMBER];
 } LvCheckpoint;
 extern int64 lv_capture_settled(LvView *view, List **checkpoints, MemoryContext cxt);
 extern bool lv_capture_writing(LvView *view);
+extern int64 lv_capture_around(List *checkpoints, int grace_ms);
 extern void lv_wait_for_writers(Oid relid, bool with_partitions);
 extern void lv_wait_for_lockers(const LOCKTAG *tag, LOCKMODE mode);
 extern bool lv_view_high_water(int32 view_id, int64 *high_water);
@@ -141,7 +149,7 @@ extern bool lv_view_pending_rows(int32 view_id, int64 *pending);
 /* layers/speed.c */
 extern char *lv_fold_sql(void *def, const char *speed_table);
 extern int64 lv_fold_view(LvView *view, int max_chunks, int64 max_keys,
-						  const int64 *settled, bool *more);
+						  const int64 *settled, int64 around, bool *more);
 extern void lv_create_speed_table(void *def, const char *speed_table);
 
 /* layers/batch.c */

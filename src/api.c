@@ -112,7 +112,7 @@ lv_fold(PG_FUNCTION_ARGS)
 	view = lv_view_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)), NoLock);
 	lv_check_owner(view);
 	lv_refuse_retired(view, "fold");
-	folded = lv_fold_view(view, 0, 0, NULL, NULL);
+	folded = lv_fold_view(view, 0, 0, NULL, 0, NULL);
 	lv_drop_retired_batches(view, 0);
 	lv_advance_versions(view);
 	PG_RETURN_INT64(folded);

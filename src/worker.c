@@ -431,7 +431,13 @@ run_view_step(int32 view_id, bool recompute, ViewSchedule *sched, bool *more)
 				settled = lv_capture_settled(view, &sched->checkpoints,
 											 TopMemoryContext);
 				sched->settled = Max(sched->settled, settled);
-				(void) lv_fold_view(view, 1, Max(replay_keys, 0), &sched->settled, more);
+				/*
+				 * a writer that keeps rows from settling longer than a
+				 * settle poll is folded around (its keys become holes)
+				 */
+				(void) lv_fold_view(view, 1, Max(replay_keys, 0), &sched->settled,
+									lv_capture_around(sched->checkpoints, LV_SETTLE_POLL_MS),
+									more);
 				if (replay_keys >= 0)
 				{
 					/*

@@ -250,11 +250,17 @@ lv_lock_state(LvView *view)
 {
 	LvState		state;
 	bool		isnull;
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			state_table = get_relname_relid("view_state",
+												get_namespace_oid("lambda_views", false));
 
 	SPI_connect();
-	lv_catalog_sql("SELECT speed_watermark, batch_watermark, batch_gen, speed_gen, "
-						  "gen_start_watermark, batch_swap_xid "
-						  "FROM lambda_views.view_state WHERE view_id = $1 FOR UPDATE",
+	/* a catalog older than 1.2 (the library refuses to fold against it) has no holes */
+	lv_catalog_sql(psprintf("SELECT speed_watermark, batch_watermark, batch_gen, speed_gen, "
+							"gen_start_watermark, batch_swap_xid, %s "
+							"FROM lambda_views.view_state WHERE view_id = $1 FOR UPDATE",
+							get_attnum(state_table, "speed_holes") != InvalidAttrNumber ?
+							"speed_holes::pg_catalog.text" : "'{}'::pg_catalog.text"),
 						  1, (Oid[]) {INT4OID},
 						  (Datum[]) {Int32GetDatum(view->view_id)}, NULL, false, 1);
 	if (SPI_processed == 0)
@@ -266,6 +272,7 @@ lv_lock_state(LvView *view)
 	state.batch_gen = DatumGetInt32(datum_column(3));
 	state.speed_gen = DatumGetInt64(datum_column(4));
 	state.gen_start_watermark = DatumGetInt64(datum_column(5));
+	state.speed_holes = MemoryContextStrdup(cxt, text_column(7));
 	{
 		Datum		xid = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull);
 

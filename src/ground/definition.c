@@ -64,6 +64,54 @@ static void split_query(LvDefinition *def, Query *query);
 static char *deparse_over_source(LvDefinition *def, Node *expr);
 
 /*
+ * partial_query builds the partial query every layer shares: the partial
+ * states of the rows with $1 < key <= $2, per group.  With except_holes,
+ * rows whose key is in the int8multirange $4 are left out (the batch
+ * leaves out the keys the speed layer has not folded yet: speed.c).
+ */
+static char *
+partial_query(LvDefinition *def, bool except_holes)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "SELECT ");
+	i = 0;
+	foreach(lc, def->keys)
+	{
+		appendStringInfo(&buf, "%s%s AS k%d", i > 0 ? ", " : "",
+						 ((LvKey *) lfirst(lc))->sql, i + 1);
+		i++;
+	}
+	foreach(lc, def->aggs)
+	{
+		appendStringInfo(&buf, "%s%s AS s%d", i > 0 ? ", " : "",
+						 ((LvAgg *) lfirst(lc))->partial_sql,
+						 foreach_current_index(lc) + 1);
+		i++;
+	}
+	appendStringInfo(&buf, "%scount(*) AS nrows", i > 0 ? ", " : "");
+	appendStringInfo(&buf, " FROM %s WHERE %s > $1 AND %s <= $2",
+					 def->source_sql, quote_identifier(def->append_key),
+					 quote_identifier(def->append_key));
+	if (except_holes)
+		appendStringInfo(&buf, " AND NOT ($4::pg_catalog.int8multirange "
+						 "OPERATOR(pg_catalog.@>) %s::pg_catalog.int8)",
+						 quote_identifier(def->append_key));
+	if (def->where_sql)
+		appendStringInfo(&buf, " AND (%s)", def->where_sql);
+	if (def->keys != NIL)
+	{
+		appendStringInfoString(&buf, " GROUP BY ");
+		for (i = 0; i < list_length(def->keys); i++)
+			appendStringInfo(&buf, "%s%d", i > 0 ? ", " : "", i + 1);
+	}
+	return buf.data;
+}
+
+/*
  * lv_parse_definition parses, validates and splits a view query.  Names
  * resolve with the caller's search_path; the SQL derived from it is
  * qualified so it means the same under any search_path.
@@ -820,8 +868,6 @@ split_query(LvDefinition *def, Query *query)
 	ListCell   *lc;
 	List	   *aggrefs = NIL;
 	StorageMap	map = {def};
-	StringInfoData buf;
-	int			i;
 
 	foreach(lc, query->groupClause)
 	{
@@ -889,34 +935,6 @@ split_query(LvDefinition *def, Query *query)
 	if (query->jointree->quals)
 		def->where_sql = deparse_over_source(def, query->jointree->quals);
 
-	/* the partial query every layer shares: rows with $1 < key <= $2 */
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "SELECT ");
-	i = 0;
-	foreach(lc, def->keys)
-	{
-		appendStringInfo(&buf, "%s%s AS k%d", i > 0 ? ", " : "",
-						 ((LvKey *) lfirst(lc))->sql, i + 1);
-		i++;
-	}
-	foreach(lc, def->aggs)
-	{
-		appendStringInfo(&buf, "%s%s AS s%d", i > 0 ? ", " : "",
-						 ((LvAgg *) lfirst(lc))->partial_sql,
-						 foreach_current_index(lc) + 1);
-		i++;
-	}
-	appendStringInfo(&buf, "%scount(*) AS nrows", i > 0 ? ", " : "");
-	appendStringInfo(&buf, " FROM %s WHERE %s > $1 AND %s <= $2",
-					 def->source_sql, quote_identifier(def->append_key),
-					 quote_identifier(def->append_key));
-	if (def->where_sql)
-		appendStringInfo(&buf, " AND (%s)", def->where_sql);
-	if (def->keys != NIL)
-	{
-		appendStringInfoString(&buf, " GROUP BY ");
-		for (i = 0; i < list_length(def->keys); i++)
-			appendStringInfo(&buf, "%s%d", i > 0 ? ", " : "", i + 1);
-	}
-	def->partial_sql = buf.data;
+	def->partial_sql = partial_query(def, false);
+	def->partial_except_sql = partial_query(def, true);
 }

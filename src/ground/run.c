@@ -165,6 +165,20 @@ int
 lv_spi_exec_kept(const char *sql, int nargs, Oid *argtypes, Datum *values,
 				 const char *nulls, bool read_only, long tcount)
 {
+	return lv_spi_exec_kept_snapshot(sql, nargs, argtypes, values, nulls, read_only,
+									 tcount, InvalidSnapshot);
+}
+
+/*
+ * lv_spi_exec_kept_snapshot is lv_spi_exec_kept in the given snapshot
+ * (InvalidSnapshot: as SPI would), so that several statements see the same
+ * committed rows.
+ */
+int
+lv_spi_exec_kept_snapshot(const char *sql, int nargs, Oid *argtypes, Datum *values,
+						  const char *nulls, bool read_only, long tcount,
+						  Snapshot snapshot)
+{
 	uint64		key;
 	KeptPlan   *entry;
 	bool		found;
@@ -188,7 +202,22 @@ lv_spi_exec_kept(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	if (entry != NULL &&
 		(entry->nargs != nargs || strcmp(entry->sql, sql) != 0 ||
 		 (nargs > 0 && memcmp(entry->argtypes, argtypes, nargs * sizeof(Oid)) != 0)))
-		return lv_spi_exec_args(sql, nargs, argtypes, values, nulls, read_only, tcount);
+	{
+		/* a hash collision: plan it once */
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+		int			level = NewGUCNestLevel();
+
+		if (plan == NULL)
+			elog(ERROR, "lambda_views: could not plan a statement (%s): %s",
+				 SPI_result_code_string(SPI_result), sql);
+		rc = SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot,
+								  read_only, true, tcount);
+		lv_unpin_settings(level);
+		if (rc < 0)
+			elog(ERROR, "lambda_views: statement failed (%s): %s",
+				 SPI_result_code_string(rc), sql);
+		return rc;
+	}
 	if (entry == NULL)
 	{
 		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
@@ -199,7 +228,8 @@ lv_spi_exec_kept(const char *sql, int nargs, Oid *argtypes, Datum *values,
 		if (hash_get_num_entries(kept_plans) >= LV_MAX_KEPT_PLANS)
 			forget_kept_plans();
 		if (kept_plans == NULL)
-			return lv_spi_exec_kept(sql, nargs, argtypes, values, nulls, read_only, tcount);
+			return lv_spi_exec_kept_snapshot(sql, nargs, argtypes, values, nulls, read_only,
+											 tcount, snapshot);
 		if (SPI_keepplan(plan) != 0)
 			elog(ERROR, "lambda_views: could not keep the plan of: %s", sql);
 		entry = hash_search(kept_plans, &key, HASH_ENTER, &found);
@@ -216,7 +246,8 @@ lv_spi_exec_kept(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	{
 		int			level = NewGUCNestLevel();
 
-		rc = SPI_execute_plan(entry->plan, values, nulls, read_only, tcount);
+		rc = SPI_execute_snapshot(entry->plan, values, nulls, snapshot, InvalidSnapshot,
+								  read_only, true, tcount);
 		lv_unpin_settings(level);
 	}
 	if (rc < 0)

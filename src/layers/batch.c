@@ -175,7 +175,7 @@ lv_batch_sql(void *defp, const char *next)
 	appendStringInfoString(&buf, ", p.nrows");
 	foreach(lc, def->aggs)
 		appendStringInfo(&buf, ", p.s%d", foreach_current_index(lc) + 1);
-	appendStringInfo(&buf, " FROM (%s) p", def->partial_sql);
+	appendStringInfo(&buf, " FROM (%s) p", def->partial_except_sql);
 	return buf.data;
 }
 
@@ -282,10 +282,12 @@ lv_drop_retired_batches(LvView *view, int wait_ms)
 
 /*
  * close_generation starts a new speed generation and returns the append key
- * up to which the closed one (and all before it) reach.
+ * up to which the closed one (and all before it) reach; *holes is set to
+ * the keys below it that they have not folded (speed.c), as an
+ * int8multirange's text.
  */
 static int64
-close_generation(LvView *view, int64 *closed_gen)
+close_generation(LvView *view, int64 *closed_gen, char **holes)
 {
 	bool		isnull;
 	int64		new_gen;
@@ -314,13 +316,16 @@ close_generation(LvView *view, int64 *closed_gen)
 		lv_wait_for_lockers(&tag, ShareLock);
 	}
 
-	lv_catalog_sql("SELECT speed_gen, speed_watermark, gen_start_watermark "
-						  "FROM lambda_views.view_state WHERE view_id = $1",
-						  1, (Oid[]) {INT4OID},
-						  (Datum[]) {Int32GetDatum(view->view_id)}, NULL, false, 1);
+	lv_catalog_sql("SELECT speed_gen, speed_watermark, gen_start_watermark, "
+				   "speed_holes::text, gen_start_holes::text "
+				   "FROM lambda_views.view_state WHERE view_id = $1",
+				   1, (Oid[]) {INT4OID},
+				   (Datum[]) {Int32GetDatum(view->view_id)}, NULL, false, 1);
 	speed_gen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	watermark = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 											speed_gen <= *closed_gen ? 2 : 3, &isnull));
+	*holes = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+						  speed_gen <= *closed_gen ? 4 : 5);
 	return watermark;
 }
 
@@ -339,6 +344,7 @@ lv_recompute_view(LvView *view)
 	int64		rows;
 	bool		isnull;
 	char	   *next = lv_storage_name(view, "batch_next");
+	char	   *holes;
 	char	   *partition;
 	LvState		old;
 	instr_time	start;
@@ -351,7 +357,7 @@ lv_recompute_view(LvView *view)
 	SPI_connect();
 	lv_lock_view(view->view_id, LV_LOCK_RECOMPUTE, ExclusiveLock);
 
-	watermark = close_generation(view, &closed_gen);
+	watermark = close_generation(view, &closed_gen, &holes);
 
 	/*
 	 * nobody may create in a storage schema (a name taken there would stop
@@ -372,11 +378,11 @@ lv_recompute_view(LvView *view)
 	}
 
 	/* build: the long part, blocking nobody */
-	lv_spi_exec_args(view->batch_sql, 3,
-						  (Oid[]) {INT8OID, INT8OID, INT8OID},
-						  (Datum[]) {Int64GetDatum(PG_INT64_MIN), Int64GetDatum(watermark),
-						  Int64GetDatum(closed_gen)},
-						  NULL, false, 0);
+	lv_spi_exec_args(view->batch_sql, 4,
+					 (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID},
+					 (Datum[]) {Int64GetDatum(PG_INT64_MIN), Int64GetDatum(watermark),
+						 Int64GetDatum(closed_gen), CStringGetTextDatum(holes)},
+					 NULL, false, 0);
 	lv_spi_exec(psprintf("SELECT coalesce(sum(nrows), 0)::bigint FROM %s", next), false, 1);
 	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	lv_spi_exec_args(psprintf("INSERT INTO %s (gen) VALUES ($1)", next),
@@ -407,15 +413,24 @@ lv_recompute_view(LvView *view)
 	lv_drop_old_batches(view, old.batch_gen, old.batch_swap_xid, 0);
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
+	/*
+	 * batch_watermark: every row up to it is in the batch.  With holes the
+	 * batch left out, that is below the first hole, so that a reader never
+	 * takes the view for quiet (serving.c) while rows of those holes may be
+	 * folded into the speed layer without the watermark moving.
+	 */
 	lv_catalog_sql("UPDATE lambda_views.view_state SET batch_gen = $2, "
-						  "batch_watermark = $3, batch_swap_xid = pg_catalog.pg_current_xact_id(), "
-						  "rows_recomputed = $4, last_recompute_at = now(), last_recompute_ms = $5 "
-						  "WHERE view_id = $1",
-						  5, (Oid[]) {INT4OID, INT4OID, INT8OID, INT8OID, FLOAT8OID},
-						  (Datum[]) {Int32GetDatum(view->view_id), Int32GetDatum((int32) closed_gen),
-							  Int64GetDatum(watermark), Int64GetDatum(rows),
-						  Float8GetDatum(INSTR_TIME_GET_MILLISEC(elapsed))},
-						  NULL, false, 0);
+				   "batch_watermark = CASE WHEN pg_catalog.isempty($6::pg_catalog.int8multirange) THEN $3 "
+				   "  ELSE pg_catalog.lower($6::pg_catalog.int8multirange) - 1 END, "
+				   "batch_swap_xid = pg_catalog.pg_current_xact_id(), "
+				   "rows_recomputed = $4, last_recompute_at = now(), last_recompute_ms = $5 "
+				   "WHERE view_id = $1",
+				   6, (Oid[]) {INT4OID, INT4OID, INT8OID, INT8OID, FLOAT8OID, TEXTOID},
+				   (Datum[]) {Int32GetDatum(view->view_id), Int32GetDatum((int32) closed_gen),
+					   Int64GetDatum(watermark), Int64GetDatum(rows),
+					   Float8GetDatum(INSTR_TIME_GET_MILLISEC(elapsed)),
+				   CStringGetTextDatum(holes)},
+				   NULL, false, 0);
 	SPI_finish();
 	lv_restore_user(saved_user, saved_sec, nestlevel);
 	return rows;

@@ -31,6 +31,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/timestamp.h"
 #include "catalog/pg_type.h"
 
 #include "lambda_views.h"
@@ -210,6 +211,7 @@ lv_capture_settled(LvView *view, List **checkpoints, MemoryContext cxt)
 								  list_length(writers) * sizeof(VirtualTransactionId));
 
 		cp->high_water = high_water;
+		cp->taken = GetCurrentTimestamp();
 		cp->nwriters = 0;
 		foreach(lc, writers)
 			cp->writers[cp->nwriters++] = *(VirtualTransactionId *) lfirst(lc);
@@ -238,6 +240,27 @@ lv_capture_settled(LvView *view, List **checkpoints, MemoryContext cxt)
 		*checkpoints = list_delete_first_n(*checkpoints, keep_from);
 	}
 	return settled;
+}
+
+/*
+ * lv_capture_around returns how far a worker folds around the writers that
+ * keep rows from settling (speed.c: their keys become holes): the newest
+ * checkpoint's high-water mark once the oldest checkpoint still waiting
+ * for its writers (lv_capture_settled keeps only those) was taken more than
+ * grace_ms ago; 0 while none has waited that long.  Writers that insert
+ * for a moment end within the grace, and nothing is folded around them.
+ */
+int64
+lv_capture_around(List *checkpoints, int grace_ms)
+{
+	LvCheckpoint *oldest;
+
+	if (checkpoints == NIL)
+		return 0;
+	oldest = linitial(checkpoints);
+	if (!TimestampDifferenceExceeds(oldest->taken, GetCurrentTimestamp(), grace_ms))
+		return 0;
+	return ((LvCheckpoint *) llast(checkpoints))->high_water;
 }
 
 /* lv_capture_writing says whether some transaction holds a write lock on the source. */
@@ -275,6 +298,8 @@ bool
 lv_view_pending_rows(int32 view_id, int64 *pending)
 {
 	LvView	   *view = lv_view_by_id(view_id, true);
+	char	   *source;
+	const char *key;
 	Oid			saved_user;
 	int			saved_sec;
 	int			nestlevel;
@@ -284,13 +309,18 @@ lv_view_pending_rows(int32 view_id, int64 *pending)
 		pg_class_aclcheck(view->relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
 		pg_class_aclcheck(view->source, view->owner, ACL_SELECT) != ACLCHECK_OK)
 		return false;
+	source = quote_qualified_identifier(get_namespace_name(get_rel_namespace(view->source)),
+										get_rel_name(view->source));
+	key = quote_identifier(view->append_key);
 	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
 	SPI_connect();
-	lv_spi_exec_args(psprintf("SELECT count(*) FROM %s WHERE %s > "
-								   "(SELECT speed_watermark FROM lambda_views.view_state WHERE view_id = $1)",
-								   quote_qualified_identifier(get_namespace_name(get_rel_namespace(view->source)),
-															  get_rel_name(view->source)),
-								   quote_identifier(view->append_key)),
+	/* beyond the watermark, and in its holes (speed.c) */
+	lv_spi_exec_args(psprintf("SELECT (SELECT pg_catalog.count(*) FROM %s WHERE %s > st.speed_watermark) "
+							  "+ (SELECT pg_catalog.count(*) FROM pg_catalog.unnest(st.speed_holes) r, "
+							  "   LATERAL (SELECT 1 FROM %s WHERE %s >= pg_catalog.lower(r) "
+							  "   AND %s < pg_catalog.upper(r)) x) "
+							  "FROM lambda_views.view_state st WHERE st.view_id = $1",
+							  source, key, source, key, key),
 						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view->view_id)},
 						  NULL, true, 1);
 	*pending = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

@@ -315,6 +315,7 @@ typedef struct TailCache
 	bool		valid;			/* watermark read, no relcache inval since */
 	Oid			key_sequence;
 	int64		watermark;
+	bool		holes;			/* the watermark had holes (speed.c) */
 } TailCache;
 
 static List *tail_caches = NIL;
@@ -428,9 +429,11 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected)
 	uint64		row;
 	SPIPlanPtr	plan;
 	TailCache  *tc;
+	List	   *holes_lo = NIL;
+	List	   *holes_hi = NIL;
 
 	tc = tail_cache(view_id, false);
-	if (tc != NULL && tc->valid &&
+	if (tc != NULL && tc->valid && !tc->holes &&
 		lv_sequence_last_value(tc->key_sequence) <= tc->watermark)
 		return;
 	/* someone reads unfolded rows: the worker may fold early (worker.c) */
@@ -440,7 +443,12 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected)
 	if (meta_plan == NULL)
 	{
 		SPIPlanPtr	plan = SPI_prepare("SELECT v.view_schema, v.view_name, v.owner, s.speed_watermark, "
-									   "v.settings, v.partial_sql, v.key_sequence FROM lambda_views.views v "
+									   "v.settings, v.partial_sql, v.key_sequence, "
+									   "(SELECT pg_catalog.array_agg(pg_catalog.lower(r) ORDER BY 1) "
+									   " FROM pg_catalog.unnest(s.speed_holes) r), "
+									   "(SELECT pg_catalog.array_agg(pg_catalog.upper(r) ORDER BY 1) "
+									   " FROM pg_catalog.unnest(s.speed_holes) r) "
+									   "FROM lambda_views.views v "
 									   "JOIN lambda_views.view_state s USING (view_id) WHERE v.view_id = $1",
 									   1, (Oid[]) {INT4OID});
 
@@ -489,7 +497,33 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected)
 	tc->key_sequence = DatumGetObjectId(SPI_getbinval(meta, metadesc, 7, &isnull));
 	tc->watermark = watermark;
 	tc->valid = true;
-	if (lv_sequence_last_value(tc->key_sequence) <= watermark)
+	{
+		Datum		lows = SPI_getbinval(meta, metadesc, 8, &isnull);
+
+		if (!isnull)
+		{
+			Datum		highs = SPI_getbinval(meta, metadesc, 9, &isnull);
+			Datum	   *elems;
+			int			n;
+
+			deconstruct_array(DatumGetArrayTypeP(lows), INT8OID, 8, FLOAT8PASSBYVAL,
+							  TYPALIGN_DOUBLE, &elems, NULL, &n);
+			for (i = 0; i < n; i++)
+			{
+				holes_lo = lappend(holes_lo, palloc(sizeof(int64)));
+				*(int64 *) llast(holes_lo) = DatumGetInt64(elems[i]);
+			}
+			deconstruct_array(DatumGetArrayTypeP(highs), INT8OID, 8, FLOAT8PASSBYVAL,
+							  TYPALIGN_DOUBLE, &elems, NULL, &n);
+			for (i = 0; i < n; i++)
+			{
+				holes_hi = lappend(holes_hi, palloc(sizeof(int64)));
+				*(int64 *) llast(holes_hi) = DatumGetInt64(elems[i]);
+			}
+		}
+	}
+	tc->holes = holes_lo != NIL;
+	if (holes_lo == NIL && lv_sequence_last_value(tc->key_sequence) <= watermark)
 	{
 		SPI_finish();
 		return;
@@ -504,12 +538,25 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected)
 						   SECURITY_RESTRICTED_OPERATION);
 	nestlevel = lv_pin_settings(settings);
 	plan = tail_plan(tc, SPI_getvalue(meta, metadesc, 6));
-	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(watermark), Int64GetDatum(PG_INT64_MAX)},
-						 NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "lambda_views: the tail of view %d failed", view_id);
-	check_tail_columns(expected, SPI_tuptable->tupdesc, view_id);
-	for (row = 0; row < SPI_processed; row++)
-		tuplestore_puttuple(store, SPI_tuptable->vals[row]);
+
+	/*
+	 * the rows beyond the watermark, and those of its holes: keys passed
+	 * by a fold that could not see their rows yet (speed.c); a group may
+	 * come in several rows, which the view combines
+	 */
+	for (i = -1; i < list_length(holes_lo); i++)
+	{
+		int64		lo = i < 0 ? watermark : *(int64 *) list_nth(holes_lo, i) - 1;
+		int64		hi = i < 0 ? PG_INT64_MAX : *(int64 *) list_nth(holes_hi, i) - 1;
+
+		if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(lo), Int64GetDatum(hi)},
+							 NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "lambda_views: the tail of view %d failed", view_id);
+		check_tail_columns(expected, SPI_tuptable->tupdesc, view_id);
+		for (row = 0; row < SPI_processed; row++)
+			tuplestore_puttuple(store, SPI_tuptable->vals[row]);
+		SPI_freetuptable(SPI_tuptable);
+	}
 	lv_unpin_settings(nestlevel);
 	SetUserIdAndSecContext(saved_user, saved_sec);
 	SPI_finish();

@@ -22,6 +22,8 @@
 #include "portability/instr_time.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 
 #include "lambda_views.h"
 #include "definition.h"
@@ -109,17 +111,80 @@ lv_fold_sql(void *defp, const char *speed_table)
 	return buf.data;
 }
 
-/* fold_range folds $lo < key <= $hi into generation gen; returns row count. */
+/* A range of append keys lo <= key < hi: one part of a view's holes. */
+typedef struct KeyRange
+{
+	int64		lo;
+	int64		hi;
+} KeyRange;
+
+/*
+ * parse_holes reads an int8multirange's text ("{[1,3),[7,8)}": int8
+ * ranges are always shown that way) into a list of KeyRange.
+ */
+static List *
+parse_holes(const char *text)
+{
+	List	   *ranges = NIL;
+	const char *p = text;
+
+	if (p == NULL || *p++ != '{')
+		elog(ERROR, "lambda_views: malformed holes \"%s\"", text ? text : "");
+	while (*p == '[')
+	{
+		KeyRange   *r = palloc(sizeof(KeyRange));
+		char	   *end;
+
+		r->lo = strtoi64(p + 1, &end, 10);
+		if (*end != ',')
+			elog(ERROR, "lambda_views: malformed holes \"%s\"", text);
+		r->hi = strtoi64(end + 1, &end, 10);
+		if (*end != ')')
+			elog(ERROR, "lambda_views: malformed holes \"%s\"", text);
+		ranges = lappend(ranges, r);
+		p = end + 1;
+		if (*p == ',')
+			p++;
+	}
+	if (*p != '}')
+		elog(ERROR, "lambda_views: malformed holes \"%s\"", text);
+	return ranges;
+}
+
+/* holes_text writes ranges (in key order, apart) as an int8multirange's text. */
+static char *
+holes_text(List *ranges)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	foreach(lc, ranges)
+	{
+		KeyRange   *r = lfirst(lc);
+
+		appendStringInfo(&buf, "%s[" INT64_FORMAT "," INT64_FORMAT ")",
+						 foreach_current_index(lc) > 0 ? "," : "", r->lo, r->hi);
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/*
+ * fold_range folds the rows $lo < key <= $hi that snapshot sees into
+ * generation gen; returns their count.
+ */
 static int64
-fold_range(LvView *view, int64 lo, int64 hi, int64 gen)
+fold_range(LvView *view, int64 lo, int64 hi, int64 gen, Snapshot snapshot)
 {
 	bool		isnull;
 	int64		rows;
 
-	lv_spi_exec_kept(view->fold_sql, 3,
-						  (Oid[]) {INT8OID, INT8OID, INT8OID},
-						  (Datum[]) {Int64GetDatum(lo), Int64GetDatum(hi), Int64GetDatum(gen)},
-						  NULL, false, 0);
+	lv_spi_exec_kept_snapshot(view->fold_sql, 3,
+							  (Oid[]) {INT8OID, INT8OID, INT8OID},
+							  (Datum[]) {Int64GetDatum(lo), Int64GetDatum(hi), Int64GetDatum(gen)},
+							  NULL, false, 0, snapshot);
 	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 									   SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
@@ -127,27 +192,87 @@ fold_range(LvView *view, int64 lo, int64 hi, int64 gen)
 }
 
 /*
- * lv_fold_view folds settled source rows beyond the speed watermark, at most
- * max_chunks chunks of lambda_views.fold_chunk_rows keys (0: all) and at
- * most max_keys keys (0: no limit; a replay's throttle), in the current
- * transaction.  settled is how far rows are known to be settled
- * (lv_capture_settled; -1: nothing new), or NULL to find out by waiting
- * for the source's writers (lv_capture_high_water).  *more says whether
- * settled rows remain.
+ * unseen_keys returns, as KeyRanges in key order, the keys lo < key <= hi
+ * of which snapshot sees no source row (whatever the view's filter): rows
+ * of transactions still open when it was taken, keys drawn and not written
+ * yet, and keys that will never be written.  Counting first keeps the
+ * common case (every key seen) to one index range scan.
+ */
+static List *
+unseen_keys(LvView *view, int64 lo, int64 hi, Snapshot snapshot)
+{
+	char	   *source = quote_qualified_identifier(get_namespace_name(get_rel_namespace(view->source)),
+													get_rel_name(view->source));
+	const char *key = quote_identifier(view->append_key);
+	bool		isnull;
+	int64		seen;
+	char	   *text;
+
+	if (hi <= lo)
+		return NIL;
+	lv_spi_exec_kept_snapshot(psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s > $1 AND %s <= $2",
+									   source, key, key),
+							  2, (Oid[]) {INT8OID, INT8OID},
+							  (Datum[]) {Int64GetDatum(lo), Int64GetDatum(hi)},
+							  NULL, true, 0, snapshot);
+	seen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	if (seen == hi - lo)
+		return NIL;
+	lv_spi_exec_kept_snapshot(psprintf("SELECT (pg_catalog.int8multirange(pg_catalog.int8range($1, $2, '(]')) "
+									   "OPERATOR(pg_catalog.-) coalesce(pg_catalog.range_agg("
+									   "pg_catalog.int8range(%s::pg_catalog.int8, %s::pg_catalog.int8, '[]')), "
+									   "'{}'::pg_catalog.int8multirange))::pg_catalog.text "
+									   "FROM %s WHERE %s > $1 AND %s <= $2",
+									   key, key, source, key, key),
+							  2, (Oid[]) {INT8OID, INT8OID},
+							  (Datum[]) {Int64GetDatum(lo), Int64GetDatum(hi)},
+							  NULL, true, 0, snapshot);
+	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+	return parse_holes(text);
+}
+
+/*
+ * lv_fold_view folds the source rows beyond the speed watermark, and the
+ * rows of its holes that have become visible, at most max_chunks chunks of
+ * lambda_views.fold_chunk_rows keys of new rows (0: all) and at most
+ * max_keys keys (0: no limit; a replay's throttle), in the current
+ * transaction.  It never waits for a writer.
+ *
+ * Keys are drawn by writers that hold the source's lock (capture.c), so a
+ * key that a snapshot does not see belongs to a transaction that was open
+ * when the key's range was captured, or to none.  settled (the workers:
+ * lv_capture_settled) is how far every writer of a captured range has
+ * ended, so every unseen key up to it will never be seen; without it
+ * (fold(), alter_view) that is the head when nobody writes the source,
+ * else nothing.  The fold goes up to settled, or up to around when that is
+ * further (a worker that has waited long enough for a writer), or to the
+ * head without settled.  Every unseen key beyond settled becomes a hole:
+ * the watermark passes it, the hole keeps it, and each fold folds the rows
+ * of the holes that it sees and keeps the rest; holes up to settled are
+ * then forgotten.  One snapshot serves every statement of the fold, so a
+ * row is either folded or kept in a hole, never both, never neither.  *more
+ * says whether rows beyond the watermark remain.
  */
 int64
 lv_fold_view(LvView *view, int max_chunks, int64 max_keys, const int64 *settled,
-			 bool *more)
+			 int64 around, bool *more)
 {
 	Oid			saved_user;
 	int			saved_sec;
 	int			nestlevel;
 	LvState		state;
 	int64		lo;
-	int64		high_water;
+	int64		target;
+	int64		resolved;
 	int64		gen = 0;
 	int64		total = 0;
 	int			chunks = 0;
+	List	   *holes;
+	List	   *kept = NIL;
+	ListCell   *lc;
+	Snapshot	snapshot;
 	instr_time	start;
 	instr_time	elapsed;
 
@@ -159,46 +284,97 @@ lv_fold_view(LvView *view, int max_chunks, int64 max_keys, const int64 *settled,
 	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
 	state = lv_lock_state(view);
 	lo = state.speed_watermark;
-	high_water = settled ? Max(*settled, lo) : lv_capture_high_water(view);
-	if (max_keys > 0 && high_water - lo > max_keys)
+	holes = parse_holes(state.speed_holes);
+	if (settled)
+	{
+		resolved = *settled;
+		target = Max(resolved, around);
+	}
+	else
+	{
+		/* the head, read before asking who writes: see capture.c */
+		target = lv_sequence_last_value(view->key_sequence);
+		resolved = lv_capture_writing(view) ? PG_INT64_MIN : target;
+	}
+	target = Max(target, lo);
+	if (max_keys > 0 && target - lo > max_keys)
 	{
 		/* stop short, but report the rest as pending */
 		if (more)
 			*more = true;
-		high_water = lo + max_keys;
+		target = lo + max_keys;
 	}
 
+	/* after the capture: what it says is settled, the snapshot sees */
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	SPI_connect();
-	while (lo < high_water && (max_chunks == 0 || chunks < max_chunks))
-	{
-		int64		hi = (high_water - lo > lv_fold_chunk_rows) ?
-			lo + lv_fold_chunk_rows : high_water;
+	/* lock before reading the generation: see the file header */
+	lv_lock_view(view->view_id, LV_LOCK_FOLD_GEN, RowExclusiveLock);
+	gen = lv_sequence_last_value(view->gen_sequence);
 
-		/* lock before reading the generation: see the file header */
-		lv_lock_view(view->view_id, LV_LOCK_FOLD_GEN, RowExclusiveLock);
-		gen = lv_sequence_last_value(view->gen_sequence);
-		total += fold_range(view, lo, hi, gen);
+	/* the holes: fold what has become visible, keep what has not */
+	foreach(lc, holes)
+	{
+		KeyRange   *r = lfirst(lc);
+		List	   *unseen;
+		ListCell   *lc2;
+
+		total += fold_range(view, r->lo - 1, r->hi - 1, gen, snapshot);
+		unseen = unseen_keys(view, Max(r->lo - 1, resolved), r->hi - 1, snapshot);
+		foreach(lc2, unseen)
+			kept = lappend(kept, lfirst(lc2));
+	}
+
+	/* the new rows */
+	while (lo < target && (max_chunks == 0 || chunks < max_chunks))
+	{
+		int64		hi = (target - lo > lv_fold_chunk_rows) ?
+			lo + lv_fold_chunk_rows : target;
+
+		total += fold_range(view, lo, hi, gen, snapshot);
+		if (hi > resolved)
+		{
+			List	   *unseen = unseen_keys(view, Max(lo, resolved), hi, snapshot);
+			ListCell   *lc2;
+
+			foreach(lc2, unseen)
+			{
+				KeyRange   *r = lfirst(lc2);
+				KeyRange   *last = kept ? llast(kept) : NULL;
+
+				/* ranges of consecutive chunks meet: keep one */
+				if (last != NULL && last->hi == r->lo)
+					last->hi = r->hi;
+				else
+					kept = lappend(kept, r);
+			}
+		}
 		lo = hi;
 		chunks++;
 	}
-	if (more && lo < high_water)
+	if (more && lo < target)
 		*more = true;
 
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	lv_catalog_sql("UPDATE lambda_views.view_state SET "
-						  "gen_start_watermark = CASE WHEN $3 <> 0 AND speed_gen <> $3 "
-						  "  THEN speed_watermark ELSE gen_start_watermark END, "
-						  "speed_gen = CASE WHEN $3 <> 0 THEN $3 ELSE speed_gen END, "
-						  "speed_watermark = $2, rows_folded = rows_folded + $4, "
-						  "last_fold_at = now(), last_fold_ms = $5 "
-						  "WHERE view_id = $1",
-						  5, (Oid[]) {INT4OID, INT8OID, INT8OID, INT8OID, FLOAT8OID},
-						  (Datum[]) {Int32GetDatum(view->view_id), Int64GetDatum(lo),
-							  Int64GetDatum(gen), Int64GetDatum(total),
-						  Float8GetDatum(INSTR_TIME_GET_MILLISEC(elapsed))},
-						  NULL, false, 0);
+				   "gen_start_watermark = CASE WHEN $3 <> 0 AND speed_gen <> $3 "
+				   "  THEN speed_watermark ELSE gen_start_watermark END, "
+				   "gen_start_holes = CASE WHEN $3 <> 0 AND speed_gen <> $3 "
+				   "  THEN speed_holes ELSE gen_start_holes END, "
+				   "speed_gen = CASE WHEN $3 <> 0 THEN $3 ELSE speed_gen END, "
+				   "speed_watermark = $2, speed_holes = $6::pg_catalog.int8multirange, "
+				   "rows_folded = rows_folded + $4, "
+				   "last_fold_at = now(), last_fold_ms = $5 "
+				   "WHERE view_id = $1",
+				   6, (Oid[]) {INT4OID, INT8OID, INT8OID, INT8OID, FLOAT8OID, TEXTOID},
+				   (Datum[]) {Int32GetDatum(view->view_id), Int64GetDatum(lo),
+					   Int64GetDatum(gen), Int64GetDatum(total),
+					   Float8GetDatum(INSTR_TIME_GET_MILLISEC(elapsed)),
+				   CStringGetTextDatum(holes_text(kept))},
+				   NULL, false, 0);
 	SPI_finish();
+	UnregisterSnapshot(snapshot);
 	lv_restore_user(saved_user, saved_sec, nestlevel);
 	return total;
 }

@@ -153,15 +153,20 @@ lv_completeness_of(int32 view_id, int64 *counts)
 	definition = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	def = lv_parse_definition(definition, view->append_key);
 
-	/* the batch and speed rows a reader would use (see batch.c) */
+	/*
+	 * the batch and speed rows a reader would use (see batch.c), against
+	 * the source rows up to the speed watermark but its holes (speed.c)
+	 */
 	lv_spi_exec_args(psprintf("WITH g AS (SELECT pg_catalog.max(m.gen) AS gen FROM %s m WHERE m.nrows IS NULL) "
 								   "SELECT st.speed_watermark, "
-								   "(SELECT pg_catalog.count(*) FROM %s WHERE %s <= st.speed_watermark%s%s%s), "
+								   "(SELECT pg_catalog.count(*) FROM %s WHERE %s <= st.speed_watermark "
+								   "AND NOT st.speed_holes OPERATOR(pg_catalog.@>) %s::pg_catalog.int8%s%s%s), "
 								   "(SELECT COALESCE(pg_catalog.sum(b.nrows), 0)::bigint FROM %s b WHERE b.gen = g.gen) + "
 								   "(SELECT COALESCE(pg_catalog.sum(s.nrows), 0)::bigint FROM %s s WHERE s.gen > g.gen) "
 								   "FROM lambda_views.view_state st, g WHERE st.view_id = $1",
 								   lv_storage_name(view, "batch"),
 								   def->source_sql, quote_identifier(view->append_key),
+								   quote_identifier(view->append_key),
 								   def->where_sql ? " AND (" : "",
 								   def->where_sql ? def->where_sql : "",
 								   def->where_sql ? ")" : "",
@@ -354,7 +359,7 @@ lv_purge_source(Oid source, Datum before, const char *column)
 
 		if (view == NULL)
 			continue;
-		(void) lv_fold_view(view, 0, 0, NULL, NULL);
+		(void) lv_fold_view(view, 0, 0, NULL, 0, NULL);
 		(void) lv_recompute_view(view);
 	}
 

@@ -307,8 +307,9 @@ revoke_data_usage(const void *arg)
 /*
  * lv_upgrade_1_2_move_view (1.1 -> 1.2) moves a version's storage out of
  * the shared data schema into its owner's own schema, which grants USAGE
- * to that owner alone, records it, regenerates the fold and batch SQL that
- * name the storage and takes back the owner's USAGE on the shared schema.
+ * to that owner alone, records it, regenerates the fold and batch SQL (which
+ * name the storage; the batch leaves out the speed layer's holes) and takes
+ * back the owner's USAGE on the shared schema.
  * The catalog owner's views stay.  The relations users read name their
  * storage by OID and need nothing.
  */
@@ -336,17 +337,18 @@ lv_upgrade_1_2_move_view(int32 view_id)
 					   NULL, false, 0);
 		CommandCounterIncrement();
 		step.view = lv_view_by_id(view_id, false);
-		def = parse_definition(step.view);
-		nestlevel = lv_pin_search_path();
-		lv_catalog_sql("UPDATE lambda_views.views SET fold_sql = $2, batch_sql = $3 "
-					   "WHERE view_id = $1",
-					   3, (Oid[]) {INT4OID, TEXTOID, TEXTOID},
-					   (Datum[]) {Int32GetDatum(view_id),
-						   CStringGetTextDatum(lv_fold_sql(def, lv_storage_name(step.view, "speed"))),
-					   CStringGetTextDatum(lv_batch_sql(def, lv_storage_name(step.view, "batch_next")))},
-					   NULL, false, 0);
-		lv_unpin_settings(nestlevel);
 	}
+	/* every view: the storage's names, and the batch leaves out holes */
+	def = parse_definition(step.view);
+	nestlevel = lv_pin_search_path();
+	lv_catalog_sql("UPDATE lambda_views.views SET fold_sql = $2, batch_sql = $3 "
+				   "WHERE view_id = $1",
+				   3, (Oid[]) {INT4OID, TEXTOID, TEXTOID},
+				   (Datum[]) {Int32GetDatum(view_id),
+					   CStringGetTextDatum(lv_fold_sql(def, lv_storage_name(step.view, "speed"))),
+				   CStringGetTextDatum(lv_batch_sql(def, lv_storage_name(step.view, "batch_next")))},
+				   NULL, false, 0);
+	lv_unpin_settings(nestlevel);
 	outside_script(revoke_data_usage, &step);
 	SPI_finish();
 }

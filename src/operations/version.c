@@ -469,7 +469,7 @@ switch_versions(LvView *from, LvView *to, SwitchCaller caller, int elevel)
 
 	/* the serving version's state first, as every path takes them */
 	(void) lv_lock_state(from);
-	(void) lv_fold_view(to, 0, 0, NULL, NULL);
+	(void) lv_fold_view(to, 0, 0, NULL, 0, NULL);
 
 	/*
 	 * what depends on the relation is checked under the lock the switch
@@ -714,7 +714,7 @@ lv_advance_versions(LvView *view)
 	{
 		LvView	   *replay = lv_view_by_id(replay_id, false);
 
-		(void) lv_fold_view(replay, 0, 0, NULL, NULL);
+		(void) lv_fold_view(replay, 0, 0, NULL, 0, NULL);
 		/* the caller's own fold or recompute stands even if no switch */
 		(void) lv_finish_replay(replay);
 	}
