@@ -9,7 +9,9 @@
  * it commits or aborts.  So after reading the sequence's last value H and
  * waiting for every transaction that holds a write lock on the source at
  * that moment (what CREATE INDEX CONCURRENTLY does), every key <= H is
- * either committed or never will be.  New writers are never blocked.
+ * either committed or never will be.  New writers are never blocked.  The
+ * folds do not wait: they note the writers (lv_capture_settled) and fold
+ * around those that stay (speed.c: holes).
  *
  *-------------------------------------------------------------------------
  */

@@ -3,7 +3,9 @@
  * src/layers/speed.c  (level: layer)
  *	  Speed layer: fold committed source rows beyond the speed watermark
  *	  into the speed table, and advance the watermark in the same
- *	  transaction, so every row is folded exactly once.
+ *	  transaction, so every row is folded exactly once.  Keys the watermark
+ *	  passes whose rows a fold cannot see yet are its holes, folded later
+ *	  (lv_fold_view).
  *
  * Speed rows are kept per generation (gen).  A recompute closes the current
  * generation; the generations its batch covers are deleted once no reader
