@@ -8,7 +8,7 @@ use Test::More;
 use PostgreSQL::Test::Cluster;
 use Time::HiRes qw(time usleep);
 
-our @EXPORT = qw(start_node diff_sql wait_for children);
+our @EXPORT = qw(start_node diff_sql wait_for children folded_sql);
 
 # start_node creates, configures and starts a cluster named $name with
 # lambda_views preloaded and the postgresql.conf lines $conf (a later
@@ -22,6 +22,21 @@ sub start_node
 		"shared_preload_libraries = 'lambda_views'\n" . ($conf // ''));
 	$node->start;
 	return $node;
+}
+
+# folded_sql returns a predicate on the source rows (append key $key) that
+# a lambda view's batch and speed layers hold: up to its speed watermark,
+# but not in its holes (keys a fold passed whose rows it could not see yet:
+# src/layers/speed.c), read from the catalog in the caller's snapshot.
+# $view is schema-qualified, as format('%I.%I') gives it.
+sub folded_sql
+{
+	my ($view, $key) = @_;
+	$key //= 'id';
+	my $state = 'FROM lambda_views.view_state s JOIN lambda_views.views w USING (view_id) '
+	  . "WHERE format('%I.%I', w.view_schema, w.view_name) = '$view'";
+	return "($key <= (SELECT s.speed_watermark $state) AND NOT "
+	  . "(SELECT s.speed_holes $state) OPERATOR(pg_catalog.@>) $key::pg_catalog.int8)";
 }
 
 # diff_sql returns a query counting the rows in which a view and its own

@@ -72,11 +72,7 @@ sub query
 	my ($v, $upto) = @_;
 	my @quals;
 	push @quals, "($v->{where})" if defined $v->{where};
-	push @quals,
-	  'id <= (SELECT s.speed_watermark FROM lambda_views.view_state s '
-	  . 'JOIN lambda_views.views w USING (view_id) '
-	  . "WHERE w.view_schema = 'public' AND w.view_name = '$v->{name}')"
-	  if $upto;
+	push @quals, folded_sql("public.$v->{name}") if $upto;
 	return "SELECT $v->{sel} FROM $v->{src}"
 	  . (@quals ? ' WHERE ' . join(' AND ', @quals) : '')
 	  . ($v->{rest} ne '' ? " $v->{rest}" : '');

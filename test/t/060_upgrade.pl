@@ -136,6 +136,11 @@ sub exact
 		my $query = $queries->{$view};
 		my $w = '(SELECT s.speed_watermark FROM lambda_views.views v JOIN lambda_views.view_state s '
 		  . "USING (view_id) WHERE format('%I.%I', v.view_schema, v.view_name) = '$view')";
+		# from 1.2 the watermark may pass keys not folded yet (holes)
+		$w = "$w AND NOT (SELECT s.speed_holes FROM lambda_views.views v JOIN lambda_views.view_state s "
+		  . "USING (view_id) WHERE format('%I.%I', v.view_schema, v.view_name) = '$view') "
+		  . 'OPERATOR(pg_catalog.@>) id'
+		  if $node->safe_psql($db, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'lambda_views.view_state'::regclass AND attname = 'speed_holes'") eq '1';
 		is($node->safe_psql($db, mismatch_sql($view, $query)),
 			'0', "$label: $view equals its query");
 		is( $node->safe_psql(
@@ -389,6 +394,10 @@ foreach my $view (@views)
 	}
 }
 $node->safe_psql('app', 'CREATE TABLE snap.state AS SELECT * FROM lambda_views.view_state');
+# the columns the released version has (the update adds more)
+my $state_columns = $node->safe_psql('app', q{
+SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+ WHERE attrelid = 'snap.state'::regclass AND attnum > 0 AND NOT attisdropped});
 my %watermark = map {
 	$_ => $node->safe_psql('app', "SELECT speed_watermark FROM lambda_views.status WHERE view = '$_'")
 } @views;
@@ -480,7 +489,7 @@ foreach my $view (@views)
 	  . "SELECT 'equals its query: $view', (" . mismatch_sql($view, $query) . ");\n";
 }
 $compare .= "SELECT 'the watermarks are those of the released version', ("
-  . diff_sql('lambda_views.view_state', 'SELECT * FROM snap.state') . ");\n";
+  . diff_sql("(SELECT $state_columns FROM lambda_views.view_state) st", 'SELECT * FROM snap.state') . ");\n";
 my ($rc, $out, $err) = $node->psql('app', "BEGIN;\nALTER EXTENSION lambda_views UPDATE;\n$compare COMMIT;");
 if (!is($rc, 0, 'ALTER EXTENSION lambda_views UPDATE succeeds'))
 {
