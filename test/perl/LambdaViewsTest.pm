@@ -36,7 +36,7 @@ sub folded_sql
 	my $state = 'FROM lambda_views.view_state s JOIN lambda_views.views w USING (view_id) '
 	  . "WHERE format('%I.%I', w.view_schema, w.view_name) = '$view'";
 	return "($key <= (SELECT s.speed_watermark $state) AND NOT "
-	  . "(SELECT s.speed_holes $state) OPERATOR(pg_catalog.@>) $key::pg_catalog.int8)";
+	  . "(SELECT s.speed_holes $state) OPERATOR(pg_catalog.@>) ${key}::pg_catalog.int8)";
 }
 
 # diff_sql returns a query counting the rows in which a view and its own
