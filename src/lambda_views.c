@@ -74,6 +74,7 @@ void
 _PG_init(void)
 {
 	lv_define_settings();
+	lv_quiet_register();
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 

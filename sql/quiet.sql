@@ -1,0 +1,116 @@
+-- The read of a quiet view: when nothing follows the batch at planning, the
+-- view is planned as a scan of the batch's partition (LambdaViewScan), which
+-- checks in the executor's snapshot that nothing follows it still and reads
+-- the merged view otherwise.  Every answer is checked against the query.
+SET client_min_messages = warning;
+SET timezone = 'UTC';
+SET plan_cache_mode = force_generic_plan;
+CREATE TABLE clicks (
+    id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    url   text NOT NULL,
+    ts    timestamptz NOT NULL
+);
+INSERT INTO clicks (url, ts)
+SELECT '/c/' || (i % 200), timestamptz '2026-05-01 00:00+00' + (i % 5) * interval '1 day'
+  FROM generate_series(1, 5000) i;
+ANALYZE clicks;
+SELECT lambda_views.create_view('clicks_daily',
+  $$SELECT url, date_trunc('day', ts) AS day, count(*) AS n, count(*) * 2 AS n2
+      FROM clicks GROUP BY url, date_trunc('day', ts) HAVING count(*) > 4$$,
+  initial_batch => true);
+-- a fold with nothing to fold drops the empty first batch
+SELECT lambda_views.fold('clicks_daily');
+\set q 'SELECT url, date_trunc(''day'', ts) AS day, count(*) AS n, count(*) * 2 AS n2 FROM clicks GROUP BY url, date_trunc(''day'', ts) HAVING count(*) > 4'
+
+-- how a statement read the view: quiet, merged (checked and fell back) or
+-- plan (the merged view was planned)
+CREATE FUNCTION read_kind(query text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+    kind text := 'plan';
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query LOOP
+        IF line ~ 'Lambda View Read: ' THEN
+            kind := substring(line from 'Lambda View Read: (\w+)');
+        END IF;
+    END LOOP;
+    RETURN kind;
+END $$;
+
+-- quiet: point lookups, a range, a full read, HAVING and output expressions
+SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);
+SELECT * FROM clicks_daily WHERE url = '/c/7' AND day = '2026-05-03 00:00+00';
+SELECT read_kind($$SELECT count(*) FROM clicks_daily$$);
+SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
+SELECT count(*), sum(n) FROM clicks_daily WHERE day >= '2026-05-03 00:00+00';
+-- a join and a correlated subquery read the quiet scan too
+SELECT d.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8')) v(url) JOIN clicks_daily d USING (url) ORDER BY 1;
+SELECT v.url, (SELECT max(n) FROM clicks_daily d WHERE d.url = v.url) FROM (VALUES ('/c/9'), ('/none')) v(url) ORDER BY 1;
+
+-- a prepared statement planned while quiet (a generic plan, kept)
+PREPARE lookup(text, timestamptz) AS SELECT n FROM clicks_daily WHERE url = $1 AND day = $2;
+EXECUTE lookup('/c/7', '2026-05-03 00:00+00');
+SELECT read_kind($$EXECUTE lookup('/c/7', '2026-05-03 00:00+00')$$);
+
+-- the reader's own uncommitted rows: the plan was quiet, the read is merged
+BEGIN;
+INSERT INTO clicks (url, ts) VALUES ('/c/7', '2026-05-02 10:00+00'), ('/new', '2026-05-02 11:00+00');
+SELECT read_kind($$EXECUTE lookup('/c/7', '2026-05-03 00:00+00')$$);
+EXECUTE lookup('/c/7', '2026-05-03 00:00+00');
+-- the next execution is planned again, against the merged view
+SELECT read_kind($$EXECUTE lookup('/c/7', '2026-05-03 00:00+00')$$);
+SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
+ROLLBACK;
+
+-- committed rows beyond the watermark: with realtime on the merged view is
+-- planned; off, the view is quiet until a fold takes them
+INSERT INTO clicks (url, ts) SELECT '/c/7', '2026-05-02 12:00+00' FROM generate_series(1, 5);
+SELECT read_kind($$SELECT n FROM clicks_daily WHERE url = '/c/7' AND day = '2026-05-03 00:00+00'$$);
+SELECT n FROM clicks_daily WHERE url = '/c/7' AND day = '2026-05-03 00:00+00';
+SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
+SET lambda_views.realtime = off;
+SELECT read_kind($$SELECT n FROM clicks_daily WHERE url = '/c/7' AND day = '2026-05-03 00:00+00'$$);
+SELECT n FROM clicks_daily WHERE url = '/c/7' AND day = '2026-05-03 00:00+00';
+-- a fold after the batch: a statement planned quiet reads merged
+PREPARE lookup_off(text) AS SELECT day, n FROM clicks_daily WHERE url = $1 ORDER BY day;
+SELECT read_kind($$EXECUTE lookup_off('/c/7')$$);
+SELECT lambda_views.fold('clicks_daily') > 0 AS folded;
+SELECT read_kind($$EXECUTE lookup_off('/c/7')$$);
+EXECUTE lookup_off('/c/7');
+SELECT read_kind($$EXECUTE lookup_off('/c/7')$$);
+RESET lambda_views.realtime;
+SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
+
+-- a recompute makes it quiet again; a statement planned before the swap
+-- reads merged (its batch is no longer the view's)
+PREPARE lookup_all AS SELECT count(*), sum(n) FROM clicks_daily;
+SELECT read_kind('EXECUTE lookup_all');
+SELECT lambda_views.recompute('clicks_daily') > 0 AS recomputed;
+SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);
+SELECT read_kind('EXECUTE lookup_all');
+EXECUTE lookup_all;
+SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
+
+-- the batch partition is read with the view owner's rights: a reader with
+-- SELECT on the view alone reads it quiet, and merged after its own insert
+CREATE ROLE quiet_reader;
+GRANT SELECT ON clicks_daily TO quiet_reader;
+GRANT SELECT, INSERT ON clicks TO quiet_reader;
+SET ROLE quiet_reader;
+SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);
+SELECT count(*) FROM clicks_daily;
+INSERT INTO clicks (url, ts) VALUES ('/c/7', '2026-05-02 13:00+00');
+SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);
+SELECT n FROM clicks_daily WHERE url = '/c/7' AND day = '2026-05-03 00:00+00';
+RESET ROLE;
+
+-- lambda_views.quiet_scan = off plans the merged view
+SET lambda_views.quiet_scan = off;
+SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);
+RESET lambda_views.quiet_scan;
+
+SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
+SELECT lambda_views.drop_view('clicks_daily');
+DROP TABLE clicks;
+DROP ROLE quiet_reader;

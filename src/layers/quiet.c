@@ -1,0 +1,1047 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/layers/quiet.c  (level: layer)
+ *	  Serving layer, the read of a quiet view: one scan of the batch's
+ *	  partition, planned as such.
+ *
+ * The relation users query merges batch, speed and tail (serving.c); the
+ * planner pays for every branch of it even when only the batch has rows,
+ * which is what a view is most of the time between a recompute and the
+ * next fold.  When the planner sees a lambda view that is quiet in the
+ * planning snapshot (the state row has the speed watermark at the batch's
+ * and, with lambda_views.realtime on, the key sequence has handed out no key
+ * beyond it), the planner hook puts in place of the merged subquery a scan
+ * of the batch partition of that generation, with the view's outputs and
+ * HAVING over its finalized columns.  The scan of the partition is wrapped
+ * in a custom scan (LambdaViewScan) that checks, in the executor's
+ * snapshot, that the view is still quiet with that batch:
+ *
+ *	- quiet: the child scan (the partition's seq, index or bitmap scan with
+ *	  the query's quals) runs as planned;
+ *	- not quiet (a fold or a swap committed between planning and the
+ *	  snapshot, a cached plan, rows beyond the watermark, the reader's own
+ *	  inserts): the merged query runs instead, in the same snapshot, as the
+ *	  view's owner, with the quals it can take (equalities on group keys)
+ *	  and every qual of the scan checked on its rows; cached plans that use
+ *	  the view are invalidated in this backend, so the next execution is
+ *	  planned against the merged view again.
+ *
+ * Either way the rows are those of the view's query in the reader's
+ * snapshot.  The state row is read in the snapshot straight from its
+ * primary key, as the merged view reads it (lv_quiet).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_type.h"
+#include "commands/explain.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/extensible.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
+#include "optimizer/plancat.h"
+#include "optimizer/planner.h"
+#include "optimizer/restrictinfo.h"
+#include "parser/parse_func.h"
+#include "parser/parsetree.h"
+#include "rewrite/prs2lock.h"
+#include "storage/lmgr.h"
+#include "storage/sinval.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "lambda_views.h"
+
+
+/* what the scan needs to check a view at execution (custom_private) */
+typedef struct QuietTarget
+{
+	int32		view_id;
+	int32		gen;			/* the batch generation planned for */
+	Oid			view_relid;
+	Oid			batch_table;
+	Oid			partition;
+	Oid			state_relid;
+	Oid			state_index;
+	Oid			key_sequence;
+	Oid			owner;
+} QuietTarget;
+
+#define QUIET_FIELDS 9
+
+/* the partitions the current planning substituted, innermost planning last */
+static List *quiet_targets = NIL;
+static bool in_fallback = false;
+
+static planner_hook_type prev_planner = NULL;
+static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
+
+/* catalog objects, looked up once per backend until a relcache reset */
+typedef struct QuietCatalog
+{
+	bool		valid;
+	Oid			lv_nsp;
+	Oid			data_nsp;
+	Oid			state_relid;
+	Oid			state_index;
+	Oid			views_relid;
+	Oid			views_index;
+	Oid			tail_func;
+	AttrNumber	st_speed;
+	AttrNumber	st_batch;
+	AttrNumber	st_gen;
+	AttrNumber	v_key_sequence;
+} QuietCatalog;
+
+static QuietCatalog cat;
+
+static void
+forget_catalog(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == cat.state_relid || relid == cat.views_relid)
+		cat.valid = false;
+}
+
+static void
+forget_functions(Datum arg, int cacheid, uint32 hashvalue)
+{
+	cat.valid = false;
+}
+
+/* load_catalog fills cat; false when the extension is not installed */
+static bool
+load_catalog(void)
+{
+	if (cat.valid)
+		return true;
+	cat.lv_nsp = get_namespace_oid("lambda_views", true);
+	cat.data_nsp = get_namespace_oid(LV_DATA_SCHEMA, true);
+	if (!OidIsValid(cat.lv_nsp) || !OidIsValid(cat.data_nsp))
+		return false;
+	cat.state_relid = get_relname_relid("view_state", cat.lv_nsp);
+	cat.state_index = get_relname_relid("view_state_pkey", cat.lv_nsp);
+	cat.views_relid = get_relname_relid("views", cat.lv_nsp);
+	cat.views_index = get_relname_relid("views_pkey", cat.lv_nsp);
+	if (!OidIsValid(cat.state_relid) || !OidIsValid(cat.state_index) ||
+		!OidIsValid(cat.views_relid) || !OidIsValid(cat.views_index))
+		return false;
+	cat.tail_func = LookupFuncName(list_make2(makeString("lambda_views"), makeString("tail")),
+								   2, (Oid[]) {INT4OID, REGCLASSOID}, true);
+	cat.st_speed = get_attnum(cat.state_relid, "speed_watermark");
+	cat.st_batch = get_attnum(cat.state_relid, "batch_watermark");
+	cat.st_gen = get_attnum(cat.state_relid, "batch_gen");
+	cat.v_key_sequence = get_attnum(cat.views_relid, "key_sequence");
+	if (!OidIsValid(cat.tail_func) || cat.st_speed <= 0 || cat.st_batch <= 0 ||
+		cat.st_gen <= 0 || cat.v_key_sequence <= 0)
+		return false;
+	cat.valid = true;
+	return true;
+}
+
+/*
+ * fetch_by_id reads attribute attnum of the row with primary key id (an
+ * int4 first column) in snapshot; false when there is no such row.
+ */
+static bool
+fetch_by_id(Oid relid, Oid index, int32 id, Snapshot snapshot, int natts,
+			const AttrNumber *attnums, Datum *values)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		found = false;
+
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(id));
+	scan = systable_beginscan(rel, index, true, snapshot, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		int			i;
+
+		found = true;
+		for (i = 0; i < natts; i++)
+		{
+			bool		isnull;
+
+			values[i] = heap_getattr(tuple, attnums[i], RelationGetDescr(rel), &isnull);
+			if (isnull)
+				found = false;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * view_is_quiet says whether, in snapshot, nothing follows batch generation
+ * gen of the view: the state row has that batch and the speed watermark at
+ * the batch's, and with realtime on no key beyond it was handed out (the
+ * tail is empty; uncommitted and aborted keys count, which only errs
+ * towards the merged read).  With want_gen, gen is set to the state row's.
+ */
+static bool
+view_is_quiet(const QuietTarget *t, Snapshot snapshot, int32 *gen, bool want_gen)
+{
+	Datum		values[3];
+	int64		speed;
+
+	if (!fetch_by_id(t->state_relid, t->state_index, t->view_id, snapshot, 3,
+					 (AttrNumber[]) {cat.st_speed, cat.st_batch, cat.st_gen}, values))
+		return false;
+	speed = DatumGetInt64(values[0]);
+	if (want_gen)
+		*gen = DatumGetInt32(values[2]);
+	else if (DatumGetInt32(values[2]) != *gen)
+		return false;
+	if (speed != DatumGetInt64(values[1]))
+		return false;
+	if (lv_realtime && lv_sequence_last_value(t->key_sequence) > speed)
+		return false;
+	return true;
+}
+
+/* target_list/target_from_list: QuietTarget to and from custom_private */
+static List *
+target_list(const QuietTarget *t)
+{
+	return list_make5(makeInteger(t->view_id), makeInteger(t->gen),
+					  makeInteger((int) t->view_relid), makeInteger((int) t->batch_table),
+					  makeInteger((int) t->partition));
+}
+
+static List *
+target_list_all(const QuietTarget *t)
+{
+	List	   *l = target_list(t);
+
+	l = lappend(l, makeInteger((int) t->state_relid));
+	l = lappend(l, makeInteger((int) t->state_index));
+	l = lappend(l, makeInteger((int) t->key_sequence));
+	return lappend(l, makeInteger((int) t->owner));
+}
+
+static void
+target_from_list(List *l, QuietTarget *t)
+{
+	if (list_length(l) != QUIET_FIELDS)
+		elog(ERROR, "lambda_views: malformed quiet scan");
+	t->view_id = intVal(list_nth(l, 0));
+	t->gen = intVal(list_nth(l, 1));
+	t->view_relid = (Oid) intVal(list_nth(l, 2));
+	t->batch_table = (Oid) intVal(list_nth(l, 3));
+	t->partition = (Oid) intVal(list_nth(l, 4));
+	t->state_relid = (Oid) intVal(list_nth(l, 5));
+	t->state_index = (Oid) intVal(list_nth(l, 6));
+	t->key_sequence = (Oid) intVal(list_nth(l, 7));
+	t->owner = (Oid) intVal(list_nth(l, 8));
+}
+
+/* ---------------------------------------------------------------------
+ * Planning: the quiet subquery in place of the merged one
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * lambda_view_id returns the id of the lambda view whose rewritten query q
+ * is (its lv_tail CTE calls lambda_views.tail(id, ...)), or -1.
+ */
+static int32
+lambda_view_id(Query *q)
+{
+	ListCell   *lc;
+
+	foreach(lc, q->cteList)
+	{
+		CommonTableExpr *cte = lfirst(lc);
+		Query	   *tq;
+		RangeTblEntry *frte;
+		FuncExpr   *fe;
+		Const	   *c;
+
+		if (strcmp(cte->ctename, "lv_tail") != 0 || !IsA(cte->ctequery, Query))
+			continue;
+		tq = (Query *) cte->ctequery;
+		if (list_length(tq->rtable) != 1)
+			return -1;
+		frte = linitial(tq->rtable);
+		if (frte->rtekind != RTE_FUNCTION || list_length(frte->functions) != 1)
+			return -1;
+		fe = (FuncExpr *) ((RangeTblFunction *) linitial(frte->functions))->funcexpr;
+		if (!IsA(fe, FuncExpr) || fe->funcid != cat.tail_func || list_length(fe->args) != 2)
+			return -1;
+		c = linitial(fe->args);
+		if (!IsA(c, Const) || c->constisnull || c->consttype != INT4OID)
+			return -1;
+		return DatumGetInt32(c->constvalue);
+	}
+	return -1;
+}
+
+/*
+ * quiet_subquery builds "SELECT k.., f.. FROM ONLY partition WHERE nrows IS
+ * NOT NULL" with the columns of x, the merged subquery it replaces; NULL
+ * when the partition's columns do not match.
+ */
+static Query *
+quiet_subquery(Query *x, Oid partition, Oid owner)
+{
+	Relation	rel = relation_open(partition, NoLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	Query	   *qb = makeNode(Query);
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	List	   *colnames = NIL;
+	List	   *tlist = NIL;
+	ListCell   *lc;
+	AttrNumber	nrows;
+	NullTest   *nt;
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		colnames = lappend(colnames, makeString(att->attisdropped ? pstrdup("") :
+												pstrdup(NameStr(att->attname))));
+	}
+	rte->rtekind = RTE_RELATION;
+	rte->relid = partition;
+	rte->relkind = RELKIND_RELATION;
+	rte->rellockmode = AccessShareLock;
+	rte->eref = makeAlias(pstrdup(RelationGetRelationName(rel)), colnames);
+	rte->inh = false;
+	rte->inFromCl = true;
+	rte->requiredPerms = ACL_SELECT;
+	rte->checkAsUser = owner;
+	/* marks the scan the set_rel_pathlist hook wraps: see there */
+	rte->security_barrier = true;
+
+	foreach(lc, x->targetList)
+	{
+		TargetEntry *tle = lfirst(lc);
+		AttrNumber	attno;
+		Form_pg_attribute att;
+
+		if (tle->resjunk || tle->resname == NULL)
+			continue;
+		attno = get_attnum(partition, tle->resname);
+		if (attno <= 0)
+			goto mismatch;
+		att = TupleDescAttr(desc, attno - 1);
+		if (att->atttypid != exprType((Node *) tle->expr) ||
+			att->attcollation != exprCollation((Node *) tle->expr))
+			goto mismatch;
+		if (att->atttypmod != exprTypmod((Node *) tle->expr))
+			goto mismatch;
+		tlist = lappend(tlist, makeTargetEntry((Expr *) makeVar(1, attno, att->atttypid,
+																 att->atttypmod, att->attcollation, 0),
+											   list_length(tlist) + 1, pstrdup(tle->resname), false));
+		rte->selectedCols = bms_add_member(rte->selectedCols,
+										   attno - FirstLowInvalidHeapAttributeNumber);
+	}
+	nrows = get_attnum(partition, "nrows");
+	if (nrows <= 0 || list_length(tlist) != list_length(x->targetList))
+		goto mismatch;
+	rte->selectedCols = bms_add_member(rte->selectedCols,
+									   nrows - FirstLowInvalidHeapAttributeNumber);
+	nt = makeNode(NullTest);
+	nt->arg = (Expr *) makeVar(1, nrows, INT8OID, -1, InvalidOid, 0);
+	nt->nulltesttype = IS_NOT_NULL;
+	nt->location = -1;
+
+	qb->commandType = CMD_SELECT;
+	qb->querySource = QSRC_ORIGINAL;
+	qb->canSetTag = true;
+	qb->rtable = list_make1(rte);
+	qb->jointree = makeFromExpr(list_make1(makeNode(RangeTblRef)), (Node *) nt);
+	((RangeTblRef *) linitial(qb->jointree->fromlist))->rtindex = 1;
+	qb->targetList = tlist;
+	relation_close(rel, NoLock);
+	return qb;
+
+mismatch:
+	relation_close(rel, NoLock);
+	return NULL;
+}
+
+/*
+ * try_quiet replaces the merged subquery of the lambda view that rte
+ * expands, when the view is quiet in the planning snapshot.
+ */
+static void
+try_quiet(RangeTblEntry *rte)
+{
+	Query	   *q = rte->subquery;
+	RangeTblEntry *old;
+	RangeTblEntry *xrte;
+	RangeTblRef *rtr;
+	QuietTarget t = {0};
+	Datum		value;
+	HeapTuple	reltup;
+	Query	   *qb;
+	char	   *name;
+
+	/* FOR UPDATE/SHARE is refused on the merged view: leave it to refuse */
+	if (q == NULL || q->commandType != CMD_SELECT || q->cteList == NIL ||
+		q->rowMarks != NIL || q->hasForUpdate || list_length(q->rtable) < 3 || q->jointree == NULL ||
+		list_length(q->jointree->fromlist) != 1)
+		return;
+	/* the view's own entry (*OLD*), which carries the reader's permission check */
+	old = linitial(q->rtable);
+	if (old->rtekind != RTE_RELATION || old->relkind != RELKIND_VIEW)
+		return;
+	rtr = linitial(q->jointree->fromlist);
+	if (!IsA(rtr, RangeTblRef))
+		return;
+	xrte = rt_fetch(rtr->rtindex, q->rtable);
+	/* views without GROUP BY keys always combine: nothing to gain */
+	if (xrte->rtekind != RTE_SUBQUERY || xrte->subquery == NULL ||
+		xrte->subquery->setOperations == NULL)
+		return;
+	if (!load_catalog())
+		return;
+	t.view_id = lambda_view_id(q);
+	if (t.view_id < 0)
+		return;
+	t.view_relid = old->relid;
+	t.state_relid = cat.state_relid;
+	t.state_index = cat.state_index;
+	if (!fetch_by_id(cat.views_relid, cat.views_index, t.view_id,
+					 GetActiveSnapshot(), 1, (AttrNumber[]) {cat.v_key_sequence}, &value))
+		return;
+	t.key_sequence = DatumGetObjectId(value);
+	if (!view_is_quiet(&t, GetActiveSnapshot(), &t.gen, true))
+		return;
+	t.batch_table = get_relname_relid(psprintf("v%d_batch", t.view_id), cat.data_nsp);
+	name = psprintf("v%d_batch_%d", t.view_id, t.gen);
+	t.partition = get_relname_relid(name, cat.data_nsp);
+	if (!OidIsValid(t.batch_table) || !OidIsValid(t.partition))
+		return;
+	LockRelationOid(t.partition, AccessShareLock);
+	reltup = SearchSysCache1(RELOID, ObjectIdGetDatum(t.partition));
+	if (!HeapTupleIsValid(reltup))
+		return;
+	ReleaseSysCache(reltup);
+	/* the storage is read with the view owner's rights, as in the view */
+	reltup = SearchSysCache1(RELOID, ObjectIdGetDatum(t.view_relid));
+	if (!HeapTupleIsValid(reltup))
+		return;
+	t.owner = ((Form_pg_class) GETSTRUCT(reltup))->relowner;
+	ReleaseSysCache(reltup);
+
+	qb = quiet_subquery(xrte->subquery, t.partition, t.owner);
+	if (qb == NULL)
+		return;
+	xrte->subquery = qb;
+	q->cteList = NIL;
+	q->hasRecursive = false;
+	q->hasModifyingCTE = false;
+
+	quiet_targets = lappend(quiet_targets, target_list_all(&t));
+}
+
+static bool
+substitute_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, substitute_walker, context,
+								 QTW_EXAMINE_RTES_BEFORE);
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_SUBQUERY)
+			try_quiet(rte);
+		return false;
+	}
+	return expression_tree_walker(node, substitute_walker, context);
+}
+
+static PlannedStmt *
+lv_planner(Query *parse, const char *query_string, int cursorOptions,
+		   ParamListInfo boundParams)
+{
+	List	   *saved = quiet_targets;
+	List	   *mine = NIL;
+	PlannedStmt *result;
+
+	quiet_targets = NIL;
+	PG_TRY();
+	{
+		ListCell   *lc;
+
+		if (lv_quiet_scan && !in_fallback && ActiveSnapshotSet() && !IsParallelWorker())
+			(void) substitute_walker((Node *) parse, NULL);
+		mine = quiet_targets;
+		if (prev_planner)
+			result = prev_planner(parse, query_string, cursorOptions, boundParams);
+		else
+			result = standard_planner(parse, query_string, cursorOptions, boundParams);
+		/* a swap (ATTACH) or a catalog change plans the view again */
+		foreach(lc, mine)
+		{
+			QuietTarget t;
+
+			target_from_list(lfirst(lc), &t);
+			result->relationOids = lappend_oid(result->relationOids, t.batch_table);
+			result->relationOids = lappend_oid(result->relationOids, t.view_relid);
+			result->relationOids = lappend_oid(result->relationOids, t.state_relid);
+		}
+	}
+	PG_FINALLY();
+	{
+		quiet_targets = saved;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+static const CustomPathMethods quiet_path_methods;
+
+/*
+ * lv_set_rel_pathlist wraps every unparameterized plain scan of a
+ * substituted partition in the quiet scan.  The partition is found by its
+ * entry's security_barrier, which SQL cannot set on a table: a query that
+ * names the partition itself is planned as usual.
+ */
+static void
+lv_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
+					RangeTblEntry *rte)
+{
+	ListCell   *lc;
+	List	   *target = NIL;
+	List	   *paths = NIL;
+	bool		has_seq = false;
+
+	if (prev_set_rel_pathlist)
+		prev_set_rel_pathlist(root, rel, rti, rte);
+	if (quiet_targets == NIL || rte->rtekind != RTE_RELATION ||
+		!rte->security_barrier || rel->reloptkind != RELOPT_BASEREL)
+		return;
+	foreach(lc, quiet_targets)
+	{
+		if ((Oid) intVal(list_nth(lfirst(lc), 4)) == rte->relid)
+			target = lfirst(lc);
+	}
+	if (target == NIL || IS_DUMMY_REL(rel))
+		return;
+
+	foreach(lc, rel->pathlist)
+	{
+		Path	   *p = lfirst(lc);
+
+		if (p->param_info != NULL)
+			continue;
+		if (p->pathtype == T_SeqScan)
+			has_seq = true;
+		else if (p->pathtype != T_IndexScan && p->pathtype != T_BitmapHeapScan)
+			continue;
+		paths = lappend(paths, p);
+	}
+	if (!has_seq)
+		paths = lappend(paths, create_seqscan_path(root, rel, NULL, 0));
+
+	rel->pathlist = NIL;
+	rel->partial_pathlist = NIL;
+	rel->cheapest_parameterized_paths = NIL;
+	rel->consider_parallel = false;
+	foreach(lc, paths)
+	{
+		Path	   *child = lfirst(lc);
+		CustomPath *cp = makeNode(CustomPath);
+
+		cp->path.pathtype = T_CustomScan;
+		cp->path.parent = rel;
+		cp->path.pathtarget = rel->reltarget;
+		cp->path.param_info = NULL;
+		cp->path.parallel_aware = false;
+		cp->path.parallel_safe = false;
+		cp->path.parallel_workers = 0;
+		cp->path.rows = child->rows;
+		/* the check in the executor: one index probe */
+		cp->path.startup_cost = child->startup_cost + 0.01;
+		cp->path.total_cost = child->total_cost + 0.01;
+		/* the merged read does not keep the index's order */
+		cp->path.pathkeys = NIL;
+		cp->flags = CUSTOMPATH_SUPPORT_PROJECTION;
+		cp->custom_paths = list_make1(child);
+		cp->custom_private = copyObject(target);
+		cp->methods = &quiet_path_methods;
+		add_path(rel, &cp->path);
+	}
+}
+
+static const CustomScanMethods quiet_scan_methods;
+
+static Plan *
+quiet_plan(PlannerInfo *root, RelOptInfo *rel, struct CustomPath *best_path,
+		   List *tlist, List *clauses, List *custom_plans)
+{
+	CustomScan *cs = makeNode(CustomScan);
+	Plan	   *child = linitial(custom_plans);
+
+	/* the child returns whole rows of the partition, unprojected */
+	child->targetlist = build_physical_tlist(root, rel);
+	cs->scan.plan.targetlist = tlist;
+	cs->scan.plan.qual = NIL;
+	cs->scan.scanrelid = rel->relid;
+	cs->flags = best_path->flags;
+	cs->custom_plans = custom_plans;
+	/* the child applies them; the merged read applies them itself */
+	cs->custom_exprs = extract_actual_clauses(clauses, false);
+	cs->custom_private = best_path->custom_private;
+	cs->custom_scan_tlist = NIL;
+	cs->methods = &quiet_scan_methods;
+	return &cs->scan.plan;
+}
+
+static const CustomPathMethods quiet_path_methods = {
+	.CustomName = "LambdaViewScan",
+	.PlanCustomPath = quiet_plan,
+};
+
+/* ---------------------------------------------------------------------
+ * Execution
+ * ---------------------------------------------------------------------
+ */
+
+/* an equality on a group key the merged read can take: key op value */
+typedef struct PushedQual
+{
+	char	   *column;			/* k<i> */
+	Oid			opno;
+	Oid			valtype;
+	Oid			collation;		/* of the key, when not the default */
+	ExprState  *value;			/* evaluated as the reader */
+} PushedQual;
+
+typedef struct QuietScanState
+{
+	CustomScanState css;
+	QuietTarget target;
+	bool		quiet;
+	PlanState  *child;
+	/* the merged read */
+	ExprState  *qual;
+	List	   *pushed;
+	bool		fetched;
+	HeapTuple  *rows;
+	uint64		nrows;
+	uint64		pos;
+} QuietScanState;
+
+static const CustomExecMethods quiet_exec_methods;
+
+static Node *
+quiet_create_state(CustomScan *cscan)
+{
+	QuietScanState *s = (QuietScanState *) newNode(sizeof(QuietScanState), T_CustomScanState);
+
+	s->css.methods = &quiet_exec_methods;
+	target_from_list(cscan->custom_private, &s->target);
+	return (Node *) s;
+}
+
+/*
+ * pushable returns the equality on a group key that clause is, when the
+ * merged read may evaluate it as the view's owner: a built-in operator
+ * that btree and merge joins treat as equality, a key column on one side,
+ * an expression without the scan's columns (evaluated as the reader) on
+ * the other.
+ */
+static PushedQual *
+pushable(Expr *clause, TupleDesc desc, PlanState *ps)
+{
+	OpExpr	   *op = (OpExpr *) clause;
+	Node	   *l;
+	Node	   *r;
+	Var		   *var;
+	Oid			opno;
+	HeapTuple	optup;
+	Oid			nsp;
+	PushedQual *pq;
+	const char *colname;
+
+	if (!IsA(op, OpExpr) || list_length(op->args) != 2)
+		return NULL;
+	l = linitial(op->args);
+	r = lsecond(op->args);
+	opno = op->opno;
+	if (IsA(r, Var) && !IsA(l, Var))
+	{
+		Node	   *tmp = l;
+
+		l = r;
+		r = tmp;
+		opno = get_commutator(opno);
+		if (!OidIsValid(opno))
+			return NULL;
+	}
+	if (!IsA(l, Var))
+		return NULL;
+	var = (Var *) l;
+	if (var->varattno <= 0 || var->varattno > desc->natts || var->varlevelsup != 0)
+		return NULL;
+	colname = NameStr(TupleDescAttr(desc, var->varattno - 1)->attname);
+	if (colname[0] != 'k' || strspn(colname + 1, "0123456789") != strlen(colname + 1))
+		return NULL;
+	if (contain_var_clause(r) || contain_volatile_functions(r))
+		return NULL;
+	if (!op_mergejoinable(opno, var->vartype))
+		return NULL;
+	optup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
+	if (!HeapTupleIsValid(optup))
+		return NULL;
+	nsp = ((Form_pg_operator) GETSTRUCT(optup))->oprnamespace;
+	ReleaseSysCache(optup);
+	if (nsp != PG_CATALOG_NAMESPACE)
+		return NULL;
+	if (OidIsValid(op->inputcollid) && op->inputcollid != var->varcollid)
+		return NULL;
+	pq = palloc0(sizeof(PushedQual));
+	pq->column = pstrdup(colname);
+	pq->opno = opno;
+	pq->valtype = exprType(r);
+	pq->collation = (OidIsValid(var->varcollid) && var->varcollid != DEFAULT_COLLATION_OID) ?
+		var->varcollid : InvalidOid;
+	pq->value = ExecInitExpr((Expr *) r, ps);
+	return pq;
+}
+
+/*
+ * invalidate_view_plans makes this backend plan again, at their next
+ * execution, the cached plans that read the view: the merged view is
+ * what they should read now.
+ */
+static void
+invalidate_view_plans(Oid view_relid)
+{
+	SharedInvalidationMessage msg;
+
+	msg.rc.id = SHAREDINVALRELCACHE_ID;
+	msg.rc.dbId = MyDatabaseId;
+	msg.rc.relId = view_relid;
+	LocalExecuteInvalidationMessage(&msg);
+}
+
+static void
+quiet_begin(CustomScanState *node, EState *estate, int eflags)
+{
+	QuietScanState *s = (QuietScanState *) node;
+	CustomScan *cs = (CustomScan *) node->ss.ps.plan;
+	ListCell   *lc;
+
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		s->quiet = true;
+	else
+		s->quiet = view_is_quiet(&s->target, estate->es_snapshot, &s->target.gen, false);
+	if (s->quiet)
+	{
+		s->child = ExecInitNode(linitial(cs->custom_plans), estate, eflags);
+		node->custom_ps = list_make1(s->child);
+		return;
+	}
+	s->qual = ExecInitQual(cs->custom_exprs, &node->ss.ps);
+	foreach(lc, cs->custom_exprs)
+	{
+		PushedQual *pq = pushable(lfirst(lc), RelationGetDescr(node->ss.ss_currentRelation),
+								  &node->ss.ps);
+
+		if (pq)
+			s->pushed = lappend(s->pushed, pq);
+	}
+	invalidate_view_plans(s->target.view_relid);
+}
+
+/* merged_sql returns the view's merged rows (k.., f..) as SQL */
+static char *
+merged_sql(Oid view_relid)
+{
+	Relation	vrel = relation_open(view_relid, AccessShareLock);
+	Query	   *q;
+	RangeTblRef *rtr;
+	RangeTblEntry *xrte;
+	List	   *tlist = NIL;
+	ListCell   *lc;
+	char	   *sql;
+
+	if (vrel->rd_rules == NULL || vrel->rd_rules->numLocks != 1 ||
+		list_length(vrel->rd_rules->rules[0]->actions) != 1)
+		elog(ERROR, "lambda_views: relation %u is not a lambda view", view_relid);
+	q = copyObject(linitial(vrel->rd_rules->rules[0]->actions));
+	relation_close(vrel, AccessShareLock);
+	rtr = linitial(q->jointree->fromlist);
+	xrte = rt_fetch(rtr->rtindex, q->rtable);
+	foreach(lc, xrte->subquery->targetList)
+	{
+		TargetEntry *tle = lfirst(lc);
+
+		if (tle->resjunk)
+			continue;
+		tlist = lappend(tlist,
+						makeTargetEntry((Expr *) makeVar(rtr->rtindex, tle->resno,
+														 exprType((Node *) tle->expr),
+														 exprTypmod((Node *) tle->expr),
+														 exprCollation((Node *) tle->expr), 0),
+										list_length(tlist) + 1, pstrdup(tle->resname), false));
+	}
+	q->targetList = tlist;
+	q->jointree->quals = NULL;
+	sql = pg_get_querydef(q, false);
+	return sql;
+}
+
+/*
+ * fetch_merged reads the view's merged rows that the pushed quals select,
+ * in the executor's snapshot, as the view's owner, into rows shaped like
+ * the partition's (nrows 1, states NULL).
+ */
+static void
+fetch_merged(QuietScanState *s)
+{
+	ScanState  *ss = &s->css.ss;
+	ExprContext *econtext = ss->ps.ps_ExprContext;
+	TupleDesc	desc = RelationGetDescr(ss->ss_currentRelation);
+	Oid			partition = RelationGetRelid(ss->ss_currentRelation);
+	int			npushed = list_length(s->pushed);
+	Datum	   *values = palloc0(sizeof(Datum) * (npushed + 1));
+	Oid		   *types = palloc0(sizeof(Oid) * (npushed + 1));
+	StringInfoData sql;
+	ListCell   *lc;
+	Oid			saved_user;
+	int			saved_sec;
+	int			nestlevel;
+	int			rc;
+	uint64		i;
+	MemoryContext cxt = CurrentMemoryContext;
+	AttrNumber	nrows_att = get_attnum(partition, "nrows");
+
+	s->fetched = true;
+	s->nrows = 0;
+	s->pos = 0;
+	foreach(lc, s->pushed)
+	{
+		PushedQual *pq = lfirst(lc);
+		bool		isnull;
+
+		values[foreach_current_index(lc)] = ExecEvalExpr(pq->value, econtext, &isnull);
+		types[foreach_current_index(lc)] = pq->valtype;
+		/* a strict equality with NULL selects nothing */
+		if (isnull)
+			return;
+	}
+
+	GetUserIdAndSecContext(&saved_user, &saved_sec);
+	SetUserIdAndSecContext(s->target.owner, saved_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	nestlevel = lv_pin_search_path();
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT * FROM (%s) lv", merged_sql(s->target.view_relid));
+	foreach(lc, s->pushed)
+	{
+		PushedQual *pq = lfirst(lc);
+		HeapTuple	optup = SearchSysCache1(OPEROID, ObjectIdGetDatum(pq->opno));
+
+		if (!HeapTupleIsValid(optup))
+			elog(ERROR, "cache lookup failed for operator %u", pq->opno);
+		appendStringInfo(&sql, " %s lv.%s OPERATOR(pg_catalog.%s) $%d",
+						 foreach_current_index(lc) == 0 ? "WHERE" : "AND",
+						 quote_identifier(pq->column),
+						 NameStr(((Form_pg_operator) GETSTRUCT(optup))->oprname),
+						 foreach_current_index(lc) + 1);
+		ReleaseSysCache(optup);
+		if (OidIsValid(pq->collation))
+			appendStringInfo(&sql, " COLLATE %s", generate_collation_name(pq->collation));
+	}
+	in_fallback = true;
+	PG_TRY();
+	{
+		SPI_connect();
+		PushActiveSnapshot(ss->ps.state->es_snapshot);
+		rc = SPI_execute_with_args(sql.data, npushed, types, values, NULL, true, 0);
+		PopActiveSnapshot();
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "lambda_views: the merged read of view %d failed: %s",
+				 s->target.view_id, SPI_result_code_string(rc));
+		{
+			MemoryContext spicxt = MemoryContextSwitchTo(cxt);
+			TupleDesc	rdesc = SPI_tuptable->tupdesc;
+			AttrNumber *map = palloc(sizeof(AttrNumber) * rdesc->natts);
+			Datum	   *rv = palloc(sizeof(Datum) * desc->natts);
+			bool	   *rn = palloc(sizeof(bool) * desc->natts);
+			int			c;
+
+			for (c = 0; c < rdesc->natts; c++)
+			{
+				map[c] = get_attnum(partition, NameStr(TupleDescAttr(rdesc, c)->attname));
+				if (map[c] <= 0)
+					elog(ERROR, "lambda_views: the merged read of view %d has no column %s in its batch",
+						 s->target.view_id, NameStr(TupleDescAttr(rdesc, c)->attname));
+			}
+			s->rows = palloc(sizeof(HeapTuple) * Max(SPI_processed, 1));
+			for (i = 0; i < SPI_processed; i++)
+			{
+				int			a;
+
+				for (a = 0; a < desc->natts; a++)
+				{
+					rv[a] = (Datum) 0;
+					rn[a] = true;
+				}
+				for (c = 0; c < rdesc->natts; c++)
+					rv[map[c] - 1] = SPI_getbinval(SPI_tuptable->vals[i], rdesc, c + 1,
+												   &rn[map[c] - 1]);
+				rv[nrows_att - 1] = Int64GetDatum(1);
+				rn[nrows_att - 1] = false;
+				s->rows[i] = heap_form_tuple(desc, rv, rn);
+			}
+			s->nrows = SPI_processed;
+			MemoryContextSwitchTo(spicxt);
+		}
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		in_fallback = false;
+	}
+	PG_END_TRY();
+	lv_unpin_settings(nestlevel);
+	SetUserIdAndSecContext(saved_user, saved_sec);
+}
+
+static TupleTableSlot *
+quiet_next(ScanState *ss)
+{
+	QuietScanState *s = (QuietScanState *) ss;
+	TupleTableSlot *slot;
+
+	if (s->quiet)
+	{
+		slot = ExecProcNode(s->child);
+		return TupIsNull(slot) ? ExecClearTuple(ss->ss_ScanTupleSlot) : slot;
+	}
+	if (!s->fetched)
+	{
+		MemoryContext old = MemoryContextSwitchTo(ss->ps.state->es_query_cxt);
+
+		fetch_merged(s);
+		MemoryContextSwitchTo(old);
+	}
+	slot = ss->ss_ScanTupleSlot;
+	while (s->pos < s->nrows)
+	{
+		ExprContext *econtext = ss->ps.ps_ExprContext;
+
+		ExecForceStoreHeapTuple(s->rows[s->pos++], slot, false);
+		econtext->ecxt_scantuple = slot;
+		if (s->qual == NULL || ExecQual(s->qual, econtext))
+			return slot;
+		ResetExprContext(econtext);
+	}
+	return ExecClearTuple(slot);
+}
+
+static bool
+quiet_recheck(ScanState *ss, TupleTableSlot *slot)
+{
+	return true;
+}
+
+static TupleTableSlot *
+quiet_exec(CustomScanState *node)
+{
+	return ExecScan(&node->ss, quiet_next, quiet_recheck);
+}
+
+static void
+quiet_end(CustomScanState *node)
+{
+	QuietScanState *s = (QuietScanState *) node;
+
+	if (s->child)
+		ExecEndNode(s->child);
+}
+
+static void
+quiet_rescan(CustomScanState *node)
+{
+	QuietScanState *s = (QuietScanState *) node;
+
+	if (s->quiet)
+	{
+		if (node->ss.ps.chgParam != NULL)
+			UpdateChangedParamSet(s->child, node->ss.ps.chgParam);
+		if (s->child->chgParam == NULL)
+			ExecReScan(s->child);
+		return;
+	}
+	/* the pushed values may depend on parameters that changed */
+	if (node->ss.ps.chgParam != NULL)
+		s->fetched = false;
+	s->pos = 0;
+}
+
+static void
+quiet_explain(CustomScanState *node, List *ancestors, ExplainState *es)
+{
+	QuietScanState *s = (QuietScanState *) node;
+
+	ExplainPropertyInteger("Lambda View Batch", NULL, s->target.gen, es);
+	if (es->analyze)
+		ExplainPropertyText("Lambda View Read", s->quiet ? "quiet" : "merged", es);
+}
+
+static const CustomExecMethods quiet_exec_methods = {
+	.CustomName = "LambdaViewScan",
+	.BeginCustomScan = quiet_begin,
+	.ExecCustomScan = quiet_exec,
+	.EndCustomScan = quiet_end,
+	.ReScanCustomScan = quiet_rescan,
+	.ExplainCustomScan = quiet_explain,
+};
+
+static const CustomScanMethods quiet_scan_methods = {
+	.CustomName = "LambdaViewScan",
+	.CreateCustomScanState = quiet_create_state,
+};
+
+/*
+ * lv_quiet_register installs the planner hooks and the custom scan; once
+ * per backend, from _PG_init.
+ */
+void
+lv_quiet_register(void)
+{
+	RegisterCustomScanMethods(&quiet_scan_methods);
+	CacheRegisterRelcacheCallback(forget_catalog, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, forget_functions, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, forget_functions, (Datum) 0);
+	prev_planner = planner_hook;
+	planner_hook = lv_planner;
+	prev_set_rel_pathlist = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = lv_set_rel_pathlist;
+}
