@@ -154,7 +154,9 @@ extern char *lv_view_sql(void *def, int32 view_id, Oid batch_table,
 						 const char *batch_name, const char *speed_name);
 
 /* layers/quiet.c */
-extern void lv_quiet_register(void);
+extern void lv_quiet_register(bool preloaded);
+extern void lv_quiet_enter_utility(void);
+extern void lv_quiet_leave_utility(void);
 
 /* layers/guard.c */
 struct TriggerData;

@@ -53,9 +53,22 @@ PREPARE lookup(text, timestamptz) AS SELECT n FROM clicks_daily WHERE url = $1 A
 EXECUTE lookup('/c/7', '2026-05-03 00:00+00');
 SELECT read_kind($$EXECUTE lookup('/c/7', '2026-05-03 00:00+00')$$);
 
+-- statements analyzed to run (not inside a command) have the view
+-- substituted at parse analysis: a function's cached plan
+CREATE FUNCTION clicks_n(u text, d timestamptz) RETURNS bigint
+LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT n FROM clicks_daily WHERE url = u AND day = d); END $$;
+SELECT clicks_n('/c/7', '2026-05-03 00:00+00');
+-- a view defined over it keeps the lambda view, not its batch
+CREATE VIEW clicks_7 AS SELECT * FROM clicks_daily WHERE url = '/c/7';
+SELECT pg_get_viewdef('clicks_7') ~ 'batch' AS names_storage;
+SELECT * FROM clicks_7;
+
 -- the reader's own uncommitted rows: the plan was quiet, the read is merged
 BEGIN;
-INSERT INTO clicks (url, ts) VALUES ('/c/7', '2026-05-02 10:00+00'), ('/new', '2026-05-02 11:00+00');
+INSERT INTO clicks (url, ts) VALUES ('/c/7', '2026-05-03 10:00+00'), ('/new', '2026-05-02 11:00+00');
+SELECT clicks_n('/c/7', '2026-05-03 00:00+00');
+SELECT clicks_n('/c/7', '2026-05-03 00:00+00');
+SELECT * FROM clicks_7;
 SELECT read_kind($$EXECUTE lookup('/c/7', '2026-05-03 00:00+00')$$);
 EXECUTE lookup('/c/7', '2026-05-03 00:00+00');
 -- the next execution is planned again, against the merged view
@@ -111,6 +124,8 @@ SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);
 RESET lambda_views.quiet_scan;
 
 SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
+DROP VIEW clicks_7;
 SELECT lambda_views.drop_view('clicks_daily');
+DROP FUNCTION clicks_n;
 DROP TABLE clicks;
 DROP ROLE quiet_reader;

@@ -57,6 +57,7 @@
 #include "optimizer/plancat.h"
 #include "optimizer/planner.h"
 #include "optimizer/restrictinfo.h"
+#include "parser/analyze.h"
 #include "parser/parse_func.h"
 #include "parser/parsetree.h"
 #include "rewrite/prs2lock.h"
@@ -93,8 +94,10 @@ typedef struct QuietTarget
 /* the partitions the current planning substituted, innermost planning last */
 static List *quiet_targets = NIL;
 static bool in_fallback = false;
+static int	utility_depth = 0;
 
 static planner_hook_type prev_planner = NULL;
+static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
 
 /* catalog objects, looked up once per backend until a relcache reset */
@@ -112,6 +115,8 @@ typedef struct QuietCatalog
 	AttrNumber	st_batch;
 	AttrNumber	st_gen;
 	AttrNumber	v_key_sequence;
+	AttrNumber	v_view_schema;
+	AttrNumber	v_view_name;
 } QuietCatalog;
 
 static QuietCatalog cat;
@@ -152,8 +157,11 @@ load_catalog(void)
 	cat.st_batch = get_attnum(cat.state_relid, "batch_watermark");
 	cat.st_gen = get_attnum(cat.state_relid, "batch_gen");
 	cat.v_key_sequence = get_attnum(cat.views_relid, "key_sequence");
+	cat.v_view_schema = get_attnum(cat.views_relid, "view_schema");
+	cat.v_view_name = get_attnum(cat.views_relid, "view_name");
 	if (!OidIsValid(cat.tail_func) || cat.st_speed <= 0 || cat.st_batch <= 0 ||
-		cat.st_gen <= 0 || cat.v_key_sequence <= 0)
+		cat.st_gen <= 0 || cat.v_key_sequence <= 0 || cat.v_view_schema <= 0 ||
+		cat.v_view_name <= 0)
 		return false;
 	cat.valid = true;
 	return true;
@@ -387,70 +395,100 @@ mismatch:
 }
 
 /*
+ * lambda_view_shape returns the id of the lambda view whose query (its
+ * rule's action, or its rewritten subquery) q is, and the range table index
+ * of its merged subquery x; -1 when q is not that of a lambda view with
+ * group keys (views without keys always combine: nothing to gain).
+ */
+static int32
+lambda_view_shape(Query *q, int *xindex)
+{
+	RangeTblEntry *old;
+	RangeTblEntry *xrte;
+	RangeTblRef *rtr;
+
+	/* FOR UPDATE/SHARE is left to the merged view */
+	if (q == NULL || q->commandType != CMD_SELECT || q->cteList == NIL ||
+		q->rowMarks != NIL || q->hasForUpdate || list_length(q->rtable) < 3 ||
+		q->jointree == NULL || list_length(q->jointree->fromlist) != 1)
+		return -1;
+	/* the view's own entry (*OLD*), which carries the reader's permission check */
+	old = linitial(q->rtable);
+	if (old->rtekind != RTE_RELATION || old->relkind != RELKIND_VIEW)
+		return -1;
+	rtr = linitial(q->jointree->fromlist);
+	if (!IsA(rtr, RangeTblRef))
+		return -1;
+	xrte = rt_fetch(rtr->rtindex, q->rtable);
+	if (xrte->rtekind != RTE_SUBQUERY || xrte->subquery == NULL ||
+		xrte->subquery->setOperations == NULL)
+		return -1;
+	if (!load_catalog())
+		return -1;
+	*xindex = rtr->rtindex;
+	return lambda_view_id(q);
+}
+
+/*
+ * quiet_target fills t for the view, when it is quiet in the active
+ * snapshot, and locks the batch partition it would read; false otherwise.
+ */
+static bool
+quiet_target(int32 view_id, Oid view_relid, QuietTarget *t)
+{
+	Datum		value;
+	HeapTuple	reltup;
+
+	memset(t, 0, sizeof(QuietTarget));
+	t->view_id = view_id;
+	t->view_relid = view_relid;
+	t->state_relid = cat.state_relid;
+	t->state_index = cat.state_index;
+	if (!fetch_by_id(cat.views_relid, cat.views_index, view_id,
+					 GetActiveSnapshot(), 1, (AttrNumber[]) {cat.v_key_sequence}, &value))
+		return false;
+	t->key_sequence = DatumGetObjectId(value);
+	if (!view_is_quiet(t, GetActiveSnapshot(), &t->gen, true))
+		return false;
+	t->batch_table = get_relname_relid(psprintf("v%d_batch", view_id), cat.data_nsp);
+	t->partition = get_relname_relid(psprintf("v%d_batch_%d", view_id, t->gen), cat.data_nsp);
+	if (!OidIsValid(t->batch_table) || !OidIsValid(t->partition))
+		return false;
+	LockRelationOid(t->partition, AccessShareLock);
+	LockRelationOid(t->batch_table, AccessShareLock);
+	reltup = SearchSysCache1(RELOID, ObjectIdGetDatum(t->partition));
+	if (!HeapTupleIsValid(reltup))
+		return false;
+	ReleaseSysCache(reltup);
+	/* the storage is read with the view owner's rights, as in the view */
+	reltup = SearchSysCache1(RELOID, ObjectIdGetDatum(view_relid));
+	if (!HeapTupleIsValid(reltup))
+		return false;
+	t->owner = ((Form_pg_class) GETSTRUCT(reltup))->relowner;
+	ReleaseSysCache(reltup);
+	return true;
+}
+
+/*
  * try_quiet replaces the merged subquery of the lambda view that rte
- * expands, when the view is quiet in the planning snapshot.
+ * expands (after the rewriter), when the view is quiet in the planning
+ * snapshot.
  */
 static void
 try_quiet(RangeTblEntry *rte)
 {
 	Query	   *q = rte->subquery;
-	RangeTblEntry *old;
 	RangeTblEntry *xrte;
-	RangeTblRef *rtr;
-	QuietTarget t = {0};
-	Datum		value;
-	HeapTuple	reltup;
+	QuietTarget t;
 	Query	   *qb;
-	char	   *name;
+	int			xi;
+	int32		view_id = lambda_view_shape(q, &xi);
 
-	/* FOR UPDATE/SHARE is refused on the merged view: leave it to refuse */
-	if (q == NULL || q->commandType != CMD_SELECT || q->cteList == NIL ||
-		q->rowMarks != NIL || q->hasForUpdate || list_length(q->rtable) < 3 || q->jointree == NULL ||
-		list_length(q->jointree->fromlist) != 1)
+	if (view_id < 0)
 		return;
-	/* the view's own entry (*OLD*), which carries the reader's permission check */
-	old = linitial(q->rtable);
-	if (old->rtekind != RTE_RELATION || old->relkind != RELKIND_VIEW)
+	if (!quiet_target(view_id, ((RangeTblEntry *) linitial(q->rtable))->relid, &t))
 		return;
-	rtr = linitial(q->jointree->fromlist);
-	if (!IsA(rtr, RangeTblRef))
-		return;
-	xrte = rt_fetch(rtr->rtindex, q->rtable);
-	/* views without GROUP BY keys always combine: nothing to gain */
-	if (xrte->rtekind != RTE_SUBQUERY || xrte->subquery == NULL ||
-		xrte->subquery->setOperations == NULL)
-		return;
-	if (!load_catalog())
-		return;
-	t.view_id = lambda_view_id(q);
-	if (t.view_id < 0)
-		return;
-	t.view_relid = old->relid;
-	t.state_relid = cat.state_relid;
-	t.state_index = cat.state_index;
-	if (!fetch_by_id(cat.views_relid, cat.views_index, t.view_id,
-					 GetActiveSnapshot(), 1, (AttrNumber[]) {cat.v_key_sequence}, &value))
-		return;
-	t.key_sequence = DatumGetObjectId(value);
-	if (!view_is_quiet(&t, GetActiveSnapshot(), &t.gen, true))
-		return;
-	t.batch_table = get_relname_relid(psprintf("v%d_batch", t.view_id), cat.data_nsp);
-	name = psprintf("v%d_batch_%d", t.view_id, t.gen);
-	t.partition = get_relname_relid(name, cat.data_nsp);
-	if (!OidIsValid(t.batch_table) || !OidIsValid(t.partition))
-		return;
-	LockRelationOid(t.partition, AccessShareLock);
-	reltup = SearchSysCache1(RELOID, ObjectIdGetDatum(t.partition));
-	if (!HeapTupleIsValid(reltup))
-		return;
-	ReleaseSysCache(reltup);
-	/* the storage is read with the view owner's rights, as in the view */
-	reltup = SearchSysCache1(RELOID, ObjectIdGetDatum(t.view_relid));
-	if (!HeapTupleIsValid(reltup))
-		return;
-	t.owner = ((Form_pg_class) GETSTRUCT(reltup))->relowner;
-	ReleaseSysCache(reltup);
-
+	xrte = rt_fetch(xi, q->rtable);
 	qb = quiet_subquery(xrte->subquery, t.partition, t.owner);
 	if (qb == NULL)
 		return;
@@ -458,8 +496,200 @@ try_quiet(RangeTblEntry *rte)
 	q->cteList = NIL;
 	q->hasRecursive = false;
 	q->hasModifyingCTE = false;
-
 	quiet_targets = lappend(quiet_targets, target_list_all(&t));
+}
+
+/*
+ * target_for_partition fills t for a batch partition that parse analysis
+ * substituted (try_quiet_view); false when it is no longer a view's.
+ */
+static bool
+target_for_partition(RangeTblEntry *rte, QuietTarget *t)
+{
+	char	   *name = get_rel_name(rte->relid);
+	Datum		values[3];
+	Oid			nsp;
+
+	memset(t, 0, sizeof(QuietTarget));
+	if (name == NULL || !load_catalog() ||
+		sscanf(name, "v%d_batch_%d", &t->view_id, &t->gen) != 2)
+		return false;
+	if (!fetch_by_id(cat.views_relid, cat.views_index, t->view_id, GetActiveSnapshot(), 3,
+					 (AttrNumber[]) {cat.v_key_sequence, cat.v_view_schema, cat.v_view_name},
+					 values))
+		return false;
+	t->key_sequence = DatumGetObjectId(values[0]);
+	nsp = get_namespace_oid(NameStr(*DatumGetName(values[1])), true);
+	t->view_relid = OidIsValid(nsp) ? get_relname_relid(NameStr(*DatumGetName(values[2])), nsp) : InvalidOid;
+	t->batch_table = get_relname_relid(psprintf("v%d_batch", t->view_id), cat.data_nsp);
+	t->partition = rte->relid;
+	t->state_relid = cat.state_relid;
+	t->state_index = cat.state_index;
+	t->owner = rte->checkAsUser;
+	return OidIsValid(t->view_relid) && OidIsValid(t->batch_table);
+}
+
+/*
+ * try_quiet_view puts in place of rte, a lambda view as parse analysis
+ * leaves it, the subquery the rewriter would make of it with the quiet
+ * subquery in place of the merged one, when the view is quiet in the
+ * active snapshot.  The rewriter then has nothing to expand; the view's
+ * own entry (*OLD*, unreferenced) carries the reader's permission check as
+ * the rewriter's would, and an unreferenced entry of the batch table makes
+ * a swap (ATTACH) invalidate a cached query.
+ */
+static void
+try_quiet_view(RangeTblEntry *rte)
+{
+	Relation	vrel;
+	Query	   *rule;
+	Query	   *sub;
+	RangeTblEntry *xrule;
+	RangeTblEntry *old;
+	RangeTblEntry *brte;
+	QuietTarget t;
+	Query	   *qb;
+	int			xi;
+	int32		view_id;
+	int			i;
+	bool		barrier;
+
+	if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_VIEW ||
+		rte->tablesample != NULL)
+		return;
+	/* the parser holds the view's lock */
+	vrel = relation_open(rte->relid, NoLock);
+	if (vrel->rd_rules == NULL || vrel->rd_rules->numLocks != 1 ||
+		vrel->rd_rules->rules[0]->event != CMD_SELECT ||
+		list_length(vrel->rd_rules->rules[0]->actions) != 1)
+	{
+		relation_close(vrel, NoLock);
+		return;
+	}
+	rule = linitial(vrel->rd_rules->rules[0]->actions);
+	barrier = RelationIsSecurityView(vrel);
+	view_id = lambda_view_shape(rule, &xi);
+	if (view_id < 0 || !quiet_target(view_id, rte->relid, &t))
+	{
+		relation_close(vrel, NoLock);
+		return;
+	}
+	xrule = rt_fetch(xi, rule->rtable);
+	qb = quiet_subquery(xrule->subquery, t.partition, t.owner);
+	if (qb == NULL)
+	{
+		relation_close(vrel, NoLock);
+		return;
+	}
+
+	/* the rule's action without its CTEs and merged subquery */
+	sub = makeNode(Query);
+	sub->commandType = CMD_SELECT;
+	sub->querySource = QSRC_INSTEAD_RULE;
+	sub->canSetTag = false;
+	for (i = 1; i <= list_length(rule->rtable); i++)
+	{
+		RangeTblEntry *e;
+
+		if (i == xi)
+		{
+			e = makeNode(RangeTblEntry);
+			e->rtekind = RTE_SUBQUERY;
+			e->subquery = qb;
+			e->alias = copyObject(xrule->alias);
+			e->eref = copyObject(xrule->eref);
+			e->inFromCl = xrule->inFromCl;
+		}
+		else
+			e = copyObject(rt_fetch(i, rule->rtable));
+		sub->rtable = lappend(sub->rtable, e);
+	}
+	brte = makeNode(RangeTblEntry);
+	brte->rtekind = RTE_RELATION;
+	brte->relid = t.batch_table;
+	brte->relkind = RELKIND_PARTITIONED_TABLE;
+	brte->rellockmode = AccessShareLock;
+	brte->eref = makeAlias("lv_batch_table", NIL);
+	sub->rtable = lappend(sub->rtable, brte);
+	sub->jointree = copyObject(rule->jointree);
+	sub->targetList = copyObject(rule->targetList);
+	sub->hasSubLinks = rule->hasSubLinks;
+	sub->hasTargetSRFs = rule->hasTargetSRFs;
+	relation_close(vrel, NoLock);
+
+	/* as ApplyRetrieveRule: the view's entry checks the reader's rights */
+	old = linitial(sub->rtable);
+	old->requiredPerms = rte->requiredPerms;
+	old->checkAsUser = rte->checkAsUser;
+	old->selectedCols = rte->selectedCols;
+	old->insertedCols = rte->insertedCols;
+	old->updatedCols = rte->updatedCols;
+	old->extraUpdatedCols = rte->extraUpdatedCols;
+	((RangeTblEntry *) lsecond(sub->rtable))->requiredPerms = 0;
+
+	rte->rtekind = RTE_SUBQUERY;
+	rte->subquery = sub;
+	rte->security_barrier = barrier;
+	rte->relid = InvalidOid;
+	rte->relkind = 0;
+	rte->rellockmode = 0;
+	rte->tablesample = NULL;
+	rte->inh = false;
+	rte->requiredPerms = 0;
+	rte->checkAsUser = InvalidOid;
+	rte->selectedCols = NULL;
+	rte->insertedCols = NULL;
+	rte->updatedCols = NULL;
+	rte->extraUpdatedCols = NULL;
+}
+
+/* RTEs after their contents: a view made a subquery is not walked again */
+static bool
+analyze_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, analyze_walker, context,
+								 QTW_EXAMINE_RTES_AFTER);
+	if (IsA(node, RangeTblEntry))
+	{
+		try_quiet_view((RangeTblEntry *) node);
+		return false;
+	}
+	return expression_tree_walker(node, analyze_walker, context);
+}
+
+/*
+ * lv_post_parse_analyze substitutes quiet lambda views in statements about
+ * to run.  Never inside a utility command (CREATE VIEW and the like keep
+ * the query they analyze), where the planner hook still makes the
+ * substitution in the plan alone.
+ */
+static void
+lv_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	if (prev_post_parse_analyze)
+		prev_post_parse_analyze(pstate, query, jstate);
+	if (!lv_quiet_scan || utility_depth > 0 || in_fallback ||
+		query->commandType == CMD_UTILITY || !ActiveSnapshotSet() ||
+		IsParallelWorker())
+		return;
+	(void) analyze_walker((Node *) query, NULL);
+}
+
+/* the utility hook counts the commands running (lambda_views.c) */
+void
+lv_quiet_enter_utility(void)
+{
+	utility_depth++;
+}
+
+void
+lv_quiet_leave_utility(void)
+{
+	if (utility_depth > 0)
+		utility_depth--;
 }
 
 static bool
@@ -473,9 +703,13 @@ substitute_walker(Node *node, void *context)
 	if (IsA(node, RangeTblEntry))
 	{
 		RangeTblEntry *rte = (RangeTblEntry *) node;
+		QuietTarget t;
 
 		if (rte->rtekind == RTE_SUBQUERY)
 			try_quiet(rte);
+		else if (rte->rtekind == RTE_RELATION && rte->security_barrier &&
+				 rte->relkind == RELKIND_RELATION && target_for_partition(rte, &t))
+			quiet_targets = lappend(quiet_targets, target_list_all(&t));
 		return false;
 	}
 	return expression_tree_walker(node, substitute_walker, context);
@@ -1034,7 +1268,7 @@ static const CustomScanMethods quiet_scan_methods = {
  * per backend, from _PG_init.
  */
 void
-lv_quiet_register(void)
+lv_quiet_register(bool preloaded)
 {
 	RegisterCustomScanMethods(&quiet_scan_methods);
 	CacheRegisterRelcacheCallback(forget_catalog, (Datum) 0);
@@ -1044,4 +1278,10 @@ lv_quiet_register(void)
 	planner_hook = lv_planner;
 	prev_set_rel_pathlist = set_rel_pathlist_hook;
 	set_rel_pathlist_hook = lv_set_rel_pathlist;
+	/* the utility hook that keeps it out of DDL is installed when preloaded */
+	if (preloaded)
+	{
+		prev_post_parse_analyze = post_parse_analyze_hook;
+		post_parse_analyze_hook = lv_post_parse_analyze;
+	}
 }
