@@ -54,7 +54,6 @@
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/paths.h"
-#include "optimizer/plancat.h"
 #include "optimizer/planner.h"
 #include "optimizer/restrictinfo.h"
 #include "parser/analyze.h"
@@ -115,23 +114,38 @@ typedef struct QuietCatalog
 	AttrNumber	st_batch;
 	AttrNumber	st_gen;
 	AttrNumber	v_key_sequence;
-	AttrNumber	v_view_schema;
-	AttrNumber	v_view_name;
 } QuietCatalog;
 
 static QuietCatalog cat;
+
+/* the key sequence of each view id (fixed for a view), while cat is valid */
+typedef struct KeySequence
+{
+	int32		view_id;
+	Oid			key_sequence;
+} KeySequence;
+
+static List *key_sequences = NIL;
+
+static void
+forget_all(void)
+{
+	cat.valid = false;
+	list_free_deep(key_sequences);
+	key_sequences = NIL;
+}
 
 static void
 forget_catalog(Datum arg, Oid relid)
 {
 	if (!OidIsValid(relid) || relid == cat.state_relid || relid == cat.views_relid)
-		cat.valid = false;
+		forget_all();
 }
 
 static void
 forget_functions(Datum arg, int cacheid, uint32 hashvalue)
 {
-	cat.valid = false;
+	forget_all();
 }
 
 /* load_catalog fills cat; false when the extension is not installed */
@@ -157,11 +171,8 @@ load_catalog(void)
 	cat.st_batch = get_attnum(cat.state_relid, "batch_watermark");
 	cat.st_gen = get_attnum(cat.state_relid, "batch_gen");
 	cat.v_key_sequence = get_attnum(cat.views_relid, "key_sequence");
-	cat.v_view_schema = get_attnum(cat.views_relid, "view_schema");
-	cat.v_view_name = get_attnum(cat.views_relid, "view_name");
 	if (!OidIsValid(cat.tail_func) || cat.st_speed <= 0 || cat.st_batch <= 0 ||
-		cat.st_gen <= 0 || cat.v_key_sequence <= 0 || cat.v_view_schema <= 0 ||
-		cat.v_view_name <= 0)
+		cat.st_gen <= 0 || cat.v_key_sequence <= 0)
 		return false;
 	cat.valid = true;
 	return true;
@@ -429,6 +440,33 @@ lambda_view_shape(Query *q, int *xindex)
 	return lambda_view_id(q);
 }
 
+/* key_sequence_of returns the view's key sequence, InvalidOid if none */
+static Oid
+key_sequence_of(int32 view_id)
+{
+	ListCell   *lc;
+	Datum		value;
+	KeySequence *ks;
+	MemoryContext oldcxt;
+
+	foreach(lc, key_sequences)
+	{
+		ks = lfirst(lc);
+		if (ks->view_id == view_id)
+			return ks->key_sequence;
+	}
+	if (!fetch_by_id(cat.views_relid, cat.views_index, view_id,
+					 GetActiveSnapshot(), 1, (AttrNumber[]) {cat.v_key_sequence}, &value))
+		return InvalidOid;
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	ks = palloc(sizeof(KeySequence));
+	ks->view_id = view_id;
+	ks->key_sequence = DatumGetObjectId(value);
+	key_sequences = lappend(key_sequences, ks);
+	MemoryContextSwitchTo(oldcxt);
+	return ks->key_sequence;
+}
+
 /*
  * quiet_target fills t for the view, when it is quiet in the active
  * snapshot, and locks the batch partition it would read; false otherwise.
@@ -436,7 +474,6 @@ lambda_view_shape(Query *q, int *xindex)
 static bool
 quiet_target(int32 view_id, Oid view_relid, QuietTarget *t)
 {
-	Datum		value;
 	HeapTuple	reltup;
 
 	memset(t, 0, sizeof(QuietTarget));
@@ -444,11 +481,8 @@ quiet_target(int32 view_id, Oid view_relid, QuietTarget *t)
 	t->view_relid = view_relid;
 	t->state_relid = cat.state_relid;
 	t->state_index = cat.state_index;
-	if (!fetch_by_id(cat.views_relid, cat.views_index, view_id,
-					 GetActiveSnapshot(), 1, (AttrNumber[]) {cat.v_key_sequence}, &value))
-		return false;
-	t->key_sequence = DatumGetObjectId(value);
-	if (!view_is_quiet(t, GetActiveSnapshot(), &t->gen, true))
+	t->key_sequence = key_sequence_of(view_id);
+	if (!OidIsValid(t->key_sequence) || !view_is_quiet(t, GetActiveSnapshot(), &t->gen, true))
 		return false;
 	t->batch_table = get_relname_relid(psprintf("v%d_batch", view_id), cat.data_nsp);
 	t->partition = get_relname_relid(psprintf("v%d_batch_%d", view_id, t->gen), cat.data_nsp);
@@ -496,37 +530,53 @@ try_quiet(RangeTblEntry *rte)
 	q->cteList = NIL;
 	q->hasRecursive = false;
 	q->hasModifyingCTE = false;
-	quiet_targets = lappend(quiet_targets, target_list_all(&t));
+	/* registered when the walker enters q: register_substituted */
 }
 
 /*
- * target_for_partition fills t for a batch partition that parse analysis
- * substituted (try_quiet_view); false when it is no longer a view's.
+ * register_substituted registers the batch partition read by q when q is
+ * a lambda view that parse analysis substituted (try_quiet_view): the
+ * view's entry first, the quiet subquery over the marked partition.
  */
-static bool
-target_for_partition(RangeTblEntry *rte, QuietTarget *t)
+static void
+register_substituted(Query *q)
 {
-	char	   *name = get_rel_name(rte->relid);
-	Datum		values[3];
-	Oid			nsp;
+	RangeTblEntry *old;
+	ListCell   *lc;
 
-	memset(t, 0, sizeof(QuietTarget));
-	if (name == NULL || !load_catalog() ||
-		sscanf(name, "v%d_batch_%d", &t->view_id, &t->gen) != 2)
-		return false;
-	if (!fetch_by_id(cat.views_relid, cat.views_index, t->view_id, GetActiveSnapshot(), 3,
-					 (AttrNumber[]) {cat.v_key_sequence, cat.v_view_schema, cat.v_view_name},
-					 values))
-		return false;
-	t->key_sequence = DatumGetObjectId(values[0]);
-	nsp = get_namespace_oid(NameStr(*DatumGetName(values[1])), true);
-	t->view_relid = OidIsValid(nsp) ? get_relname_relid(NameStr(*DatumGetName(values[2])), nsp) : InvalidOid;
-	t->batch_table = get_relname_relid(psprintf("v%d_batch", t->view_id), cat.data_nsp);
-	t->partition = rte->relid;
-	t->state_relid = cat.state_relid;
-	t->state_index = cat.state_index;
-	t->owner = rte->checkAsUser;
-	return OidIsValid(t->view_relid) && OidIsValid(t->batch_table);
+	if (list_length(q->rtable) < 3)
+		return;
+	old = linitial(q->rtable);
+	if (old->rtekind != RTE_RELATION || old->relkind != RELKIND_VIEW)
+		return;
+	foreach(lc, q->rtable)
+	{
+		RangeTblEntry *x = lfirst(lc);
+		RangeTblEntry *p;
+		QuietTarget t;
+		char	   *name;
+
+		if (x->rtekind != RTE_SUBQUERY || x->subquery == NULL ||
+			list_length(x->subquery->rtable) != 1)
+			continue;
+		p = linitial(x->subquery->rtable);
+		if (p->rtekind != RTE_RELATION || !p->security_barrier ||
+			p->relkind != RELKIND_RELATION || !load_catalog())
+			continue;
+		memset(&t, 0, sizeof(QuietTarget));
+		name = get_rel_name(p->relid);
+		if (name == NULL || sscanf(name, "v%d_batch_%d", &t.view_id, &t.gen) != 2)
+			continue;
+		t.view_relid = old->relid;
+		t.partition = p->relid;
+		t.owner = p->checkAsUser;
+		t.state_relid = cat.state_relid;
+		t.state_index = cat.state_index;
+		t.key_sequence = key_sequence_of(t.view_id);
+		t.batch_table = get_relname_relid(psprintf("v%d_batch", t.view_id), cat.data_nsp);
+		if (OidIsValid(t.key_sequence) && OidIsValid(t.batch_table))
+			quiet_targets = lappend(quiet_targets, target_list_all(&t));
+	}
 }
 
 /*
@@ -698,18 +748,17 @@ substitute_walker(Node *node, void *context)
 	if (node == NULL)
 		return false;
 	if (IsA(node, Query))
+	{
+		register_substituted((Query *) node);
 		return query_tree_walker((Query *) node, substitute_walker, context,
 								 QTW_EXAMINE_RTES_BEFORE);
+	}
 	if (IsA(node, RangeTblEntry))
 	{
 		RangeTblEntry *rte = (RangeTblEntry *) node;
-		QuietTarget t;
 
 		if (rte->rtekind == RTE_SUBQUERY)
 			try_quiet(rte);
-		else if (rte->rtekind == RTE_RELATION && rte->security_barrier &&
-				 rte->relkind == RELKIND_RELATION && target_for_partition(rte, &t))
-			quiet_targets = lappend(quiet_targets, target_list_all(&t));
 		return false;
 	}
 	return expression_tree_walker(node, substitute_walker, context);
@@ -821,7 +870,8 @@ lv_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		cp->path.total_cost = child->total_cost + 0.01;
 		/* the merged read does not keep the index's order */
 		cp->path.pathkeys = NIL;
-		cp->flags = CUSTOMPATH_SUPPORT_PROJECTION;
+		/* no projection of its own: see quiet_plan */
+		cp->flags = 0;
 		cp->custom_paths = list_make1(child);
 		cp->custom_private = copyObject(target);
 		cp->methods = &quiet_path_methods;
@@ -838,8 +888,12 @@ quiet_plan(PlannerInfo *root, RelOptInfo *rel, struct CustomPath *best_path,
 	CustomScan *cs = makeNode(CustomScan);
 	Plan	   *child = linitial(custom_plans);
 
-	/* the child returns whole rows of the partition, unprojected */
-	child->targetlist = build_physical_tlist(root, rel);
+	/*
+	 * the child returns what the scan returns, so that a quiet read passes
+	 * its rows on untouched; the merged read projects its own rows, shaped
+	 * like the partition's, through the same target list
+	 */
+	child->targetlist = copyObject(tlist);
 	cs->scan.plan.targetlist = tlist;
 	cs->scan.plan.qual = NIL;
 	cs->scan.scanrelid = rel->relid;
@@ -982,6 +1036,13 @@ invalidate_view_plans(Oid view_relid)
 	LocalExecuteInvalidationMessage(&msg);
 }
 
+/* a quiet read: the child's rows, with no layer of its own */
+static TupleTableSlot *
+quiet_passthrough(PlanState *ps)
+{
+	return ExecProcNode(((QuietScanState *) ps)->child);
+}
+
 static void
 quiet_begin(CustomScanState *node, EState *estate, int eflags)
 {
@@ -997,6 +1058,9 @@ quiet_begin(CustomScanState *node, EState *estate, int eflags)
 	{
 		s->child = ExecInitNode(linitial(cs->custom_plans), estate, eflags);
 		node->custom_ps = list_make1(s->child);
+		/* the child's rows go up as they are, in whatever slot it has */
+		node->ss.ps.ExecProcNode = quiet_passthrough;
+		node->ss.ps.resultopsfixed = false;
 		return;
 	}
 	s->qual = ExecInitQual(cs->custom_exprs, &node->ss.ps);
