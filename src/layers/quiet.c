@@ -38,6 +38,7 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
@@ -127,9 +128,12 @@ typedef struct KeySequence
 
 static List *key_sequences = NIL;
 
+static void forget_proofs(void);
+
 static void
 forget_all(void)
 {
+	forget_proofs();
 	cat.valid = false;
 	list_free_deep(key_sequences);
 	key_sequences = NIL;
@@ -215,6 +219,105 @@ fetch_by_id(Oid relid, Oid index, int32 id, Snapshot snapshot, int natts,
 }
 
 /*
+ * The last snapshots in which this backend found a view's state row quiet.
+ * Visibility is a function of the snapshot's contents alone for a backend
+ * that has written nothing (no transaction id): another snapshot with the
+ * same contents sees the same state row, so the row need not be read again.
+ * On an idle system consecutive statements get snapshots with the same
+ * contents; whenever a transaction ends they differ.
+ */
+#define QUIET_PROOFS 8
+#define QUIET_PROOF_XIDS 16
+
+typedef struct QuietProof
+{
+	int32		view_id;		/* 0: unused */
+	int32		gen;
+	int64		speed;			/* the speed (= batch) watermark */
+	TransactionId xmin;
+	TransactionId xmax;
+	uint32		xcnt;
+	int32		subxcnt;
+	bool		suboverflowed;
+	bool		recovery;
+	TransactionId xip[QUIET_PROOF_XIDS];
+	TransactionId subxip[QUIET_PROOF_XIDS];
+} QuietProof;
+
+static QuietProof proofs[QUIET_PROOFS];
+static int	next_proof = 0;
+
+static void
+forget_proofs(void)
+{
+	memset(proofs, 0, sizeof(proofs));
+}
+
+static bool
+provable(Snapshot snapshot)
+{
+	return snapshot->snapshot_type == SNAPSHOT_MVCC &&
+		!TransactionIdIsValid(GetTopTransactionIdIfAny()) &&
+		snapshot->xcnt <= QUIET_PROOF_XIDS &&
+		snapshot->subxcnt >= 0 && snapshot->subxcnt <= QUIET_PROOF_XIDS;
+}
+
+static bool
+same_snapshot(const QuietProof *p, Snapshot snapshot)
+{
+	return p->xmin == snapshot->xmin && p->xmax == snapshot->xmax &&
+		p->xcnt == snapshot->xcnt && p->subxcnt == snapshot->subxcnt &&
+		p->suboverflowed == snapshot->suboverflowed &&
+		p->recovery == snapshot->takenDuringRecovery &&
+		memcmp(p->xip, snapshot->xip, sizeof(TransactionId) * p->xcnt) == 0 &&
+		memcmp(p->subxip, snapshot->subxip, sizeof(TransactionId) * p->subxcnt) == 0;
+}
+
+/* proven_quiet: a proof that the view's row is quiet with gen in snapshot */
+static QuietProof *
+proven_quiet(int32 view_id, int32 gen, Snapshot snapshot)
+{
+	int			i;
+
+	if (!provable(snapshot))
+		return NULL;
+	for (i = 0; i < QUIET_PROOFS; i++)
+		if (proofs[i].view_id == view_id && proofs[i].gen == gen &&
+			same_snapshot(&proofs[i], snapshot))
+			return &proofs[i];
+	return NULL;
+}
+
+static void
+remember_quiet(int32 view_id, int32 gen, int64 speed, Snapshot snapshot)
+{
+	QuietProof *p = NULL;
+	int			i;
+
+	if (!provable(snapshot))
+		return;
+	for (i = 0; i < QUIET_PROOFS && p == NULL; i++)
+		if (proofs[i].view_id == view_id)
+			p = &proofs[i];
+	if (p == NULL)
+	{
+		p = &proofs[next_proof];
+		next_proof = (next_proof + 1) % QUIET_PROOFS;
+	}
+	p->view_id = view_id;
+	p->gen = gen;
+	p->speed = speed;
+	p->xmin = snapshot->xmin;
+	p->xmax = snapshot->xmax;
+	p->xcnt = snapshot->xcnt;
+	p->subxcnt = snapshot->subxcnt;
+	p->suboverflowed = snapshot->suboverflowed;
+	p->recovery = snapshot->takenDuringRecovery;
+	memcpy(p->xip, snapshot->xip, sizeof(TransactionId) * snapshot->xcnt);
+	memcpy(p->subxip, snapshot->subxip, sizeof(TransactionId) * snapshot->subxcnt);
+}
+
+/*
  * view_is_quiet says whether, in snapshot, nothing follows batch generation
  * gen of the view: the state row has that batch and the speed watermark at
  * the batch's, and with realtime on no key beyond it was handed out (the
@@ -226,7 +329,11 @@ view_is_quiet(const QuietTarget *t, Snapshot snapshot, int32 *gen, bool want_gen
 {
 	Datum		values[3];
 	int64		speed;
+	QuietProof *proof = want_gen ? NULL : proven_quiet(t->view_id, *gen, snapshot);
 
+	/* the row is as it was; the sequence is not transactional */
+	if (proof != NULL)
+		return !lv_realtime || lv_sequence_last_value(t->key_sequence) <= proof->speed;
 	if (!fetch_by_id(t->state_relid, t->state_index, t->view_id, snapshot, 3,
 					 (AttrNumber[]) {cat.st_speed, cat.st_batch, cat.st_gen}, values))
 		return false;
@@ -237,6 +344,7 @@ view_is_quiet(const QuietTarget *t, Snapshot snapshot, int32 *gen, bool want_gen
 		return false;
 	if (speed != DatumGetInt64(values[1]))
 		return false;
+	remember_quiet(t->view_id, *gen, speed, snapshot);
 	if (lv_realtime && lv_sequence_last_value(t->key_sequence) > speed)
 		return false;
 	return true;
