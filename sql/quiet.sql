@@ -118,6 +118,38 @@ SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);
 SELECT n FROM clicks_daily WHERE url = '/c/7' AND day = '2026-05-03 00:00+00';
 RESET ROLE;
 
+-- other shapes, each compared with the same query over the view's query on
+-- the source, in one statement whose plan a function keeps: planned quiet,
+-- then run again in a transaction with its own rows, where every scan of
+-- the batch finds out and reads the merged view
+CREATE FUNCTION shapes_differ() RETURNS bigint LANGUAGE plpgsql AS $f$
+BEGIN
+  RETURN (WITH t AS MATERIALIZED (SELECT url, date_trunc('day', ts) AS day, count(*) AS n,
+                                         count(*) * 2 AS n2
+                                    FROM clicks GROUP BY 1, 2 HAVING count(*) > 4)
+  SELECT
+    (SELECT count(*) FROM (((SELECT url, sum(n) FROM clicks_daily x GROUP BY url ORDER BY 2 DESC, 1 LIMIT 3) EXCEPT ALL (SELECT url, sum(n) FROM t x GROUP BY url ORDER BY 2 DESC, 1 LIMIT 3))
+                           UNION ALL ((SELECT url, sum(n) FROM t x GROUP BY url ORDER BY 2 DESC, 1 LIMIT 3) EXCEPT ALL (SELECT url, sum(n) FROM clicks_daily x GROUP BY url ORDER BY 2 DESC, 1 LIMIT 3))) d)
+  +     (SELECT count(*) FROM (((SELECT day, count(*), max(n2) FROM clicks_daily x WHERE url IN ('/c/7', '/c/8', '/none') GROUP BY day) EXCEPT ALL (SELECT day, count(*), max(n2) FROM t x WHERE url IN ('/c/7', '/c/8', '/none') GROUP BY day))
+                           UNION ALL ((SELECT day, count(*), max(n2) FROM t x WHERE url IN ('/c/7', '/c/8', '/none') GROUP BY day) EXCEPT ALL (SELECT day, count(*), max(n2) FROM clicks_daily x WHERE url IN ('/c/7', '/c/8', '/none') GROUP BY day))) d)
+  +     (SELECT count(*) FROM (((SELECT url, day, n FROM clicks_daily x WHERE url LIKE '/c/1%' AND n > 20 ORDER BY url, day LIMIT 5) EXCEPT ALL (SELECT url, day, n FROM t x WHERE url LIKE '/c/1%' AND n > 20 ORDER BY url, day LIMIT 5))
+                           UNION ALL ((SELECT url, day, n FROM t x WHERE url LIKE '/c/1%' AND n > 20 ORDER BY url, day LIMIT 5) EXCEPT ALL (SELECT url, day, n FROM clicks_daily x WHERE url LIKE '/c/1%' AND n > 20 ORDER BY url, day LIMIT 5))) d)
+  +     (SELECT count(*) FROM (((SELECT x.url, x.n FROM clicks_daily x JOIN (SELECT '/c/' || g AS url FROM generate_series(1, 3) g) v USING (url) WHERE x.day >= '2026-05-02') EXCEPT ALL (SELECT x.url, x.n FROM t x JOIN (SELECT '/c/' || g AS url FROM generate_series(1, 3) g) v USING (url) WHERE x.day >= '2026-05-02'))
+                           UNION ALL ((SELECT x.url, x.n FROM t x JOIN (SELECT '/c/' || g AS url FROM generate_series(1, 3) g) v USING (url) WHERE x.day >= '2026-05-02') EXCEPT ALL (SELECT x.url, x.n FROM clicks_daily x JOIN (SELECT '/c/' || g AS url FROM generate_series(1, 3) g) v USING (url) WHERE x.day >= '2026-05-02'))) d)
+  +     (SELECT count(*) FROM (((SELECT count(*) FROM clicks_daily x WHERE day = (SELECT max(day) FROM clicks_daily y)) EXCEPT ALL (SELECT count(*) FROM t x WHERE day = (SELECT max(day) FROM t y)))
+                           UNION ALL ((SELECT count(*) FROM t x WHERE day = (SELECT max(day) FROM t y)) EXCEPT ALL (SELECT count(*) FROM clicks_daily x WHERE day = (SELECT max(day) FROM clicks_daily y)))) d)
+  +     (SELECT count(*) FROM (((SELECT n FROM clicks_daily x WHERE url = '/c/7' AND day = '2026-05-03 00:00+00') EXCEPT ALL (SELECT n FROM t x WHERE url = '/c/7' AND day = '2026-05-03 00:00+00'))
+                           UNION ALL ((SELECT n FROM t x WHERE url = '/c/7' AND day = '2026-05-03 00:00+00') EXCEPT ALL (SELECT n FROM clicks_daily x WHERE url = '/c/7' AND day = '2026-05-03 00:00+00'))) d));
+END $f$;
+SELECT lambda_views.fold('clicks_daily') >= 0 AS folded, lambda_views.recompute('clicks_daily') > 0 AS recomputed;
+SELECT read_kind('SELECT count(*) FROM clicks_daily');
+SELECT shapes_differ() AS differing_rows;
+BEGIN;
+INSERT INTO clicks (url, ts) VALUES ('/c/7', '2026-05-03 10:00+00'), ('/c/12', '2026-05-02 11:00+00'), ('/c/8', '2026-05-09 11:00+00');
+SELECT shapes_differ() AS differing_rows;
+SELECT shapes_differ() AS differing_rows;
+ROLLBACK;
+
 -- lambda_views.quiet_scan = off plans the merged view
 SET lambda_views.quiet_scan = off;
 SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);
@@ -127,5 +159,6 @@ SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
 DROP VIEW clicks_7;
 SELECT lambda_views.drop_view('clicks_daily');
 DROP FUNCTION clicks_n;
+DROP FUNCTION shapes_differ;
 DROP TABLE clicks;
 DROP ROLE quiet_reader;
