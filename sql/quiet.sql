@@ -139,7 +139,13 @@ BEGIN
   +     (SELECT count(*) FROM (((SELECT count(*) FROM clicks_daily x WHERE day = (SELECT max(day) FROM clicks_daily y)) EXCEPT ALL (SELECT count(*) FROM t x WHERE day = (SELECT max(day) FROM t y)))
                            UNION ALL ((SELECT count(*) FROM t x WHERE day = (SELECT max(day) FROM t y)) EXCEPT ALL (SELECT count(*) FROM clicks_daily x WHERE day = (SELECT max(day) FROM clicks_daily y)))) d)
   +     (SELECT count(*) FROM (((SELECT n FROM clicks_daily x WHERE url = '/c/7' AND day = '2026-05-03 00:00+00') EXCEPT ALL (SELECT n FROM t x WHERE url = '/c/7' AND day = '2026-05-03 00:00+00'))
-                           UNION ALL ((SELECT n FROM t x WHERE url = '/c/7' AND day = '2026-05-03 00:00+00') EXCEPT ALL (SELECT n FROM clicks_daily x WHERE url = '/c/7' AND day = '2026-05-03 00:00+00'))) d));
+                           UNION ALL ((SELECT n FROM t x WHERE url = '/c/7' AND day = '2026-05-03 00:00+00') EXCEPT ALL (SELECT n FROM clicks_daily x WHERE url = '/c/7' AND day = '2026-05-03 00:00+00'))) d)
+  +     (SELECT count(*) FROM (((SELECT url, day, n FROM clicks_daily x WHERE day >= '2026-05-02' AND day < '2026-05-04' AND url > '/c/19') EXCEPT ALL (SELECT url, day, n FROM t x WHERE day >= '2026-05-02' AND day < '2026-05-04' AND url > '/c/19'))
+                           UNION ALL ((SELECT url, day, n FROM t x WHERE day >= '2026-05-02' AND day < '2026-05-04' AND url > '/c/19') EXCEPT ALL (SELECT url, day, n FROM clicks_daily x WHERE day >= '2026-05-02' AND day < '2026-05-04' AND url > '/c/19'))) d)
+  +     (SELECT count(*) FROM (((SELECT url, n FROM clicks_daily x WHERE url = ANY ('{/c/7,/c/8,/nope}') AND day <> ALL ('{2026-05-01 00:00+00}')) EXCEPT ALL (SELECT url, n FROM t x WHERE url = ANY ('{/c/7,/c/8,/nope}') AND day <> ALL ('{2026-05-01 00:00+00}')))
+                           UNION ALL ((SELECT url, n FROM t x WHERE url = ANY ('{/c/7,/c/8,/nope}') AND day <> ALL ('{2026-05-01 00:00+00}')) EXCEPT ALL (SELECT url, n FROM clicks_daily x WHERE url = ANY ('{/c/7,/c/8,/nope}') AND day <> ALL ('{2026-05-01 00:00+00}')))) d)
+  +     (SELECT count(*) FROM (((SELECT count(*) FROM clicks_daily x WHERE url = (SELECT NULL::text) OR url < '/c/11' COLLATE "C") EXCEPT ALL (SELECT count(*) FROM t x WHERE url = (SELECT NULL::text) OR url < '/c/11' COLLATE "C"))
+                           UNION ALL ((SELECT count(*) FROM t x WHERE url = (SELECT NULL::text) OR url < '/c/11' COLLATE "C") EXCEPT ALL (SELECT count(*) FROM clicks_daily x WHERE url = (SELECT NULL::text) OR url < '/c/11' COLLATE "C"))) d));
 END $f$;
 SELECT lambda_views.fold('clicks_daily') >= 0 AS folded, lambda_views.recompute('clicks_daily') > 0 AS recomputed;
 SELECT read_kind('SELECT count(*) FROM clicks_daily');

@@ -1025,11 +1025,12 @@ static const CustomPathMethods quiet_path_methods = {
  * ---------------------------------------------------------------------
  */
 
-/* an equality on a group key the merged read can take: key op value */
+/* a qual on a group key the merged read can take: key op value */
 typedef struct PushedQual
 {
 	char	   *column;			/* k<i> */
 	Oid			opno;
+	int			array;			/* 0: key op value; 1: op ANY (value); 2: op ALL */
 	Oid			valtype;
 	Oid			collation;		/* of the key, when not the default */
 	ExprState  *value;			/* evaluated as the reader */
@@ -1063,40 +1064,60 @@ quiet_create_state(CustomScan *cscan)
 }
 
 /*
- * pushable returns the equality on a group key that clause is, when the
- * merged read may evaluate it as the view's owner: a built-in operator
- * that btree and merge joins treat as equality, a key column on one side,
- * an expression without the scan's columns (evaluated as the reader) on
- * the other.
+ * pushable returns the qual on a group key that clause is, when the merged
+ * read may evaluate it as the view's owner: a key column, a built-in
+ * operator (pg_catalog: only superusers create there) under the key's
+ * collation, and on the other side an expression without the scan's
+ * columns, evaluated as the reader; "key op ANY/ALL (array)" too.  The
+ * merged read's rows still go through every qual of the scan, so this only
+ * narrows what it reads.
  */
 static PushedQual *
 pushable(Expr *clause, TupleDesc desc, PlanState *ps)
 {
-	OpExpr	   *op = (OpExpr *) clause;
 	Node	   *l;
 	Node	   *r;
 	Var		   *var;
 	Oid			opno;
+	Oid			inputcollid;
 	HeapTuple	optup;
 	Oid			nsp;
 	PushedQual *pq;
 	const char *colname;
+	int			array = 0;
 
-	if (!IsA(op, OpExpr) || list_length(op->args) != 2)
-		return NULL;
-	l = linitial(op->args);
-	r = lsecond(op->args);
-	opno = op->opno;
-	if (IsA(r, Var) && !IsA(l, Var))
+	if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
 	{
-		Node	   *tmp = l;
+		OpExpr	   *op = (OpExpr *) clause;
 
-		l = r;
-		r = tmp;
-		opno = get_commutator(opno);
-		if (!OidIsValid(opno))
-			return NULL;
+		l = linitial(op->args);
+		r = lsecond(op->args);
+		opno = op->opno;
+		inputcollid = op->inputcollid;
+		if (IsA(r, Var) && !IsA(l, Var))
+		{
+			Node	   *tmp = l;
+
+			l = r;
+			r = tmp;
+			opno = get_commutator(opno);
+			if (!OidIsValid(opno))
+				return NULL;
+		}
 	}
+	else if (IsA(clause, ScalarArrayOpExpr) &&
+			 list_length(((ScalarArrayOpExpr *) clause)->args) == 2)
+	{
+		ScalarArrayOpExpr *op = (ScalarArrayOpExpr *) clause;
+
+		l = linitial(op->args);
+		r = lsecond(op->args);
+		opno = op->opno;
+		inputcollid = op->inputcollid;
+		array = op->useOr ? 1 : 2;
+	}
+	else
+		return NULL;
 	if (!IsA(l, Var))
 		return NULL;
 	var = (Var *) l;
@@ -1107,8 +1128,6 @@ pushable(Expr *clause, TupleDesc desc, PlanState *ps)
 		return NULL;
 	if (contain_var_clause(r) || contain_volatile_functions(r))
 		return NULL;
-	if (!op_mergejoinable(opno, var->vartype))
-		return NULL;
 	optup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
 	if (!HeapTupleIsValid(optup))
 		return NULL;
@@ -1116,11 +1135,12 @@ pushable(Expr *clause, TupleDesc desc, PlanState *ps)
 	ReleaseSysCache(optup);
 	if (nsp != PG_CATALOG_NAMESPACE)
 		return NULL;
-	if (OidIsValid(op->inputcollid) && op->inputcollid != var->varcollid)
+	if (OidIsValid(inputcollid) && inputcollid != var->varcollid)
 		return NULL;
 	pq = palloc0(sizeof(PushedQual));
 	pq->column = pstrdup(colname);
 	pq->opno = opno;
+	pq->array = array;
 	pq->valtype = exprType(r);
 	pq->collation = (OidIsValid(var->varcollid) && var->varcollid != DEFAULT_COLLATION_OID) ?
 		var->varcollid : InvalidOid;
@@ -1237,6 +1257,7 @@ fetch_merged(QuietScanState *s)
 	int			npushed = list_length(s->pushed);
 	Datum	   *values = palloc0(sizeof(Datum) * (npushed + 1));
 	Oid		   *types = palloc0(sizeof(Oid) * (npushed + 1));
+	char	   *nulls = palloc0(npushed + 1);
 	StringInfoData sql;
 	ListCell   *lc;
 	Oid			saved_user;
@@ -1257,9 +1278,7 @@ fetch_merged(QuietScanState *s)
 
 		values[foreach_current_index(lc)] = ExecEvalExpr(pq->value, econtext, &isnull);
 		types[foreach_current_index(lc)] = pq->valtype;
-		/* a strict equality with NULL selects nothing */
-		if (isnull)
-			return;
+		nulls[foreach_current_index(lc)] = isnull ? 'n' : ' ';
 	}
 
 	GetUserIdAndSecContext(&saved_user, &saved_sec);
@@ -1275,21 +1294,22 @@ fetch_merged(QuietScanState *s)
 
 		if (!HeapTupleIsValid(optup))
 			elog(ERROR, "cache lookup failed for operator %u", pq->opno);
-		appendStringInfo(&sql, " %s lv.%s OPERATOR(pg_catalog.%s) $%d",
-						 foreach_current_index(lc) == 0 ? "WHERE" : "AND",
-						 quote_identifier(pq->column),
-						 NameStr(((Form_pg_operator) GETSTRUCT(optup))->oprname),
-						 foreach_current_index(lc) + 1);
-		ReleaseSysCache(optup);
+		appendStringInfo(&sql, " %s lv.%s", foreach_current_index(lc) == 0 ? "WHERE" : "AND",
+						 quote_identifier(pq->column));
 		if (OidIsValid(pq->collation))
 			appendStringInfo(&sql, " COLLATE %s", generate_collation_name(pq->collation));
+		appendStringInfo(&sql, " OPERATOR(pg_catalog.%s) %s$%d%s",
+						 NameStr(((Form_pg_operator) GETSTRUCT(optup))->oprname),
+						 pq->array == 0 ? "" : pq->array == 1 ? "ANY (" : "ALL (",
+						 foreach_current_index(lc) + 1, pq->array == 0 ? "" : ")");
+		ReleaseSysCache(optup);
 	}
 	in_fallback = true;
 	PG_TRY();
 	{
 		SPI_connect();
 		PushActiveSnapshot(ss->ps.state->es_snapshot);
-		rc = SPI_execute_with_args(sql.data, npushed, types, values, NULL, true, 0);
+		rc = SPI_execute_with_args(sql.data, npushed, types, values, nulls, true, 0);
 		PopActiveSnapshot();
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "lambda_views: the merged read of view %d failed: %s",
