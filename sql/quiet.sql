@@ -117,6 +117,14 @@ INSERT INTO clicks (url, ts) VALUES ('/c/7', '2026-05-02 13:00+00');
 SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);
 SELECT n FROM clicks_daily WHERE url = '/c/7' AND day = '2026-05-03 00:00+00';
 RESET ROLE;
+-- a view made security_invoker reads its storage with the reader's rights:
+-- left to the rewriter
+SET lambda_views.realtime = off;
+SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);
+ALTER VIEW clicks_daily SET (security_invoker = true);
+SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);
+ALTER VIEW clicks_daily RESET (security_invoker);
+RESET lambda_views.realtime;
 
 -- other shapes, each compared with the same query over the view's query on
 -- the source, in one statement whose plan a function keeps: planned quiet,

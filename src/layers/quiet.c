@@ -602,12 +602,19 @@ quiet_target(int32 view_id, Oid view_relid, QuietTarget *t)
 	if (!HeapTupleIsValid(reltup))
 		return false;
 	ReleaseSysCache(reltup);
-	/* the storage is read with the view owner's rights, as in the view */
-	reltup = SearchSysCache1(RELOID, ObjectIdGetDatum(view_relid));
-	if (!HeapTupleIsValid(reltup))
-		return false;
-	t->owner = ((Form_pg_class) GETSTRUCT(reltup))->relowner;
-	ReleaseSysCache(reltup);
+	/*
+	 * the storage is read with the view owner's rights, as in the view;
+	 * a view made security_invoker is left to the rewriter
+	 */
+	{
+		Relation	vrel = relation_open(view_relid, NoLock);
+		bool		invoker = RelationHasSecurityInvoker(vrel);
+
+		t->owner = vrel->rd_rel->relowner;
+		relation_close(vrel, NoLock);
+		if (invoker)
+			return false;
+	}
 	return true;
 }
 
