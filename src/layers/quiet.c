@@ -7,28 +7,35 @@
  * The relation users query merges batch, speed and tail (serving.c); the
  * planner pays for every branch of it even when only the batch has rows,
  * which is what a view is most of the time between a recompute and the
- * next fold.  When the planner sees a lambda view that is quiet in the
- * planning snapshot (the state row has the speed watermark at the batch's
- * and, with lambda_views.realtime on, the key sequence has handed out no key
- * beyond it), the planner hook puts in place of the merged subquery a scan
- * of the batch partition of that generation, with the view's outputs and
- * HAVING over its finalized columns.  The scan of the partition is wrapped
- * in a custom scan (LambdaViewScan) that checks, in the executor's
- * snapshot, that the view is still quiet with that batch:
+ * next fold.  A lambda view that is quiet in the active snapshot (the state
+ * row has the speed watermark at the batch's and, with lambda_views.realtime
+ * on, the key sequence has handed out no key beyond it) is read instead as
+ * its outputs and HAVING over one scan of the batch partition of that
+ * generation, with the view owner's rights:
+ *
+ *	- at parse analysis (lv_post_parse_analyze), for a statement about to
+ *	  run, so that the rewriter has nothing to expand;
+ *	- in the planner (lv_planner) for views it still finds merged (inside a
+ *	  utility command, without preloading).
+ *
+ * Each plain scan of that partition is wrapped in a custom scan
+ * (LambdaViewScan) that checks, in the executor's snapshot, that the view
+ * is still quiet with that batch:
  *
  *	- quiet: the child scan (the partition's seq, index or bitmap scan with
- *	  the query's quals) runs as planned;
+ *	  the query's quals) runs and its rows go up untouched;
  *	- not quiet (a fold or a swap committed between planning and the
  *	  snapshot, a cached plan, rows beyond the watermark, the reader's own
  *	  inserts): the merged query runs instead, in the same snapshot, as the
- *	  view's owner, with the quals it can take (equalities on group keys)
- *	  and every qual of the scan checked on its rows; cached plans that use
- *	  the view are invalidated in this backend, so the next execution is
- *	  planned against the merged view again.
+ *	  view's owner, with the quals on group keys it can take and every qual
+ *	  of the scan checked on its rows; cached plans that use the view are
+ *	  invalidated in this backend, so the next execution is planned against
+ *	  the merged view again.
  *
  * Either way the rows are those of the view's query in the reader's
  * snapshot.  The state row is read in the snapshot straight from its
- * primary key, as the merged view reads it (lv_quiet).
+ * primary key, as the merged view reads it (lv_quiet), except in a snapshot
+ * with the same contents as one it was found quiet in.
  *
  *-------------------------------------------------------------------------
  */
