@@ -652,7 +652,7 @@ try_quiet(RangeTblEntry *rte)
 	q->cteList = NIL;
 	q->hasRecursive = false;
 	q->hasModifyingCTE = false;
-	/* registered when the walker enters q: register_substituted */
+	/* the caller registers it: register_substituted */
 }
 
 /*
@@ -864,6 +864,11 @@ lv_quiet_leave_utility(void)
 		utility_depth--;
 }
 
+/*
+ * substitute_walker looks for lambda views in a rewritten query; it does
+ * not walk into the merged query of one (only storage in there), which is
+ * most of the tree the planner gets for a view that is not quiet.
+ */
 static bool
 substitute_walker(Node *node, void *context)
 {
@@ -871,17 +876,29 @@ substitute_walker(Node *node, void *context)
 		return false;
 	if (IsA(node, Query))
 	{
-		register_substituted((Query *) node);
-		return query_tree_walker((Query *) node, substitute_walker, context,
-								 QTW_EXAMINE_RTES_BEFORE);
-	}
-	if (IsA(node, RangeTblEntry))
-	{
-		RangeTblEntry *rte = (RangeTblEntry *) node;
+		Query	   *q = (Query *) node;
+		ListCell   *lc;
 
-		if (rte->rtekind == RTE_SUBQUERY)
-			try_quiet(rte);
-		return false;
+		register_substituted(q);
+		foreach(lc, q->rtable)
+		{
+			RangeTblEntry *rte = lfirst(lc);
+			int			xi;
+
+			if (rte->rtekind != RTE_SUBQUERY)
+			{
+				if (range_table_entry_walker(rte, substitute_walker, context, 0))
+					return true;
+			}
+			else if (lambda_view_shape(rte->subquery, &xi) >= 0)
+			{
+				try_quiet(rte);
+				register_substituted(rte->subquery);
+			}
+			else if (substitute_walker((Node *) rte->subquery, context))
+				return true;
+		}
+		return query_tree_walker(q, substitute_walker, context, QTW_IGNORE_RANGE_TABLE);
 	}
 	return expression_tree_walker(node, substitute_walker, context);
 }
@@ -944,15 +961,22 @@ lv_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 
 	if (prev_set_rel_pathlist)
 		prev_set_rel_pathlist(root, rel, rti, rte);
-	if (quiet_targets == NIL || rte->rtekind != RTE_RELATION ||
-		!rte->security_barrier || rel->reloptkind != RELOPT_BASEREL)
+	if (rte->rtekind != RTE_RELATION || !rte->security_barrier ||
+		rte->relkind != RELKIND_RELATION)
 		return;
 	foreach(lc, quiet_targets)
 	{
 		if ((Oid) intVal(list_nth(lfirst(lc), 4)) == rte->relid)
 			target = lfirst(lc);
 	}
-	if (target == NIL || IS_DUMMY_REL(rel))
+	/* only this file marks a table so: never read a batch unchecked */
+	if (target == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("lambda view batch \"%s\" is read without its check",
+						get_rel_name(rte->relid)),
+				 errhint("Set lambda_views.quiet_scan to off and report this.")));
+	if (IS_DUMMY_REL(rel))
 		return;
 
 	foreach(lc, rel->pathlist)
