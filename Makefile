@@ -22,6 +22,7 @@ OBJS = \
 	src/layers/speed.o \
 	src/layers/batch.o \
 	src/layers/serving.o \
+	src/layers/quiet.o \
 	src/layers/guard.o \
 	src/operations/create.o \
 	src/operations/version.o \
@@ -39,7 +40,7 @@ PG_CPPFLAGS = -I$(srcdir)/include -Wall -Werror -DLV_EXTENSION_VERSION='"$(LV_EX
 PG_CONFIG ?= pg_config
 
 # pg_regress: one file per feature, on a temp instance that preloads the library.
-REGRESS = create appendkey reject aggregates fold recompute realtime immutable lifecycle privileges alter products security battery
+REGRESS = create appendkey reject aggregates fold recompute realtime quiet immutable lifecycle privileges alter products security battery
 REGRESS_OPTS = --temp-instance=./tmp_check_regress \
 	--temp-config=$(srcdir)/test/regress.conf --inputdir=$(srcdir)
 

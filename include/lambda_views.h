@@ -30,6 +30,7 @@
 /* ground/settings.c: the configuration variables (ground) */
 extern void lv_define_settings(void);
 extern bool lv_realtime;
+extern bool lv_quiet_scan;
 extern int	lv_fold_chunk_rows;
 extern bool lv_workers_enabled;
 extern int	lv_naptime_ms;
@@ -167,6 +168,11 @@ extern void lv_serve_tail(int32 view_id, struct Tuplestorestate *store,
 						  struct TupleDescData *expected);
 extern char *lv_view_sql(void *def, int32 view_id, Oid batch_table,
 						 const char *batch_name, const char *speed_name);
+
+/* layers/quiet.c */
+extern void lv_quiet_register(bool preloaded);
+extern void lv_quiet_enter_utility(void);
+extern void lv_quiet_leave_utility(void);
 
 /* layers/guard.c */
 struct TriggerData;

@@ -56,12 +56,22 @@ lv_process_utility(PlannedStmt *pstmt, const char *queryString,
 		}
 	}
 	lv_guard_utility(pstmt->utilityStmt);
-	if (prev_process_utility_hook)
-		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context,
-								  params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
+	/* queries analyzed inside a command keep their lambda views (quiet.c) */
+	lv_quiet_enter_utility();
+	PG_TRY();
+	{
+		if (prev_process_utility_hook)
+			prev_process_utility_hook(pstmt, queryString, readOnlyTree, context,
+									  params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		lv_quiet_leave_utility();
+	}
+	PG_END_TRY();
 }
 
 
@@ -74,6 +84,7 @@ void
 _PG_init(void)
 {
 	lv_define_settings();
+	lv_quiet_register(process_shared_preload_libraries_in_progress);
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 

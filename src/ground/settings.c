@@ -15,6 +15,7 @@
 #include "lambda_views.h"
 
 bool		lv_realtime = true;
+bool		lv_quiet_scan = true;
 int			lv_fold_chunk_rows = 1000000;
 bool		lv_workers_enabled = true;
 int			lv_naptime_ms = 1000;
@@ -33,6 +34,10 @@ lv_define_settings(void)
 							 "Lambda views also aggregate committed rows the speed layer has not folded yet.",
 							 "On, a reader sees its own committed inserts at once; off, it reads batch and speed only.",
 							 &lv_realtime, true, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("lambda_views.quiet_scan",
+							 "A lambda view that is quiet when planned is planned as a scan of its batch.",
+							 "The scan checks at execution that nothing follows the batch and reads the merged view otherwise; off always plans the merged view.",
+							 &lv_quiet_scan, true, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("lambda_views.fold_chunk_rows",
 							"Append keys folded per chunk.",
 							"A fold of a large backlog runs in chunks of this many keys, so memory stays flat.",

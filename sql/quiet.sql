@@ -1,0 +1,178 @@
+-- The read of a quiet view: when nothing follows the batch at planning, the
+-- view is planned as a scan of the batch's partition (LambdaViewScan), which
+-- checks in the executor's snapshot that nothing follows it still and reads
+-- the merged view otherwise.  Every answer is checked against the query.
+SET client_min_messages = warning;
+SET timezone = 'UTC';
+SET plan_cache_mode = force_generic_plan;
+CREATE TABLE clicks (
+    id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    url   text NOT NULL,
+    ts    timestamptz NOT NULL
+);
+INSERT INTO clicks (url, ts)
+SELECT '/c/' || (i % 200), timestamptz '2026-05-01 00:00+00' + (i % 5) * interval '1 day'
+  FROM generate_series(1, 5000) i;
+ANALYZE clicks;
+SELECT lambda_views.create_view('clicks_daily',
+  $$SELECT url, date_trunc('day', ts) AS day, count(*) AS n, count(*) * 2 AS n2
+      FROM clicks GROUP BY url, date_trunc('day', ts) HAVING count(*) > 4$$,
+  initial_batch => true);
+-- a fold with nothing to fold drops the empty first batch
+SELECT lambda_views.fold('clicks_daily');
+\set q 'SELECT url, date_trunc(''day'', ts) AS day, count(*) AS n, count(*) * 2 AS n2 FROM clicks GROUP BY url, date_trunc(''day'', ts) HAVING count(*) > 4'
+
+-- how a statement read the view: quiet, merged (checked and fell back) or
+-- plan (the merged view was planned)
+CREATE FUNCTION read_kind(query text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+    kind text := 'plan';
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query LOOP
+        IF line ~ 'Lambda View Read: ' THEN
+            kind := substring(line from 'Lambda View Read: (\w+)');
+        END IF;
+    END LOOP;
+    RETURN kind;
+END $$;
+
+-- quiet: point lookups, a range, a full read, HAVING and output expressions
+SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);
+SELECT * FROM clicks_daily WHERE url = '/c/7' AND day = '2026-05-03 00:00+00';
+SELECT read_kind($$SELECT count(*) FROM clicks_daily$$);
+SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
+SELECT count(*), sum(n) FROM clicks_daily WHERE day >= '2026-05-03 00:00+00';
+-- a join and a correlated subquery read the quiet scan too
+SELECT d.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8')) v(url) JOIN clicks_daily d USING (url) ORDER BY 1;
+SELECT v.url, (SELECT max(n) FROM clicks_daily d WHERE d.url = v.url) FROM (VALUES ('/c/9'), ('/none')) v(url) ORDER BY 1;
+
+-- a prepared statement planned while quiet (a generic plan, kept)
+PREPARE lookup(text, timestamptz) AS SELECT n FROM clicks_daily WHERE url = $1 AND day = $2;
+EXECUTE lookup('/c/7', '2026-05-03 00:00+00');
+SELECT read_kind($$EXECUTE lookup('/c/7', '2026-05-03 00:00+00')$$);
+
+-- statements analyzed to run (not inside a command) have the view
+-- substituted at parse analysis: a function's cached plan
+CREATE FUNCTION clicks_n(u text, d timestamptz) RETURNS bigint
+LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT n FROM clicks_daily WHERE url = u AND day = d); END $$;
+SELECT clicks_n('/c/7', '2026-05-03 00:00+00');
+-- a view defined over it keeps the lambda view, not its batch
+CREATE VIEW clicks_7 AS SELECT * FROM clicks_daily WHERE url = '/c/7';
+SELECT pg_get_viewdef('clicks_7') ~ 'batch' AS names_storage;
+SELECT * FROM clicks_7;
+
+-- the reader's own uncommitted rows: the plan was quiet, the read is merged
+BEGIN;
+INSERT INTO clicks (url, ts) VALUES ('/c/7', '2026-05-03 10:00+00'), ('/new', '2026-05-02 11:00+00');
+SELECT clicks_n('/c/7', '2026-05-03 00:00+00');
+SELECT clicks_n('/c/7', '2026-05-03 00:00+00');
+SELECT * FROM clicks_7;
+SELECT read_kind($$EXECUTE lookup('/c/7', '2026-05-03 00:00+00')$$);
+EXECUTE lookup('/c/7', '2026-05-03 00:00+00');
+-- the next execution is planned again, against the merged view
+SELECT read_kind($$EXECUTE lookup('/c/7', '2026-05-03 00:00+00')$$);
+SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
+ROLLBACK;
+
+-- committed rows beyond the watermark: with realtime on the merged view is
+-- planned; off, the view is quiet until a fold takes them
+INSERT INTO clicks (url, ts) SELECT '/c/7', '2026-05-02 12:00+00' FROM generate_series(1, 5);
+SELECT read_kind($$SELECT n FROM clicks_daily WHERE url = '/c/7' AND day = '2026-05-03 00:00+00'$$);
+SELECT n FROM clicks_daily WHERE url = '/c/7' AND day = '2026-05-03 00:00+00';
+SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
+SET lambda_views.realtime = off;
+SELECT read_kind($$SELECT n FROM clicks_daily WHERE url = '/c/7' AND day = '2026-05-03 00:00+00'$$);
+SELECT n FROM clicks_daily WHERE url = '/c/7' AND day = '2026-05-03 00:00+00';
+-- a fold after the batch: a statement planned quiet reads merged
+PREPARE lookup_off(text) AS SELECT day, n FROM clicks_daily WHERE url = $1 ORDER BY day;
+SELECT read_kind($$EXECUTE lookup_off('/c/7')$$);
+SELECT lambda_views.fold('clicks_daily') > 0 AS folded;
+SELECT read_kind($$EXECUTE lookup_off('/c/7')$$);
+EXECUTE lookup_off('/c/7');
+SELECT read_kind($$EXECUTE lookup_off('/c/7')$$);
+RESET lambda_views.realtime;
+SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
+
+-- a recompute makes it quiet again; a statement planned before the swap
+-- reads merged (its batch is no longer the view's)
+PREPARE lookup_all AS SELECT count(*), sum(n) FROM clicks_daily;
+SELECT read_kind('EXECUTE lookup_all');
+SELECT lambda_views.recompute('clicks_daily') > 0 AS recomputed;
+SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);
+SELECT read_kind('EXECUTE lookup_all');
+EXECUTE lookup_all;
+SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
+
+-- the batch partition is read with the view owner's rights: a reader with
+-- SELECT on the view alone reads it quiet, and merged after its own insert
+CREATE ROLE quiet_reader;
+GRANT SELECT ON clicks_daily TO quiet_reader;
+GRANT SELECT, INSERT ON clicks TO quiet_reader;
+SET ROLE quiet_reader;
+SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);
+SELECT count(*) FROM clicks_daily;
+INSERT INTO clicks (url, ts) VALUES ('/c/7', '2026-05-02 13:00+00');
+SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);
+SELECT n FROM clicks_daily WHERE url = '/c/7' AND day = '2026-05-03 00:00+00';
+RESET ROLE;
+-- a view made security_invoker reads its storage with the reader's rights:
+-- left to the rewriter
+SET lambda_views.realtime = off;
+SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);
+ALTER VIEW clicks_daily SET (security_invoker = true);
+SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);
+ALTER VIEW clicks_daily RESET (security_invoker);
+RESET lambda_views.realtime;
+
+-- other shapes, each compared with the same query over the view's query on
+-- the source, in one statement whose plan a function keeps: planned quiet,
+-- then run again in a transaction with its own rows, where every scan of
+-- the batch finds out and reads the merged view
+CREATE FUNCTION shapes_differ() RETURNS bigint LANGUAGE plpgsql AS $f$
+BEGIN
+  RETURN (WITH t AS MATERIALIZED (SELECT url, date_trunc('day', ts) AS day, count(*) AS n,
+                                         count(*) * 2 AS n2
+                                    FROM clicks GROUP BY 1, 2 HAVING count(*) > 4)
+  SELECT
+    (SELECT count(*) FROM (((SELECT url, sum(n) FROM clicks_daily x GROUP BY url ORDER BY 2 DESC, 1 LIMIT 3) EXCEPT ALL (SELECT url, sum(n) FROM t x GROUP BY url ORDER BY 2 DESC, 1 LIMIT 3))
+                           UNION ALL ((SELECT url, sum(n) FROM t x GROUP BY url ORDER BY 2 DESC, 1 LIMIT 3) EXCEPT ALL (SELECT url, sum(n) FROM clicks_daily x GROUP BY url ORDER BY 2 DESC, 1 LIMIT 3))) d)
+  +     (SELECT count(*) FROM (((SELECT day, count(*), max(n2) FROM clicks_daily x WHERE url IN ('/c/7', '/c/8', '/none') GROUP BY day) EXCEPT ALL (SELECT day, count(*), max(n2) FROM t x WHERE url IN ('/c/7', '/c/8', '/none') GROUP BY day))
+                           UNION ALL ((SELECT day, count(*), max(n2) FROM t x WHERE url IN ('/c/7', '/c/8', '/none') GROUP BY day) EXCEPT ALL (SELECT day, count(*), max(n2) FROM clicks_daily x WHERE url IN ('/c/7', '/c/8', '/none') GROUP BY day))) d)
+  +     (SELECT count(*) FROM (((SELECT url, day, n FROM clicks_daily x WHERE url LIKE '/c/1%' AND n > 20 ORDER BY url, day LIMIT 5) EXCEPT ALL (SELECT url, day, n FROM t x WHERE url LIKE '/c/1%' AND n > 20 ORDER BY url, day LIMIT 5))
+                           UNION ALL ((SELECT url, day, n FROM t x WHERE url LIKE '/c/1%' AND n > 20 ORDER BY url, day LIMIT 5) EXCEPT ALL (SELECT url, day, n FROM clicks_daily x WHERE url LIKE '/c/1%' AND n > 20 ORDER BY url, day LIMIT 5))) d)
+  +     (SELECT count(*) FROM (((SELECT x.url, x.n FROM clicks_daily x JOIN (SELECT '/c/' || g AS url FROM generate_series(1, 3) g) v USING (url) WHERE x.day >= '2026-05-02') EXCEPT ALL (SELECT x.url, x.n FROM t x JOIN (SELECT '/c/' || g AS url FROM generate_series(1, 3) g) v USING (url) WHERE x.day >= '2026-05-02'))
+                           UNION ALL ((SELECT x.url, x.n FROM t x JOIN (SELECT '/c/' || g AS url FROM generate_series(1, 3) g) v USING (url) WHERE x.day >= '2026-05-02') EXCEPT ALL (SELECT x.url, x.n FROM clicks_daily x JOIN (SELECT '/c/' || g AS url FROM generate_series(1, 3) g) v USING (url) WHERE x.day >= '2026-05-02'))) d)
+  +     (SELECT count(*) FROM (((SELECT count(*) FROM clicks_daily x WHERE day = (SELECT max(day) FROM clicks_daily y)) EXCEPT ALL (SELECT count(*) FROM t x WHERE day = (SELECT max(day) FROM t y)))
+                           UNION ALL ((SELECT count(*) FROM t x WHERE day = (SELECT max(day) FROM t y)) EXCEPT ALL (SELECT count(*) FROM clicks_daily x WHERE day = (SELECT max(day) FROM clicks_daily y)))) d)
+  +     (SELECT count(*) FROM (((SELECT n FROM clicks_daily x WHERE url = '/c/7' AND day = '2026-05-03 00:00+00') EXCEPT ALL (SELECT n FROM t x WHERE url = '/c/7' AND day = '2026-05-03 00:00+00'))
+                           UNION ALL ((SELECT n FROM t x WHERE url = '/c/7' AND day = '2026-05-03 00:00+00') EXCEPT ALL (SELECT n FROM clicks_daily x WHERE url = '/c/7' AND day = '2026-05-03 00:00+00'))) d)
+  +     (SELECT count(*) FROM (((SELECT url, day, n FROM clicks_daily x WHERE day >= '2026-05-02' AND day < '2026-05-04' AND url > '/c/19') EXCEPT ALL (SELECT url, day, n FROM t x WHERE day >= '2026-05-02' AND day < '2026-05-04' AND url > '/c/19'))
+                           UNION ALL ((SELECT url, day, n FROM t x WHERE day >= '2026-05-02' AND day < '2026-05-04' AND url > '/c/19') EXCEPT ALL (SELECT url, day, n FROM clicks_daily x WHERE day >= '2026-05-02' AND day < '2026-05-04' AND url > '/c/19'))) d)
+  +     (SELECT count(*) FROM (((SELECT url, n FROM clicks_daily x WHERE url = ANY ('{/c/7,/c/8,/nope}') AND day <> ALL ('{2026-05-01 00:00+00}')) EXCEPT ALL (SELECT url, n FROM t x WHERE url = ANY ('{/c/7,/c/8,/nope}') AND day <> ALL ('{2026-05-01 00:00+00}')))
+                           UNION ALL ((SELECT url, n FROM t x WHERE url = ANY ('{/c/7,/c/8,/nope}') AND day <> ALL ('{2026-05-01 00:00+00}')) EXCEPT ALL (SELECT url, n FROM clicks_daily x WHERE url = ANY ('{/c/7,/c/8,/nope}') AND day <> ALL ('{2026-05-01 00:00+00}')))) d)
+  +     (SELECT count(*) FROM (((SELECT count(*) FROM clicks_daily x WHERE url = (SELECT NULL::text) OR url < '/c/11' COLLATE "C") EXCEPT ALL (SELECT count(*) FROM t x WHERE url = (SELECT NULL::text) OR url < '/c/11' COLLATE "C"))
+                           UNION ALL ((SELECT count(*) FROM t x WHERE url = (SELECT NULL::text) OR url < '/c/11' COLLATE "C") EXCEPT ALL (SELECT count(*) FROM clicks_daily x WHERE url = (SELECT NULL::text) OR url < '/c/11' COLLATE "C"))) d));
+END $f$;
+SELECT lambda_views.fold('clicks_daily') >= 0 AS folded, lambda_views.recompute('clicks_daily') > 0 AS recomputed;
+SELECT read_kind('SELECT count(*) FROM clicks_daily');
+SELECT shapes_differ() AS differing_rows;
+BEGIN;
+INSERT INTO clicks (url, ts) VALUES ('/c/7', '2026-05-03 10:00+00'), ('/c/12', '2026-05-02 11:00+00'), ('/c/8', '2026-05-09 11:00+00');
+SELECT shapes_differ() AS differing_rows;
+SELECT shapes_differ() AS differing_rows;
+ROLLBACK;
+
+-- lambda_views.quiet_scan = off plans the merged view
+SET lambda_views.quiet_scan = off;
+SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);
+RESET lambda_views.quiet_scan;
+
+SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
+DROP VIEW clicks_7;
+SELECT lambda_views.drop_view('clicks_daily');
+DROP FUNCTION clicks_n;
+DROP FUNCTION shapes_differ;
+DROP TABLE clicks;
+DROP ROLE quiet_reader;

@@ -1,0 +1,1515 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/layers/quiet.c  (level: layer)
+ *	  Serving layer, the read of a quiet view: one scan of the batch's
+ *	  partition, planned as such.
+ *
+ * The relation users query merges batch, speed and tail (serving.c); the
+ * planner pays for every branch of it even when only the batch has rows,
+ * which is what a view is most of the time between a recompute and the
+ * next fold.  A lambda view that is quiet in the active snapshot (the state
+ * row has the speed watermark at the batch's and, with lambda_views.realtime
+ * on, the key sequence has handed out no key beyond it) is read instead as
+ * its outputs and HAVING over one scan of the batch partition of that
+ * generation, with the view owner's rights:
+ *
+ *	- at parse analysis (lv_post_parse_analyze), for a statement about to
+ *	  run, so that the rewriter has nothing to expand;
+ *	- in the planner (lv_planner) for views it still finds merged (inside a
+ *	  utility command, without preloading).
+ *
+ * Each plain scan of that partition is wrapped in a custom scan
+ * (LambdaViewScan) that checks, in the executor's snapshot, that the view
+ * is still quiet with that batch:
+ *
+ *	- quiet: the child scan (the partition's seq, index or bitmap scan with
+ *	  the query's quals) runs and its rows go up untouched;
+ *	- not quiet (a fold or a swap committed between planning and the
+ *	  snapshot, a cached plan, rows beyond the watermark, the reader's own
+ *	  inserts): the merged query runs instead, in the same snapshot, as the
+ *	  view's owner, with the quals on group keys it can take and every qual
+ *	  of the scan checked on its rows; cached plans that use the view are
+ *	  invalidated in this backend, so the next execution is planned against
+ *	  the merged view again.
+ *
+ * Either way the rows are those of the view's query in the reader's
+ * snapshot.  The state row is read in the snapshot straight from its
+ * primary key, as the merged view reads it (lv_quiet), except in a snapshot
+ * with the same contents as one it was found quiet in.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_type.h"
+#include "commands/explain.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/extensible.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
+#include "optimizer/planner.h"
+#include "optimizer/restrictinfo.h"
+#include "parser/analyze.h"
+#include "parser/parse_func.h"
+#include "parser/parsetree.h"
+#include "rewrite/prs2lock.h"
+#include "storage/lmgr.h"
+#include "storage/sinval.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "lambda_views.h"
+
+
+/* what the scan needs to check a view at execution (custom_private) */
+typedef struct QuietTarget
+{
+	int32		view_id;
+	int32		gen;			/* the batch generation planned for */
+	Oid			view_relid;
+	Oid			batch_table;
+	Oid			partition;
+	Oid			state_relid;
+	Oid			state_index;
+	Oid			key_sequence;
+	Oid			owner;
+} QuietTarget;
+
+#define QUIET_FIELDS 9
+
+/* the partitions the current planning substituted, innermost planning last */
+static List *quiet_targets = NIL;
+static bool in_fallback = false;
+static int	utility_depth = 0;
+
+static planner_hook_type prev_planner = NULL;
+static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
+static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
+
+/* catalog objects, looked up once per backend until a relcache reset */
+typedef struct QuietCatalog
+{
+	bool		valid;
+	Oid			lv_nsp;
+	Oid			data_nsp;
+	Oid			state_relid;
+	Oid			state_index;
+	Oid			views_relid;
+	Oid			views_index;
+	Oid			tail_func;
+	AttrNumber	st_speed;
+	AttrNumber	st_batch;
+	AttrNumber	st_gen;
+	AttrNumber	v_key_sequence;
+} QuietCatalog;
+
+static QuietCatalog cat;
+
+/* the key sequence of each view id (fixed for a view), while cat is valid */
+typedef struct KeySequence
+{
+	int32		view_id;
+	Oid			key_sequence;
+} KeySequence;
+
+static List *key_sequences = NIL;
+
+static void forget_proofs(void);
+
+static void
+forget_all(void)
+{
+	forget_proofs();
+	cat.valid = false;
+	list_free_deep(key_sequences);
+	key_sequences = NIL;
+}
+
+static void
+forget_catalog(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == cat.state_relid || relid == cat.views_relid)
+		forget_all();
+}
+
+static void
+forget_functions(Datum arg, int cacheid, uint32 hashvalue)
+{
+	forget_all();
+}
+
+/* load_catalog fills cat; false when the extension is not installed */
+static bool
+load_catalog(void)
+{
+	if (cat.valid)
+		return true;
+	cat.lv_nsp = get_namespace_oid("lambda_views", true);
+	cat.data_nsp = get_namespace_oid(LV_DATA_SCHEMA, true);
+	if (!OidIsValid(cat.lv_nsp) || !OidIsValid(cat.data_nsp))
+		return false;
+	cat.state_relid = get_relname_relid("view_state", cat.lv_nsp);
+	cat.state_index = get_relname_relid("view_state_pkey", cat.lv_nsp);
+	cat.views_relid = get_relname_relid("views", cat.lv_nsp);
+	cat.views_index = get_relname_relid("views_pkey", cat.lv_nsp);
+	if (!OidIsValid(cat.state_relid) || !OidIsValid(cat.state_index) ||
+		!OidIsValid(cat.views_relid) || !OidIsValid(cat.views_index))
+		return false;
+	cat.tail_func = LookupFuncName(list_make2(makeString("lambda_views"), makeString("tail")),
+								   2, (Oid[]) {INT4OID, REGCLASSOID}, true);
+	cat.st_speed = get_attnum(cat.state_relid, "speed_watermark");
+	cat.st_batch = get_attnum(cat.state_relid, "batch_watermark");
+	cat.st_gen = get_attnum(cat.state_relid, "batch_gen");
+	cat.v_key_sequence = get_attnum(cat.views_relid, "key_sequence");
+	if (!OidIsValid(cat.tail_func) || cat.st_speed <= 0 || cat.st_batch <= 0 ||
+		cat.st_gen <= 0 || cat.v_key_sequence <= 0)
+		return false;
+	cat.valid = true;
+	return true;
+}
+
+/*
+ * fetch_by_id reads attribute attnum of the row with primary key id (an
+ * int4 first column) in snapshot; false when there is no such row.
+ */
+static bool
+fetch_by_id(Oid relid, Oid index, int32 id, Snapshot snapshot, int natts,
+			const AttrNumber *attnums, Datum *values)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		found = false;
+
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(id));
+	scan = systable_beginscan(rel, index, true, snapshot, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		int			i;
+
+		found = true;
+		for (i = 0; i < natts; i++)
+		{
+			bool		isnull;
+
+			values[i] = heap_getattr(tuple, attnums[i], RelationGetDescr(rel), &isnull);
+			if (isnull)
+				found = false;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * The last snapshots in which this backend found a view's state row quiet.
+ * Visibility is a function of the snapshot's contents alone for a backend
+ * that has written nothing (no transaction id): another snapshot with the
+ * same contents sees the same state row, so the row need not be read again.
+ * On an idle system consecutive statements get snapshots with the same
+ * contents; whenever a transaction ends they differ.
+ */
+#define QUIET_PROOFS 8
+#define QUIET_PROOF_XIDS 16
+
+typedef struct QuietProof
+{
+	int32		view_id;		/* 0: unused */
+	int32		gen;
+	int64		speed;			/* the speed (= batch) watermark */
+	TransactionId xmin;
+	TransactionId xmax;
+	uint32		xcnt;
+	int32		subxcnt;
+	bool		suboverflowed;
+	bool		recovery;
+	TransactionId xip[QUIET_PROOF_XIDS];
+	TransactionId subxip[QUIET_PROOF_XIDS];
+} QuietProof;
+
+static QuietProof proofs[QUIET_PROOFS];
+static int	next_proof = 0;
+
+static void
+forget_proofs(void)
+{
+	memset(proofs, 0, sizeof(proofs));
+}
+
+static bool
+provable(Snapshot snapshot)
+{
+	return snapshot->snapshot_type == SNAPSHOT_MVCC &&
+		!TransactionIdIsValid(GetTopTransactionIdIfAny()) &&
+		snapshot->xcnt <= QUIET_PROOF_XIDS &&
+		snapshot->subxcnt >= 0 && snapshot->subxcnt <= QUIET_PROOF_XIDS;
+}
+
+static bool
+same_snapshot(const QuietProof *p, Snapshot snapshot)
+{
+	return p->xmin == snapshot->xmin && p->xmax == snapshot->xmax &&
+		p->xcnt == snapshot->xcnt && p->subxcnt == snapshot->subxcnt &&
+		p->suboverflowed == snapshot->suboverflowed &&
+		p->recovery == snapshot->takenDuringRecovery &&
+		memcmp(p->xip, snapshot->xip, sizeof(TransactionId) * p->xcnt) == 0 &&
+		memcmp(p->subxip, snapshot->subxip, sizeof(TransactionId) * p->subxcnt) == 0;
+}
+
+/* proven_quiet: a proof that the view's row is quiet with gen in snapshot */
+static QuietProof *
+proven_quiet(int32 view_id, int32 gen, Snapshot snapshot)
+{
+	int			i;
+
+	if (!provable(snapshot))
+		return NULL;
+	for (i = 0; i < QUIET_PROOFS; i++)
+		if (proofs[i].view_id == view_id && proofs[i].gen == gen &&
+			same_snapshot(&proofs[i], snapshot))
+			return &proofs[i];
+	return NULL;
+}
+
+static void
+remember_quiet(int32 view_id, int32 gen, int64 speed, Snapshot snapshot)
+{
+	QuietProof *p = NULL;
+	int			i;
+
+	if (!provable(snapshot))
+		return;
+	for (i = 0; i < QUIET_PROOFS && p == NULL; i++)
+		if (proofs[i].view_id == view_id)
+			p = &proofs[i];
+	if (p == NULL)
+	{
+		p = &proofs[next_proof];
+		next_proof = (next_proof + 1) % QUIET_PROOFS;
+	}
+	p->view_id = view_id;
+	p->gen = gen;
+	p->speed = speed;
+	p->xmin = snapshot->xmin;
+	p->xmax = snapshot->xmax;
+	p->xcnt = snapshot->xcnt;
+	p->subxcnt = snapshot->subxcnt;
+	p->suboverflowed = snapshot->suboverflowed;
+	p->recovery = snapshot->takenDuringRecovery;
+	memcpy(p->xip, snapshot->xip, sizeof(TransactionId) * snapshot->xcnt);
+	memcpy(p->subxip, snapshot->subxip, sizeof(TransactionId) * snapshot->subxcnt);
+}
+
+/*
+ * view_is_quiet says whether, in snapshot, nothing follows batch generation
+ * gen of the view: the state row has that batch and the speed watermark at
+ * the batch's, and with realtime on no key beyond it was handed out (the
+ * tail is empty; uncommitted and aborted keys count, which only errs
+ * towards the merged read).  With want_gen, gen is set to the state row's.
+ */
+static bool
+view_is_quiet(const QuietTarget *t, Snapshot snapshot, int32 *gen, bool want_gen)
+{
+	Datum		values[3];
+	int64		speed;
+	QuietProof *proof = want_gen ? NULL : proven_quiet(t->view_id, *gen, snapshot);
+
+	/* the row is as it was; the sequence is not transactional */
+	if (proof != NULL)
+		return !lv_realtime || lv_sequence_last_value(t->key_sequence) <= proof->speed;
+	if (!fetch_by_id(t->state_relid, t->state_index, t->view_id, snapshot, 3,
+					 (AttrNumber[]) {cat.st_speed, cat.st_batch, cat.st_gen}, values))
+		return false;
+	speed = DatumGetInt64(values[0]);
+	if (want_gen)
+		*gen = DatumGetInt32(values[2]);
+	else if (DatumGetInt32(values[2]) != *gen)
+		return false;
+	if (speed != DatumGetInt64(values[1]))
+		return false;
+	remember_quiet(t->view_id, *gen, speed, snapshot);
+	if (lv_realtime && lv_sequence_last_value(t->key_sequence) > speed)
+		return false;
+	return true;
+}
+
+/* target_list/target_from_list: QuietTarget to and from custom_private */
+static List *
+target_list(const QuietTarget *t)
+{
+	return list_make5(makeInteger(t->view_id), makeInteger(t->gen),
+					  makeInteger((int) t->view_relid), makeInteger((int) t->batch_table),
+					  makeInteger((int) t->partition));
+}
+
+static List *
+target_list_all(const QuietTarget *t)
+{
+	List	   *l = target_list(t);
+
+	l = lappend(l, makeInteger((int) t->state_relid));
+	l = lappend(l, makeInteger((int) t->state_index));
+	l = lappend(l, makeInteger((int) t->key_sequence));
+	return lappend(l, makeInteger((int) t->owner));
+}
+
+static void
+target_from_list(List *l, QuietTarget *t)
+{
+	if (list_length(l) != QUIET_FIELDS)
+		elog(ERROR, "lambda_views: malformed quiet scan");
+	t->view_id = intVal(list_nth(l, 0));
+	t->gen = intVal(list_nth(l, 1));
+	t->view_relid = (Oid) intVal(list_nth(l, 2));
+	t->batch_table = (Oid) intVal(list_nth(l, 3));
+	t->partition = (Oid) intVal(list_nth(l, 4));
+	t->state_relid = (Oid) intVal(list_nth(l, 5));
+	t->state_index = (Oid) intVal(list_nth(l, 6));
+	t->key_sequence = (Oid) intVal(list_nth(l, 7));
+	t->owner = (Oid) intVal(list_nth(l, 8));
+}
+
+/* ---------------------------------------------------------------------
+ * Planning: the quiet subquery in place of the merged one
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * lambda_view_id returns the id of the lambda view whose rewritten query q
+ * is (its lv_tail CTE calls lambda_views.tail(id, ...)), or -1.
+ */
+static int32
+lambda_view_id(Query *q)
+{
+	ListCell   *lc;
+
+	foreach(lc, q->cteList)
+	{
+		CommonTableExpr *cte = lfirst(lc);
+		Query	   *tq;
+		RangeTblEntry *frte;
+		FuncExpr   *fe;
+		Const	   *c;
+
+		if (strcmp(cte->ctename, "lv_tail") != 0 || !IsA(cte->ctequery, Query))
+			continue;
+		tq = (Query *) cte->ctequery;
+		if (list_length(tq->rtable) != 1)
+			return -1;
+		frte = linitial(tq->rtable);
+		if (frte->rtekind != RTE_FUNCTION || list_length(frte->functions) != 1)
+			return -1;
+		fe = (FuncExpr *) ((RangeTblFunction *) linitial(frte->functions))->funcexpr;
+		if (!IsA(fe, FuncExpr) || fe->funcid != cat.tail_func || list_length(fe->args) != 2)
+			return -1;
+		c = linitial(fe->args);
+		if (!IsA(c, Const) || c->constisnull || c->consttype != INT4OID)
+			return -1;
+		return DatumGetInt32(c->constvalue);
+	}
+	return -1;
+}
+
+/*
+ * quiet_subquery builds "SELECT k.., f.. FROM ONLY partition WHERE nrows IS
+ * NOT NULL" with the columns of x, the merged subquery it replaces; NULL
+ * when the partition's columns do not match.
+ */
+static Query *
+quiet_subquery(Query *x, Oid partition, Oid owner)
+{
+	Relation	rel = relation_open(partition, NoLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	Query	   *qb = makeNode(Query);
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	List	   *colnames = NIL;
+	List	   *tlist = NIL;
+	ListCell   *lc;
+	AttrNumber	nrows;
+	NullTest   *nt;
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		colnames = lappend(colnames, makeString(att->attisdropped ? pstrdup("") :
+												pstrdup(NameStr(att->attname))));
+	}
+	rte->rtekind = RTE_RELATION;
+	rte->relid = partition;
+	rte->relkind = RELKIND_RELATION;
+	rte->rellockmode = AccessShareLock;
+	rte->eref = makeAlias(pstrdup(RelationGetRelationName(rel)), colnames);
+	rte->inh = false;
+	rte->inFromCl = true;
+	rte->requiredPerms = ACL_SELECT;
+	rte->checkAsUser = owner;
+	/* marks the scan the set_rel_pathlist hook wraps: see there */
+	rte->security_barrier = true;
+
+	foreach(lc, x->targetList)
+	{
+		TargetEntry *tle = lfirst(lc);
+		AttrNumber	attno;
+		Form_pg_attribute att;
+
+		if (tle->resjunk || tle->resname == NULL)
+			continue;
+		attno = get_attnum(partition, tle->resname);
+		if (attno <= 0)
+			goto mismatch;
+		att = TupleDescAttr(desc, attno - 1);
+		if (att->atttypid != exprType((Node *) tle->expr) ||
+			att->attcollation != exprCollation((Node *) tle->expr))
+			goto mismatch;
+		if (att->atttypmod != exprTypmod((Node *) tle->expr))
+			goto mismatch;
+		tlist = lappend(tlist, makeTargetEntry((Expr *) makeVar(1, attno, att->atttypid,
+																 att->atttypmod, att->attcollation, 0),
+											   list_length(tlist) + 1, pstrdup(tle->resname), false));
+		rte->selectedCols = bms_add_member(rte->selectedCols,
+										   attno - FirstLowInvalidHeapAttributeNumber);
+	}
+	nrows = get_attnum(partition, "nrows");
+	if (nrows <= 0 || list_length(tlist) != list_length(x->targetList))
+		goto mismatch;
+	rte->selectedCols = bms_add_member(rte->selectedCols,
+									   nrows - FirstLowInvalidHeapAttributeNumber);
+	nt = makeNode(NullTest);
+	nt->arg = (Expr *) makeVar(1, nrows, INT8OID, -1, InvalidOid, 0);
+	nt->nulltesttype = IS_NOT_NULL;
+	nt->location = -1;
+
+	qb->commandType = CMD_SELECT;
+	qb->querySource = QSRC_ORIGINAL;
+	qb->canSetTag = true;
+	qb->rtable = list_make1(rte);
+	qb->jointree = makeFromExpr(list_make1(makeNode(RangeTblRef)), (Node *) nt);
+	((RangeTblRef *) linitial(qb->jointree->fromlist))->rtindex = 1;
+	qb->targetList = tlist;
+	relation_close(rel, NoLock);
+	return qb;
+
+mismatch:
+	relation_close(rel, NoLock);
+	return NULL;
+}
+
+/*
+ * lambda_view_shape returns the id of the lambda view whose query (its
+ * rule's action, or its rewritten subquery) q is, and the range table index
+ * of its merged subquery x; -1 when q is not that of a lambda view with
+ * group keys (views without keys always combine: nothing to gain).
+ */
+static int32
+lambda_view_shape(Query *q, int *xindex)
+{
+	RangeTblEntry *old;
+	RangeTblEntry *xrte;
+	RangeTblRef *rtr;
+
+	/* FOR UPDATE/SHARE is left to the merged view */
+	if (q == NULL || q->commandType != CMD_SELECT || q->cteList == NIL ||
+		q->rowMarks != NIL || q->hasForUpdate || list_length(q->rtable) < 3 ||
+		q->jointree == NULL || list_length(q->jointree->fromlist) != 1)
+		return -1;
+	/* the view's own entry (*OLD*), which carries the reader's permission check */
+	old = linitial(q->rtable);
+	if (old->rtekind != RTE_RELATION || old->relkind != RELKIND_VIEW)
+		return -1;
+	rtr = linitial(q->jointree->fromlist);
+	if (!IsA(rtr, RangeTblRef))
+		return -1;
+	xrte = rt_fetch(rtr->rtindex, q->rtable);
+	if (xrte->rtekind != RTE_SUBQUERY || xrte->subquery == NULL ||
+		xrte->subquery->setOperations == NULL)
+		return -1;
+	if (!load_catalog())
+		return -1;
+	*xindex = rtr->rtindex;
+	return lambda_view_id(q);
+}
+
+/* key_sequence_of returns the view's key sequence, InvalidOid if none */
+static Oid
+key_sequence_of(int32 view_id)
+{
+	ListCell   *lc;
+	Datum		value;
+	KeySequence *ks;
+	MemoryContext oldcxt;
+
+	foreach(lc, key_sequences)
+	{
+		ks = lfirst(lc);
+		if (ks->view_id == view_id)
+			return ks->key_sequence;
+	}
+	if (!fetch_by_id(cat.views_relid, cat.views_index, view_id,
+					 GetActiveSnapshot(), 1, (AttrNumber[]) {cat.v_key_sequence}, &value))
+		return InvalidOid;
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	ks = palloc(sizeof(KeySequence));
+	ks->view_id = view_id;
+	ks->key_sequence = DatumGetObjectId(value);
+	key_sequences = lappend(key_sequences, ks);
+	MemoryContextSwitchTo(oldcxt);
+	return ks->key_sequence;
+}
+
+/*
+ * quiet_target fills t for the view, when it is quiet in the active
+ * snapshot, and locks the batch partition it would read; false otherwise.
+ */
+static bool
+quiet_target(int32 view_id, Oid view_relid, QuietTarget *t)
+{
+	HeapTuple	reltup;
+
+	memset(t, 0, sizeof(QuietTarget));
+	t->view_id = view_id;
+	t->view_relid = view_relid;
+	t->state_relid = cat.state_relid;
+	t->state_index = cat.state_index;
+	t->key_sequence = key_sequence_of(view_id);
+	if (!OidIsValid(t->key_sequence) || !view_is_quiet(t, GetActiveSnapshot(), &t->gen, true))
+		return false;
+	t->batch_table = get_relname_relid(psprintf("v%d_batch", view_id), cat.data_nsp);
+	t->partition = get_relname_relid(psprintf("v%d_batch_%d", view_id, t->gen), cat.data_nsp);
+	if (!OidIsValid(t->batch_table) || !OidIsValid(t->partition))
+		return false;
+	LockRelationOid(t->partition, AccessShareLock);
+	LockRelationOid(t->batch_table, AccessShareLock);
+	reltup = SearchSysCache1(RELOID, ObjectIdGetDatum(t->partition));
+	if (!HeapTupleIsValid(reltup))
+		return false;
+	ReleaseSysCache(reltup);
+	/*
+	 * the storage is read with the view owner's rights, as in the view;
+	 * a view made security_invoker is left to the rewriter
+	 */
+	{
+		Relation	vrel = relation_open(view_relid, NoLock);
+		bool		invoker = RelationHasSecurityInvoker(vrel);
+
+		t->owner = vrel->rd_rel->relowner;
+		relation_close(vrel, NoLock);
+		if (invoker)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * try_quiet replaces the merged subquery of the lambda view that rte
+ * expands (after the rewriter), when the view is quiet in the planning
+ * snapshot.
+ */
+static void
+try_quiet(RangeTblEntry *rte)
+{
+	Query	   *q = rte->subquery;
+	RangeTblEntry *xrte;
+	QuietTarget t;
+	Query	   *qb;
+	int			xi;
+	int32		view_id = lambda_view_shape(q, &xi);
+
+	if (view_id < 0)
+		return;
+	if (!quiet_target(view_id, ((RangeTblEntry *) linitial(q->rtable))->relid, &t))
+		return;
+	xrte = rt_fetch(xi, q->rtable);
+	qb = quiet_subquery(xrte->subquery, t.partition, t.owner);
+	if (qb == NULL)
+		return;
+	xrte->subquery = qb;
+	q->cteList = NIL;
+	q->hasRecursive = false;
+	q->hasModifyingCTE = false;
+	/* the caller registers it: register_substituted */
+}
+
+/*
+ * register_substituted registers the batch partition read by q when q is
+ * a lambda view that parse analysis substituted (try_quiet_view): the
+ * view's entry first, the quiet subquery over the marked partition.
+ */
+static void
+register_substituted(Query *q)
+{
+	RangeTblEntry *old;
+	ListCell   *lc;
+
+	if (list_length(q->rtable) < 3)
+		return;
+	old = linitial(q->rtable);
+	if (old->rtekind != RTE_RELATION || old->relkind != RELKIND_VIEW)
+		return;
+	foreach(lc, q->rtable)
+	{
+		RangeTblEntry *x = lfirst(lc);
+		RangeTblEntry *p;
+		QuietTarget t;
+		char	   *name;
+
+		if (x->rtekind != RTE_SUBQUERY || x->subquery == NULL ||
+			list_length(x->subquery->rtable) != 1)
+			continue;
+		p = linitial(x->subquery->rtable);
+		if (p->rtekind != RTE_RELATION || !p->security_barrier ||
+			p->relkind != RELKIND_RELATION || !load_catalog())
+			continue;
+		memset(&t, 0, sizeof(QuietTarget));
+		name = get_rel_name(p->relid);
+		if (name == NULL || sscanf(name, "v%d_batch_%d", &t.view_id, &t.gen) != 2)
+			continue;
+		t.view_relid = old->relid;
+		t.partition = p->relid;
+		t.owner = p->checkAsUser;
+		t.state_relid = cat.state_relid;
+		t.state_index = cat.state_index;
+		t.key_sequence = key_sequence_of(t.view_id);
+		t.batch_table = get_relname_relid(psprintf("v%d_batch", t.view_id), cat.data_nsp);
+		if (OidIsValid(t.key_sequence) && OidIsValid(t.batch_table))
+			quiet_targets = lappend(quiet_targets, target_list_all(&t));
+	}
+}
+
+/*
+ * try_quiet_view puts in place of rte, a lambda view as parse analysis
+ * leaves it, the subquery the rewriter would make of it with the quiet
+ * subquery in place of the merged one, when the view is quiet in the
+ * active snapshot.  The rewriter then has nothing to expand; the view's
+ * own entry (*OLD*, unreferenced) carries the reader's permission check as
+ * the rewriter's would, and an unreferenced entry of the batch table makes
+ * a swap (ATTACH) invalidate a cached query.
+ */
+static void
+try_quiet_view(RangeTblEntry *rte)
+{
+	Relation	vrel;
+	Query	   *rule;
+	Query	   *sub;
+	RangeTblEntry *xrule;
+	RangeTblEntry *old;
+	RangeTblEntry *brte;
+	QuietTarget t;
+	Query	   *qb;
+	int			xi;
+	int32		view_id;
+	int			i;
+	bool		barrier;
+
+	if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_VIEW ||
+		rte->tablesample != NULL)
+		return;
+	/* the parser holds the view's lock */
+	vrel = relation_open(rte->relid, NoLock);
+	if (vrel->rd_rules == NULL || vrel->rd_rules->numLocks != 1 ||
+		vrel->rd_rules->rules[0]->event != CMD_SELECT ||
+		list_length(vrel->rd_rules->rules[0]->actions) != 1)
+	{
+		relation_close(vrel, NoLock);
+		return;
+	}
+	rule = linitial(vrel->rd_rules->rules[0]->actions);
+	barrier = RelationIsSecurityView(vrel);
+	view_id = lambda_view_shape(rule, &xi);
+	if (view_id < 0 || !quiet_target(view_id, rte->relid, &t))
+	{
+		relation_close(vrel, NoLock);
+		return;
+	}
+	xrule = rt_fetch(xi, rule->rtable);
+	qb = quiet_subquery(xrule->subquery, t.partition, t.owner);
+	if (qb == NULL)
+	{
+		relation_close(vrel, NoLock);
+		return;
+	}
+
+	/* the rule's action without its CTEs and merged subquery */
+	sub = makeNode(Query);
+	sub->commandType = CMD_SELECT;
+	sub->querySource = QSRC_INSTEAD_RULE;
+	sub->canSetTag = false;
+	for (i = 1; i <= list_length(rule->rtable); i++)
+	{
+		RangeTblEntry *e;
+
+		if (i == xi)
+		{
+			e = makeNode(RangeTblEntry);
+			e->rtekind = RTE_SUBQUERY;
+			e->subquery = qb;
+			e->alias = copyObject(xrule->alias);
+			e->eref = copyObject(xrule->eref);
+			e->inFromCl = xrule->inFromCl;
+		}
+		else
+			e = copyObject(rt_fetch(i, rule->rtable));
+		sub->rtable = lappend(sub->rtable, e);
+	}
+	brte = makeNode(RangeTblEntry);
+	brte->rtekind = RTE_RELATION;
+	brte->relid = t.batch_table;
+	brte->relkind = RELKIND_PARTITIONED_TABLE;
+	brte->rellockmode = AccessShareLock;
+	brte->eref = makeAlias("lv_batch_table", NIL);
+	sub->rtable = lappend(sub->rtable, brte);
+	sub->jointree = copyObject(rule->jointree);
+	sub->targetList = copyObject(rule->targetList);
+	sub->hasSubLinks = rule->hasSubLinks;
+	sub->hasTargetSRFs = rule->hasTargetSRFs;
+	relation_close(vrel, NoLock);
+
+	/* as ApplyRetrieveRule: the view's entry checks the reader's rights */
+	old = linitial(sub->rtable);
+	old->requiredPerms = rte->requiredPerms;
+	old->checkAsUser = rte->checkAsUser;
+	old->selectedCols = rte->selectedCols;
+	old->insertedCols = rte->insertedCols;
+	old->updatedCols = rte->updatedCols;
+	old->extraUpdatedCols = rte->extraUpdatedCols;
+	((RangeTblEntry *) lsecond(sub->rtable))->requiredPerms = 0;
+
+	rte->rtekind = RTE_SUBQUERY;
+	rte->subquery = sub;
+	rte->security_barrier = barrier;
+	rte->relid = InvalidOid;
+	rte->relkind = 0;
+	rte->rellockmode = 0;
+	rte->tablesample = NULL;
+	rte->inh = false;
+	rte->requiredPerms = 0;
+	rte->checkAsUser = InvalidOid;
+	rte->selectedCols = NULL;
+	rte->insertedCols = NULL;
+	rte->updatedCols = NULL;
+	rte->extraUpdatedCols = NULL;
+}
+
+/* RTEs after their contents: a view made a subquery is not walked again */
+static bool
+analyze_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, analyze_walker, context,
+								 QTW_EXAMINE_RTES_AFTER);
+	if (IsA(node, RangeTblEntry))
+	{
+		try_quiet_view((RangeTblEntry *) node);
+		return false;
+	}
+	return expression_tree_walker(node, analyze_walker, context);
+}
+
+/*
+ * lv_post_parse_analyze substitutes quiet lambda views in statements about
+ * to run.  Never inside a utility command (CREATE VIEW and the like keep
+ * the query they analyze), where the planner hook still makes the
+ * substitution in the plan alone.
+ */
+static void
+lv_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	if (prev_post_parse_analyze)
+		prev_post_parse_analyze(pstate, query, jstate);
+	if (!lv_quiet_scan || utility_depth > 0 || in_fallback ||
+		query->commandType == CMD_UTILITY || !ActiveSnapshotSet() ||
+		IsParallelWorker())
+		return;
+	(void) analyze_walker((Node *) query, NULL);
+}
+
+/* the utility hook counts the commands running (lambda_views.c) */
+void
+lv_quiet_enter_utility(void)
+{
+	utility_depth++;
+}
+
+void
+lv_quiet_leave_utility(void)
+{
+	if (utility_depth > 0)
+		utility_depth--;
+}
+
+/*
+ * substitute_walker looks for lambda views in a rewritten query; it does
+ * not walk into the merged query of one (only storage in there), which is
+ * most of the tree the planner gets for a view that is not quiet.
+ */
+static bool
+substitute_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+		ListCell   *lc;
+
+		register_substituted(q);
+		foreach(lc, q->rtable)
+		{
+			RangeTblEntry *rte = lfirst(lc);
+			int			xi;
+
+			if (rte->rtekind != RTE_SUBQUERY)
+			{
+				if (range_table_entry_walker(rte, substitute_walker, context, 0))
+					return true;
+			}
+			else if (lambda_view_shape(rte->subquery, &xi) >= 0)
+			{
+				try_quiet(rte);
+				register_substituted(rte->subquery);
+			}
+			else if (substitute_walker((Node *) rte->subquery, context))
+				return true;
+		}
+		return query_tree_walker(q, substitute_walker, context, QTW_IGNORE_RANGE_TABLE);
+	}
+	return expression_tree_walker(node, substitute_walker, context);
+}
+
+static PlannedStmt *
+lv_planner(Query *parse, const char *query_string, int cursorOptions,
+		   ParamListInfo boundParams)
+{
+	List	   *saved = quiet_targets;
+	List	   *mine = NIL;
+	PlannedStmt *result;
+
+	quiet_targets = NIL;
+	PG_TRY();
+	{
+		ListCell   *lc;
+
+		if (lv_quiet_scan && !in_fallback && ActiveSnapshotSet() && !IsParallelWorker())
+			(void) substitute_walker((Node *) parse, NULL);
+		mine = quiet_targets;
+		if (prev_planner)
+			result = prev_planner(parse, query_string, cursorOptions, boundParams);
+		else
+			result = standard_planner(parse, query_string, cursorOptions, boundParams);
+		/* a swap (ATTACH) or a catalog change plans the view again */
+		foreach(lc, mine)
+		{
+			QuietTarget t;
+
+			target_from_list(lfirst(lc), &t);
+			result->relationOids = lappend_oid(result->relationOids, t.batch_table);
+			result->relationOids = lappend_oid(result->relationOids, t.view_relid);
+			result->relationOids = lappend_oid(result->relationOids, t.state_relid);
+		}
+	}
+	PG_FINALLY();
+	{
+		quiet_targets = saved;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+static const CustomPathMethods quiet_path_methods;
+
+/*
+ * lv_set_rel_pathlist wraps every unparameterized plain scan of a
+ * substituted partition in the quiet scan.  The partition is found by its
+ * entry's security_barrier, which SQL cannot set on a table: a query that
+ * names the partition itself is planned as usual.
+ */
+static void
+lv_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
+					RangeTblEntry *rte)
+{
+	ListCell   *lc;
+	List	   *target = NIL;
+	List	   *paths = NIL;
+	bool		has_seq = false;
+
+	if (prev_set_rel_pathlist)
+		prev_set_rel_pathlist(root, rel, rti, rte);
+	if (rte->rtekind != RTE_RELATION || !rte->security_barrier ||
+		rte->relkind != RELKIND_RELATION)
+		return;
+	foreach(lc, quiet_targets)
+	{
+		if ((Oid) intVal(list_nth(lfirst(lc), 4)) == rte->relid)
+			target = lfirst(lc);
+	}
+	/* only this file marks a table so: never read a batch unchecked */
+	if (target == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("lambda view batch \"%s\" is read without its check",
+						get_rel_name(rte->relid)),
+				 errhint("Set lambda_views.quiet_scan to off and report this.")));
+	if (IS_DUMMY_REL(rel))
+		return;
+
+	foreach(lc, rel->pathlist)
+	{
+		Path	   *p = lfirst(lc);
+
+		if (p->param_info != NULL)
+			continue;
+		if (p->pathtype == T_SeqScan)
+			has_seq = true;
+		else if (p->pathtype != T_IndexScan && p->pathtype != T_BitmapHeapScan)
+			continue;
+		paths = lappend(paths, p);
+	}
+	if (!has_seq)
+		paths = lappend(paths, create_seqscan_path(root, rel, NULL, 0));
+
+	rel->pathlist = NIL;
+	rel->partial_pathlist = NIL;
+	rel->cheapest_parameterized_paths = NIL;
+	rel->consider_parallel = false;
+	foreach(lc, paths)
+	{
+		Path	   *child = lfirst(lc);
+		CustomPath *cp = makeNode(CustomPath);
+
+		cp->path.pathtype = T_CustomScan;
+		cp->path.parent = rel;
+		cp->path.pathtarget = rel->reltarget;
+		cp->path.param_info = NULL;
+		cp->path.parallel_aware = false;
+		cp->path.parallel_safe = false;
+		cp->path.parallel_workers = 0;
+		cp->path.rows = child->rows;
+		/* the check in the executor: one index probe */
+		cp->path.startup_cost = child->startup_cost + 0.01;
+		cp->path.total_cost = child->total_cost + 0.01;
+		/* the merged read does not keep the index's order */
+		cp->path.pathkeys = NIL;
+		/* no projection of its own: see quiet_plan */
+		cp->flags = 0;
+		cp->custom_paths = list_make1(child);
+		cp->custom_private = copyObject(target);
+		cp->methods = &quiet_path_methods;
+		add_path(rel, &cp->path);
+	}
+}
+
+static const CustomScanMethods quiet_scan_methods;
+
+static Plan *
+quiet_plan(PlannerInfo *root, RelOptInfo *rel, struct CustomPath *best_path,
+		   List *tlist, List *clauses, List *custom_plans)
+{
+	CustomScan *cs = makeNode(CustomScan);
+	Plan	   *child = linitial(custom_plans);
+
+	/*
+	 * the child returns what the scan returns, so that a quiet read passes
+	 * its rows on untouched; the merged read projects its own rows, shaped
+	 * like the partition's, through the same target list
+	 */
+	child->targetlist = copyObject(tlist);
+	cs->scan.plan.targetlist = tlist;
+	cs->scan.plan.qual = NIL;
+	cs->scan.scanrelid = rel->relid;
+	cs->flags = best_path->flags;
+	cs->custom_plans = custom_plans;
+	/* the child applies them; the merged read applies them itself */
+	cs->custom_exprs = extract_actual_clauses(clauses, false);
+	cs->custom_private = best_path->custom_private;
+	cs->custom_scan_tlist = NIL;
+	cs->methods = &quiet_scan_methods;
+	return &cs->scan.plan;
+}
+
+static const CustomPathMethods quiet_path_methods = {
+	.CustomName = "LambdaViewScan",
+	.PlanCustomPath = quiet_plan,
+};
+
+/* ---------------------------------------------------------------------
+ * Execution
+ * ---------------------------------------------------------------------
+ */
+
+/* a qual on a group key the merged read can take: key op value */
+typedef struct PushedQual
+{
+	char	   *column;			/* k<i> */
+	Oid			opno;
+	int			array;			/* 0: key op value; 1: op ANY (value); 2: op ALL */
+	Oid			valtype;
+	Oid			collation;		/* of the key, when not the default */
+	ExprState  *value;			/* evaluated as the reader */
+} PushedQual;
+
+typedef struct QuietScanState
+{
+	CustomScanState css;
+	QuietTarget target;
+	bool		quiet;
+	PlanState  *child;
+	/* the merged read */
+	ExprState  *qual;
+	List	   *pushed;
+	bool		fetched;
+	HeapTuple  *rows;
+	uint64		nrows;
+	uint64		pos;
+} QuietScanState;
+
+static const CustomExecMethods quiet_exec_methods;
+
+static Node *
+quiet_create_state(CustomScan *cscan)
+{
+	QuietScanState *s = (QuietScanState *) newNode(sizeof(QuietScanState), T_CustomScanState);
+
+	s->css.methods = &quiet_exec_methods;
+	target_from_list(cscan->custom_private, &s->target);
+	return (Node *) s;
+}
+
+/*
+ * pushable returns the qual on a group key that clause is, when the merged
+ * read may evaluate it as the view's owner: a key column, a built-in
+ * operator (pg_catalog: only superusers create there) under the key's
+ * collation, and on the other side an expression without the scan's
+ * columns, evaluated as the reader; "key op ANY/ALL (array)" too.  The
+ * merged read's rows still go through every qual of the scan, so this only
+ * narrows what it reads.
+ */
+static PushedQual *
+pushable(Expr *clause, TupleDesc desc, PlanState *ps)
+{
+	Node	   *l;
+	Node	   *r;
+	Var		   *var;
+	Oid			opno;
+	Oid			inputcollid;
+	HeapTuple	optup;
+	Oid			nsp;
+	PushedQual *pq;
+	const char *colname;
+	int			array = 0;
+
+	if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
+	{
+		OpExpr	   *op = (OpExpr *) clause;
+
+		l = linitial(op->args);
+		r = lsecond(op->args);
+		opno = op->opno;
+		inputcollid = op->inputcollid;
+		if (IsA(r, Var) && !IsA(l, Var))
+		{
+			Node	   *tmp = l;
+
+			l = r;
+			r = tmp;
+			opno = get_commutator(opno);
+			if (!OidIsValid(opno))
+				return NULL;
+		}
+	}
+	else if (IsA(clause, ScalarArrayOpExpr) &&
+			 list_length(((ScalarArrayOpExpr *) clause)->args) == 2)
+	{
+		ScalarArrayOpExpr *op = (ScalarArrayOpExpr *) clause;
+
+		l = linitial(op->args);
+		r = lsecond(op->args);
+		opno = op->opno;
+		inputcollid = op->inputcollid;
+		array = op->useOr ? 1 : 2;
+	}
+	else
+		return NULL;
+	if (!IsA(l, Var))
+		return NULL;
+	var = (Var *) l;
+	if (var->varattno <= 0 || var->varattno > desc->natts || var->varlevelsup != 0)
+		return NULL;
+	colname = NameStr(TupleDescAttr(desc, var->varattno - 1)->attname);
+	if (colname[0] != 'k' || strspn(colname + 1, "0123456789") != strlen(colname + 1))
+		return NULL;
+	if (contain_var_clause(r) || contain_volatile_functions(r))
+		return NULL;
+	optup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
+	if (!HeapTupleIsValid(optup))
+		return NULL;
+	nsp = ((Form_pg_operator) GETSTRUCT(optup))->oprnamespace;
+	ReleaseSysCache(optup);
+	if (nsp != PG_CATALOG_NAMESPACE)
+		return NULL;
+	if (OidIsValid(inputcollid) && inputcollid != var->varcollid)
+		return NULL;
+	pq = palloc0(sizeof(PushedQual));
+	pq->column = pstrdup(colname);
+	pq->opno = opno;
+	pq->array = array;
+	pq->valtype = exprType(r);
+	pq->collation = (OidIsValid(var->varcollid) && var->varcollid != DEFAULT_COLLATION_OID) ?
+		var->varcollid : InvalidOid;
+	pq->value = ExecInitExpr((Expr *) r, ps);
+	return pq;
+}
+
+/*
+ * invalidate_view_plans makes this backend plan again, at their next
+ * execution, the cached plans that read the view: the merged view is
+ * what they should read now.
+ */
+static void
+invalidate_view_plans(Oid view_relid)
+{
+	SharedInvalidationMessage msg;
+
+	msg.rc.id = SHAREDINVALRELCACHE_ID;
+	msg.rc.dbId = MyDatabaseId;
+	msg.rc.relId = view_relid;
+	LocalExecuteInvalidationMessage(&msg);
+}
+
+/* a quiet read: the child's rows, with no layer of its own */
+static TupleTableSlot *
+quiet_passthrough(PlanState *ps)
+{
+	return ExecProcNode(((QuietScanState *) ps)->child);
+}
+
+static void
+quiet_begin(CustomScanState *node, EState *estate, int eflags)
+{
+	QuietScanState *s = (QuietScanState *) node;
+	CustomScan *cs = (CustomScan *) node->ss.ps.plan;
+	ListCell   *lc;
+
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		s->quiet = true;
+	else
+		s->quiet = load_catalog() &&
+			view_is_quiet(&s->target, estate->es_snapshot, &s->target.gen, false);
+	if (s->quiet)
+	{
+		s->child = ExecInitNode(linitial(cs->custom_plans), estate, eflags);
+		node->custom_ps = list_make1(s->child);
+		/* the child's rows go up as they are, in whatever slot it has */
+		node->ss.ps.ExecProcNode = quiet_passthrough;
+		node->ss.ps.resultopsfixed = false;
+		return;
+	}
+	s->qual = ExecInitQual(cs->custom_exprs, &node->ss.ps);
+	foreach(lc, cs->custom_exprs)
+	{
+		PushedQual *pq = pushable(lfirst(lc), RelationGetDescr(node->ss.ss_currentRelation),
+								  &node->ss.ps);
+
+		if (pq)
+			s->pushed = lappend(s->pushed, pq);
+	}
+	invalidate_view_plans(s->target.view_relid);
+}
+
+/* merged_sql returns the view's merged rows (k.., f..) as SQL */
+static char *
+merged_sql(Oid view_relid)
+{
+	Relation	vrel = relation_open(view_relid, AccessShareLock);
+	Query	   *q;
+	RangeTblRef *rtr;
+	RangeTblEntry *xrte;
+	List	   *tlist = NIL;
+	ListCell   *lc;
+	char	   *sql;
+
+	if (vrel->rd_rules == NULL || vrel->rd_rules->numLocks != 1 ||
+		list_length(vrel->rd_rules->rules[0]->actions) != 1)
+		elog(ERROR, "lambda_views: relation %u is not a lambda view", view_relid);
+	q = copyObject(linitial(vrel->rd_rules->rules[0]->actions));
+	relation_close(vrel, AccessShareLock);
+	rtr = linitial(q->jointree->fromlist);
+	xrte = rt_fetch(rtr->rtindex, q->rtable);
+	foreach(lc, xrte->subquery->targetList)
+	{
+		TargetEntry *tle = lfirst(lc);
+
+		if (tle->resjunk)
+			continue;
+		tlist = lappend(tlist,
+						makeTargetEntry((Expr *) makeVar(rtr->rtindex, tle->resno,
+														 exprType((Node *) tle->expr),
+														 exprTypmod((Node *) tle->expr),
+														 exprCollation((Node *) tle->expr), 0),
+										list_length(tlist) + 1, pstrdup(tle->resname), false));
+	}
+	q->targetList = tlist;
+	q->jointree->quals = NULL;
+	sql = pg_get_querydef(q, false);
+	return sql;
+}
+
+/*
+ * fetch_merged reads the view's merged rows that the pushed quals select,
+ * in the executor's snapshot, as the view's owner, into rows shaped like
+ * the partition's (nrows 1, states NULL).
+ */
+static void
+fetch_merged(QuietScanState *s)
+{
+	ScanState  *ss = &s->css.ss;
+	ExprContext *econtext = ss->ps.ps_ExprContext;
+	TupleDesc	desc = RelationGetDescr(ss->ss_currentRelation);
+	Oid			partition = RelationGetRelid(ss->ss_currentRelation);
+	int			npushed = list_length(s->pushed);
+	Datum	   *values = palloc0(sizeof(Datum) * (npushed + 1));
+	Oid		   *types = palloc0(sizeof(Oid) * (npushed + 1));
+	char	   *nulls = palloc0(npushed + 1);
+	StringInfoData sql;
+	ListCell   *lc;
+	Oid			saved_user;
+	int			saved_sec;
+	int			nestlevel;
+	int			rc;
+	uint64		i;
+	MemoryContext cxt = CurrentMemoryContext;
+	AttrNumber	nrows_att = get_attnum(partition, "nrows");
+
+	s->fetched = true;
+	s->nrows = 0;
+	s->pos = 0;
+	foreach(lc, s->pushed)
+	{
+		PushedQual *pq = lfirst(lc);
+		bool		isnull;
+
+		values[foreach_current_index(lc)] = ExecEvalExpr(pq->value, econtext, &isnull);
+		types[foreach_current_index(lc)] = pq->valtype;
+		nulls[foreach_current_index(lc)] = isnull ? 'n' : ' ';
+	}
+
+	GetUserIdAndSecContext(&saved_user, &saved_sec);
+	SetUserIdAndSecContext(s->target.owner, saved_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	nestlevel = lv_pin_search_path();
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT * FROM (%s) lv", merged_sql(s->target.view_relid));
+	foreach(lc, s->pushed)
+	{
+		PushedQual *pq = lfirst(lc);
+		HeapTuple	optup = SearchSysCache1(OPEROID, ObjectIdGetDatum(pq->opno));
+
+		if (!HeapTupleIsValid(optup))
+			elog(ERROR, "cache lookup failed for operator %u", pq->opno);
+		appendStringInfo(&sql, " %s lv.%s", foreach_current_index(lc) == 0 ? "WHERE" : "AND",
+						 quote_identifier(pq->column));
+		if (OidIsValid(pq->collation))
+			appendStringInfo(&sql, " COLLATE %s", generate_collation_name(pq->collation));
+		appendStringInfo(&sql, " OPERATOR(pg_catalog.%s) %s$%d%s",
+						 NameStr(((Form_pg_operator) GETSTRUCT(optup))->oprname),
+						 pq->array == 0 ? "" : pq->array == 1 ? "ANY (" : "ALL (",
+						 foreach_current_index(lc) + 1, pq->array == 0 ? "" : ")");
+		ReleaseSysCache(optup);
+	}
+	in_fallback = true;
+	PG_TRY();
+	{
+		SPI_connect();
+		PushActiveSnapshot(ss->ps.state->es_snapshot);
+		rc = SPI_execute_with_args(sql.data, npushed, types, values, nulls, true, 0);
+		PopActiveSnapshot();
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "lambda_views: the merged read of view %d failed: %s",
+				 s->target.view_id, SPI_result_code_string(rc));
+		{
+			MemoryContext spicxt = MemoryContextSwitchTo(cxt);
+			TupleDesc	rdesc = SPI_tuptable->tupdesc;
+			AttrNumber *map = palloc(sizeof(AttrNumber) * rdesc->natts);
+			Datum	   *rv = palloc(sizeof(Datum) * desc->natts);
+			bool	   *rn = palloc(sizeof(bool) * desc->natts);
+			int			c;
+
+			for (c = 0; c < rdesc->natts; c++)
+			{
+				map[c] = get_attnum(partition, NameStr(TupleDescAttr(rdesc, c)->attname));
+				if (map[c] <= 0)
+					elog(ERROR, "lambda_views: the merged read of view %d has no column %s in its batch",
+						 s->target.view_id, NameStr(TupleDescAttr(rdesc, c)->attname));
+			}
+			s->rows = palloc(sizeof(HeapTuple) * Max(SPI_processed, 1));
+			for (i = 0; i < SPI_processed; i++)
+			{
+				int			a;
+
+				for (a = 0; a < desc->natts; a++)
+				{
+					rv[a] = (Datum) 0;
+					rn[a] = true;
+				}
+				for (c = 0; c < rdesc->natts; c++)
+					rv[map[c] - 1] = SPI_getbinval(SPI_tuptable->vals[i], rdesc, c + 1,
+												   &rn[map[c] - 1]);
+				rv[nrows_att - 1] = Int64GetDatum(1);
+				rn[nrows_att - 1] = false;
+				s->rows[i] = heap_form_tuple(desc, rv, rn);
+			}
+			s->nrows = SPI_processed;
+			MemoryContextSwitchTo(spicxt);
+		}
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		in_fallback = false;
+	}
+	PG_END_TRY();
+	lv_unpin_settings(nestlevel);
+	SetUserIdAndSecContext(saved_user, saved_sec);
+}
+
+static TupleTableSlot *
+quiet_next(ScanState *ss)
+{
+	QuietScanState *s = (QuietScanState *) ss;
+	TupleTableSlot *slot;
+
+	/* a quiet read never comes here: quiet_passthrough */
+	Assert(!s->quiet);
+	if (!s->fetched)
+	{
+		MemoryContext old = MemoryContextSwitchTo(ss->ps.state->es_query_cxt);
+
+		fetch_merged(s);
+		MemoryContextSwitchTo(old);
+	}
+	slot = ss->ss_ScanTupleSlot;
+	while (s->pos < s->nrows)
+	{
+		ExprContext *econtext = ss->ps.ps_ExprContext;
+
+		ExecForceStoreHeapTuple(s->rows[s->pos++], slot, false);
+		econtext->ecxt_scantuple = slot;
+		if (s->qual == NULL || ExecQual(s->qual, econtext))
+			return slot;
+		ResetExprContext(econtext);
+	}
+	return ExecClearTuple(slot);
+}
+
+static bool
+quiet_recheck(ScanState *ss, TupleTableSlot *slot)
+{
+	return true;
+}
+
+static TupleTableSlot *
+quiet_exec(CustomScanState *node)
+{
+	return ExecScan(&node->ss, quiet_next, quiet_recheck);
+}
+
+static void
+quiet_end(CustomScanState *node)
+{
+	QuietScanState *s = (QuietScanState *) node;
+
+	if (s->child)
+		ExecEndNode(s->child);
+}
+
+static void
+quiet_rescan(CustomScanState *node)
+{
+	QuietScanState *s = (QuietScanState *) node;
+
+	if (s->quiet)
+	{
+		if (node->ss.ps.chgParam != NULL)
+			UpdateChangedParamSet(s->child, node->ss.ps.chgParam);
+		if (s->child->chgParam == NULL)
+			ExecReScan(s->child);
+		return;
+	}
+	/* the pushed values may depend on parameters that changed */
+	if (node->ss.ps.chgParam != NULL)
+		s->fetched = false;
+	s->pos = 0;
+}
+
+static void
+quiet_explain(CustomScanState *node, List *ancestors, ExplainState *es)
+{
+	QuietScanState *s = (QuietScanState *) node;
+
+	ExplainPropertyInteger("Lambda View Batch", NULL, s->target.gen, es);
+	if (es->analyze)
+		ExplainPropertyText("Lambda View Read", s->quiet ? "quiet" : "merged", es);
+}
+
+static const CustomExecMethods quiet_exec_methods = {
+	.CustomName = "LambdaViewScan",
+	.BeginCustomScan = quiet_begin,
+	.ExecCustomScan = quiet_exec,
+	.EndCustomScan = quiet_end,
+	.ReScanCustomScan = quiet_rescan,
+	.ExplainCustomScan = quiet_explain,
+};
+
+static const CustomScanMethods quiet_scan_methods = {
+	.CustomName = "LambdaViewScan",
+	.CreateCustomScanState = quiet_create_state,
+};
+
+/*
+ * lv_quiet_register installs the planner hooks and the custom scan; once
+ * per backend, from _PG_init.
+ */
+void
+lv_quiet_register(bool preloaded)
+{
+	RegisterCustomScanMethods(&quiet_scan_methods);
+	CacheRegisterRelcacheCallback(forget_catalog, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, forget_functions, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, forget_functions, (Datum) 0);
+	prev_planner = planner_hook;
+	planner_hook = lv_planner;
+	prev_set_rel_pathlist = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = lv_set_rel_pathlist;
+	/* the utility hook that keeps it out of DDL is installed when preloaded */
+	if (preloaded)
+	{
+		prev_post_parse_analyze = post_parse_analyze_hook;
+		post_parse_analyze_hook = lv_post_parse_analyze;
+	}
+}
