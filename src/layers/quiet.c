@@ -71,6 +71,7 @@
 #include "storage/lmgr.h"
 #include "storage/sinval.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -122,15 +123,20 @@ typedef struct QuietCatalog
 	AttrNumber	st_batch;
 	AttrNumber	st_gen;
 	AttrNumber	v_key_sequence;
+	AttrNumber	v_storage_schema;	/* InvalidAttrNumber before 1.2 */
 } QuietCatalog;
 
 static QuietCatalog cat;
 
-/* the key sequence of each view id (fixed for a view), while cat is valid */
+/*
+ * the key sequence and storage schema of each view id (fixed for a view),
+ * while cat is valid
+ */
 typedef struct KeySequence
 {
 	int32		view_id;
 	Oid			key_sequence;
+	Oid			storage_nsp;
 } KeySequence;
 
 static List *key_sequences = NIL;
@@ -182,6 +188,8 @@ load_catalog(void)
 	cat.st_batch = get_attnum(cat.state_relid, "batch_watermark");
 	cat.st_gen = get_attnum(cat.state_relid, "batch_gen");
 	cat.v_key_sequence = get_attnum(cat.views_relid, "key_sequence");
+	/* a catalog older than 1.2 keeps all storage in LV_DATA_SCHEMA */
+	cat.v_storage_schema = get_attnum(cat.views_relid, "storage_schema");
 	if (!OidIsValid(cat.tail_func) || cat.st_speed <= 0 || cat.st_batch <= 0 ||
 		cat.st_gen <= 0 || cat.v_key_sequence <= 0)
 		return false;
@@ -190,8 +198,9 @@ load_catalog(void)
 }
 
 /*
- * fetch_by_id reads attribute attnum of the row with primary key id (an
- * int4 first column) in snapshot; false when there is no such row.
+ * fetch_by_id reads attributes attnums of the row with primary key id (an
+ * int4 first column) in snapshot, by-reference ones copied into the current
+ * memory context; false when there is no such row.
  */
 static bool
 fetch_by_id(Oid relid, Oid index, int32 id, Snapshot snapshot, int natts,
@@ -215,9 +224,14 @@ fetch_by_id(Oid relid, Oid index, int32 id, Snapshot snapshot, int natts,
 		{
 			bool		isnull;
 
+			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attnums[i] - 1);
+
 			values[i] = heap_getattr(tuple, attnums[i], RelationGetDescr(rel), &isnull);
 			if (isnull)
 				found = false;
+			else if (!att->attbyval)
+				/* the tuple goes with the scan: keep a copy */
+				values[i] = datumCopy(values[i], false, att->attlen);
 		}
 	}
 	systable_endscan(scan);
@@ -555,31 +569,60 @@ lambda_view_shape(Query *q, int *xindex)
 	return lambda_view_id(q);
 }
 
-/* key_sequence_of returns the view's key sequence, InvalidOid if none */
-static Oid
-key_sequence_of(int32 view_id)
+/* view_entry returns the cached catalog facts of a view, NULL if none */
+static KeySequence *
+view_entry(int32 view_id)
 {
 	ListCell   *lc;
-	Datum		value;
+	Datum		values[2];
 	KeySequence *ks;
 	MemoryContext oldcxt;
+	Oid			nsp = cat.data_nsp;
 
 	foreach(lc, key_sequences)
 	{
 		ks = lfirst(lc);
 		if (ks->view_id == view_id)
-			return ks->key_sequence;
+			return ks;
 	}
 	if (!fetch_by_id(cat.views_relid, cat.views_index, view_id,
-					 GetActiveSnapshot(), 1, (AttrNumber[]) {cat.v_key_sequence}, &value))
-		return InvalidOid;
+					 GetActiveSnapshot(), 1, (AttrNumber[]) {cat.v_key_sequence}, &values[0]))
+		return NULL;
+	if (cat.v_storage_schema != InvalidAttrNumber)
+	{
+		if (!fetch_by_id(cat.views_relid, cat.views_index, view_id, GetActiveSnapshot(), 1,
+						 (AttrNumber[]) {cat.v_storage_schema}, &values[1]))
+			return NULL;
+		nsp = get_namespace_oid(NameStr(*DatumGetName(values[1])), true);
+		if (!OidIsValid(nsp))
+			return NULL;
+	}
 	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
 	ks = palloc(sizeof(KeySequence));
 	ks->view_id = view_id;
-	ks->key_sequence = DatumGetObjectId(value);
+	ks->key_sequence = DatumGetObjectId(values[0]);
+	ks->storage_nsp = nsp;
 	key_sequences = lappend(key_sequences, ks);
 	MemoryContextSwitchTo(oldcxt);
-	return ks->key_sequence;
+	return ks;
+}
+
+/* key_sequence_of returns the view's key sequence, InvalidOid if none */
+static Oid
+key_sequence_of(int32 view_id)
+{
+	KeySequence *ks = view_entry(view_id);
+
+	return ks ? ks->key_sequence : InvalidOid;
+}
+
+/* storage_nsp_of returns the schema of the view's storage, InvalidOid if none */
+static Oid
+storage_nsp_of(int32 view_id)
+{
+	KeySequence *ks = view_entry(view_id);
+
+	return ks ? ks->storage_nsp : InvalidOid;
 }
 
 /*
@@ -599,8 +642,9 @@ quiet_target(int32 view_id, Oid view_relid, QuietTarget *t)
 	t->key_sequence = key_sequence_of(view_id);
 	if (!OidIsValid(t->key_sequence) || !view_is_quiet(t, GetActiveSnapshot(), &t->gen, true))
 		return false;
-	t->batch_table = get_relname_relid(psprintf("v%d_batch", view_id), cat.data_nsp);
-	t->partition = get_relname_relid(psprintf("v%d_batch_%d", view_id, t->gen), cat.data_nsp);
+	t->batch_table = get_relname_relid(psprintf("v%d_batch", view_id), storage_nsp_of(view_id));
+	t->partition = get_relname_relid(psprintf("v%d_batch_%d", view_id, t->gen),
+									 storage_nsp_of(view_id));
 	if (!OidIsValid(t->batch_table) || !OidIsValid(t->partition))
 		return false;
 	LockRelationOid(t->partition, AccessShareLock);
@@ -695,7 +739,11 @@ register_substituted(Query *q)
 		t.state_relid = cat.state_relid;
 		t.state_index = cat.state_index;
 		t.key_sequence = key_sequence_of(t.view_id);
-		t.batch_table = get_relname_relid(psprintf("v%d_batch", t.view_id), cat.data_nsp);
+		/* the view's own storage, nothing else of that name */
+		if (get_rel_namespace(p->relid) != storage_nsp_of(t.view_id))
+			continue;
+		t.batch_table = get_relname_relid(psprintf("v%d_batch", t.view_id),
+										  storage_nsp_of(t.view_id));
 		if (OidIsValid(t.key_sequence) && OidIsValid(t.batch_table))
 			quiet_targets = lappend(quiet_targets, target_list_all(&t));
 	}
