@@ -96,8 +96,13 @@ partial_query(LvDefinition *def, bool except_holes)
 	appendStringInfo(&buf, " FROM %s WHERE %s > $1 AND %s <= $2",
 					 def->source_sql, quote_identifier(def->append_key),
 					 quote_identifier(def->append_key));
+	/*
+	 * without holes (nearly always) the first arm is a constant true in the
+	 * one-shot plan a recompute makes, and no row pays for the test
+	 */
 	if (except_holes)
-		appendStringInfo(&buf, " AND NOT ($4::pg_catalog.int8multirange "
+		appendStringInfo(&buf, " AND (pg_catalog.isempty($4::pg_catalog.int8multirange) "
+						 "OR NOT $4::pg_catalog.int8multirange "
 						 "OPERATOR(pg_catalog.@>) %s::pg_catalog.int8)",
 						 quote_identifier(def->append_key));
 	if (def->where_sql)

@@ -677,7 +677,11 @@ lv_lock_serving_first(LvView *view)
 
 /*
  * lv_finish_replay switches a replaying version in once it is within one
- * fold chunk of the head; false while it is further behind.
+ * round of the head: what a throttled replay may fold in one round (the
+ * switch folds the rest at once), one fold chunk for an unthrottled one;
+ * false while it is further behind.  A worker's fold that took nothing
+ * (its writers' rows not settled yet) says nothing about how far behind
+ * the replay is.
  */
 bool
 lv_finish_replay(LvView *replay)
@@ -686,11 +690,14 @@ lv_finish_replay(LvView *replay)
 	int32		serving_id = family_member(info.family, "serving");
 	LvView	   *serving;
 	LvState		state;
+	int64		round = info.rows_per_second > 0 ?
+		Max(1, (int64) info.rows_per_second * replay->speed_interval_ms / 1000) :
+		lv_fold_chunk_rows;
 
 	if (serving_id == 0)
 		return false;
 	state = lv_lock_state(replay);
-	if (lv_sequence_last_value(replay->key_sequence) - state.speed_watermark > lv_fold_chunk_rows)
+	if (lv_sequence_last_value(replay->key_sequence) - state.speed_watermark > round)
 		return false;
 	serving = lv_view_by_id(serving_id, false);
 	return switch_versions(serving, replay, SWITCH_REPLAY, WARNING);
