@@ -33,6 +33,7 @@
 #include "storage/lmgr.h"
 #include "storage/procarray.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -378,10 +379,15 @@ lv_recompute_view(LvView *view)
 	}
 
 	/* build: the long part, blocking nobody */
+	/*
+	 * the holes as an int8multirange value, so that the one-shot plan
+	 * folds the batch's hole test to a constant when there are none
+	 */
 	lv_spi_exec_args(view->batch_sql, 4,
-					 (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID},
+					 (Oid[]) {INT8OID, INT8OID, INT8OID, INT8MULTIRANGEOID},
 					 (Datum[]) {Int64GetDatum(PG_INT64_MIN), Int64GetDatum(watermark),
-						 Int64GetDatum(closed_gen), CStringGetTextDatum(holes)},
+						 Int64GetDatum(closed_gen),
+					 OidInputFunctionCall(F_MULTIRANGE_IN, holes, INT8MULTIRANGEOID, -1)},
 					 NULL, false, 0);
 	lv_spi_exec(psprintf("SELECT coalesce(sum(nrows), 0)::bigint FROM %s", next), false, 1);
 	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
