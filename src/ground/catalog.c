@@ -54,18 +54,28 @@
 	"coalesce((extract(epoch FROM batch_interval) * 1000)::bigint, 0), role, "
 
 /*
+ * catalog_has_column says whether a catalog table of the extension has a
+ * column: a catalog older than 1.2 lacks the columns 1.2 added while ALTER
+ * EXTENSION UPDATE runs the earlier steps (the library refuses to fold or
+ * recompute against it, but reads and the update itself load views).
+ */
+static bool
+catalog_has_column(const char *table, const char *column)
+{
+	Oid			relid = get_relname_relid(table, get_namespace_oid("lambda_views", false));
+
+	return OidIsValid(relid) && get_attnum(relid, column) != InvalidAttrNumber;
+}
+
+/*
  * lv_storage_schema_column is the column of lambda_views.views that names a
- * view's storage schema, as SQL: a catalog older than 1.2 (while ALTER
- * EXTENSION UPDATE runs the earlier steps) keeps every view's storage in
- * the shared data schema.
+ * view's storage schema, as SQL; before 1.2 every view's storage is in the
+ * shared data schema.
  */
 const char *
 lv_storage_schema_column(void)
 {
-	Oid			views = get_relname_relid("views",
-										  get_namespace_oid("lambda_views", false));
-
-	if (OidIsValid(views) && get_attnum(views, "storage_schema") != InvalidAttrNumber)
+	if (catalog_has_column("views", "storage_schema"))
 		return "storage_schema";
 	return "'" LV_DATA_SCHEMA "'::pg_catalog.name";
 }
@@ -251,15 +261,13 @@ lv_lock_state(LvView *view)
 	LvState		state;
 	bool		isnull;
 	MemoryContext cxt = CurrentMemoryContext;
-	Oid			state_table = get_relname_relid("view_state",
-												get_namespace_oid("lambda_views", false));
 
 	SPI_connect();
-	/* a catalog older than 1.2 (the library refuses to fold against it) has no holes */
+	/* before 1.2 there are no holes */
 	lv_catalog_sql(psprintf("SELECT speed_watermark, batch_watermark, batch_gen, speed_gen, "
 							"gen_start_watermark, batch_swap_xid, %s "
 							"FROM lambda_views.view_state WHERE view_id = $1 FOR UPDATE",
-							get_attnum(state_table, "speed_holes") != InvalidAttrNumber ?
+							catalog_has_column("view_state", "speed_holes") ?
 							"speed_holes::pg_catalog.text" : "'{}'::pg_catalog.text"),
 						  1, (Oid[]) {INT4OID},
 						  (Datum[]) {Int32GetDatum(view->view_id)}, NULL, false, 1);

@@ -169,6 +169,37 @@ lv_spi_exec_kept(const char *sql, int nargs, Oid *argtypes, Datum *values,
 									 tcount, InvalidSnapshot);
 }
 
+/* prepare plans sql, failing loudly. */
+static SPIPlanPtr
+prepare(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "lambda_views: could not plan a statement (%s): %s",
+			 SPI_result_code_string(SPI_result), sql);
+	return plan;
+}
+
+/*
+ * run_plan executes a plan in snapshot (InvalidSnapshot: as SPI would),
+ * undoing the settings user code changed in it, and fails on any SPI error.
+ */
+static int
+run_plan(SPIPlanPtr plan, const char *sql, Datum *values, const char *nulls,
+		 bool read_only, long tcount, Snapshot snapshot)
+{
+	int			level = NewGUCNestLevel();
+	int			rc = SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot,
+										  read_only, true, tcount);
+
+	lv_unpin_settings(level);
+	if (rc < 0)
+		elog(ERROR, "lambda_views: statement failed (%s): %s",
+			 SPI_result_code_string(rc), sql);
+	return rc;
+}
+
 /*
  * lv_spi_exec_kept_snapshot is lv_spi_exec_kept in the given snapshot
  * (InvalidSnapshot: as SPI would), so that several statements see the same
@@ -182,7 +213,6 @@ lv_spi_exec_kept_snapshot(const char *sql, int nargs, Oid *argtypes, Datum *valu
 	uint64		key;
 	KeptPlan   *entry;
 	bool		found;
-	int			rc;
 
 	key = hash_bytes_extended((const unsigned char *) sql, strlen(sql), 0);
 	if (nargs > 0)
@@ -202,29 +232,13 @@ lv_spi_exec_kept_snapshot(const char *sql, int nargs, Oid *argtypes, Datum *valu
 	if (entry != NULL &&
 		(entry->nargs != nargs || strcmp(entry->sql, sql) != 0 ||
 		 (nargs > 0 && memcmp(entry->argtypes, argtypes, nargs * sizeof(Oid)) != 0)))
-	{
 		/* a hash collision: plan it once */
-		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-		int			level = NewGUCNestLevel();
-
-		if (plan == NULL)
-			elog(ERROR, "lambda_views: could not plan a statement (%s): %s",
-				 SPI_result_code_string(SPI_result), sql);
-		rc = SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot,
-								  read_only, true, tcount);
-		lv_unpin_settings(level);
-		if (rc < 0)
-			elog(ERROR, "lambda_views: statement failed (%s): %s",
-				 SPI_result_code_string(rc), sql);
-		return rc;
-	}
+		return run_plan(prepare(sql, nargs, argtypes), sql, values, nulls, read_only,
+						tcount, snapshot);
 	if (entry == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+		SPIPlanPtr	plan = prepare(sql, nargs, argtypes);
 
-		if (plan == NULL)
-			elog(ERROR, "lambda_views: could not plan a statement (%s): %s",
-				 SPI_result_code_string(SPI_result), sql);
 		if (hash_get_num_entries(kept_plans) >= LV_MAX_KEPT_PLANS)
 			forget_kept_plans();
 		if (kept_plans == NULL)
@@ -243,17 +257,7 @@ lv_spi_exec_kept_snapshot(const char *sql, int nargs, Oid *argtypes, Datum *valu
 		}
 		entry->plan = plan;
 	}
-	{
-		int			level = NewGUCNestLevel();
-
-		rc = SPI_execute_snapshot(entry->plan, values, nulls, snapshot, InvalidSnapshot,
-								  read_only, true, tcount);
-		lv_unpin_settings(level);
-	}
-	if (rc < 0)
-		elog(ERROR, "lambda_views: statement failed (%s): %s",
-			 SPI_result_code_string(rc), sql);
-	return rc;
+	return run_plan(entry->plan, sql, values, nulls, read_only, tcount, snapshot);
 }
 
 /* lv_view_locktag fills tag with one of a view's own lock tags. */

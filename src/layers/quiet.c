@@ -585,14 +585,13 @@ view_entry(int32 view_id)
 		if (ks->view_id == view_id)
 			return ks;
 	}
-	if (!fetch_by_id(cat.views_relid, cat.views_index, view_id,
-					 GetActiveSnapshot(), 1, (AttrNumber[]) {cat.v_key_sequence}, &values[0]))
+	/* one look-up for both (storage_schema from 1.2 on) */
+	if (!fetch_by_id(cat.views_relid, cat.views_index, view_id, GetActiveSnapshot(),
+					 cat.v_storage_schema != InvalidAttrNumber ? 2 : 1,
+					 (AttrNumber[]) {cat.v_key_sequence, cat.v_storage_schema}, values))
 		return NULL;
 	if (cat.v_storage_schema != InvalidAttrNumber)
 	{
-		if (!fetch_by_id(cat.views_relid, cat.views_index, view_id, GetActiveSnapshot(), 1,
-						 (AttrNumber[]) {cat.v_storage_schema}, &values[1]))
-			return NULL;
 		nsp = get_namespace_oid(NameStr(*DatumGetName(values[1])), true);
 		if (!OidIsValid(nsp))
 			return NULL;

@@ -194,6 +194,37 @@ fold_range(LvView *view, int64 lo, int64 hi, int64 gen, Snapshot snapshot)
 }
 
 /*
+ * The two statements unseen_keys runs on a view's source: the rows
+ * $1 < key <= $2 a snapshot sees, counted, and the keys of that range it
+ * sees none of, as an int8multirange's text.
+ */
+typedef struct UnseenSql
+{
+	char	   *count;
+	char	   *gaps;
+} UnseenSql;
+
+/* unseen_sql builds the statements of unseen_keys for a view, once per fold. */
+static UnseenSql
+unseen_sql(LvView *view)
+{
+	char	   *source = quote_qualified_identifier(get_namespace_name(get_rel_namespace(view->source)),
+													get_rel_name(view->source));
+	const char *key = quote_identifier(view->append_key);
+	UnseenSql	sql;
+
+	sql.count = psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s > $1 AND %s <= $2",
+						 source, key, key);
+	sql.gaps = psprintf("SELECT (pg_catalog.int8multirange(pg_catalog.int8range($1, $2, '(]')) "
+						"OPERATOR(pg_catalog.-) coalesce(pg_catalog.range_agg("
+						"pg_catalog.int8range(%s::pg_catalog.int8, %s::pg_catalog.int8, '[]')), "
+						"'{}'::pg_catalog.int8multirange))::pg_catalog.text "
+						"FROM %s WHERE %s > $1 AND %s <= $2",
+						key, key, source, key, key);
+	return sql;
+}
+
+/*
  * unseen_keys returns, as KeyRanges in key order, the keys lo < key <= hi
  * of which snapshot sees no source row (whatever the view's filter): rows
  * of transactions still open when it was taken, keys drawn and not written
@@ -201,34 +232,22 @@ fold_range(LvView *view, int64 lo, int64 hi, int64 gen, Snapshot snapshot)
  * common case (every key seen) to one index range scan.
  */
 static List *
-unseen_keys(LvView *view, int64 lo, int64 hi, Snapshot snapshot)
+unseen_keys(const UnseenSql *sql, int64 lo, int64 hi, Snapshot snapshot)
 {
-	char	   *source = quote_qualified_identifier(get_namespace_name(get_rel_namespace(view->source)),
-													get_rel_name(view->source));
-	const char *key = quote_identifier(view->append_key);
+	Datum		range[2] = {Int64GetDatum(lo), Int64GetDatum(hi)};
 	bool		isnull;
 	int64		seen;
 	char	   *text;
 
 	if (hi <= lo)
 		return NIL;
-	lv_spi_exec_kept_snapshot(psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s > $1 AND %s <= $2",
-									   source, key, key),
-							  2, (Oid[]) {INT8OID, INT8OID},
-							  (Datum[]) {Int64GetDatum(lo), Int64GetDatum(hi)},
+	lv_spi_exec_kept_snapshot(sql->count, 2, (Oid[]) {INT8OID, INT8OID}, range,
 							  NULL, true, 0, snapshot);
 	seen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
 	if (seen == hi - lo)
 		return NIL;
-	lv_spi_exec_kept_snapshot(psprintf("SELECT (pg_catalog.int8multirange(pg_catalog.int8range($1, $2, '(]')) "
-									   "OPERATOR(pg_catalog.-) coalesce(pg_catalog.range_agg("
-									   "pg_catalog.int8range(%s::pg_catalog.int8, %s::pg_catalog.int8, '[]')), "
-									   "'{}'::pg_catalog.int8multirange))::pg_catalog.text "
-									   "FROM %s WHERE %s > $1 AND %s <= $2",
-									   key, key, source, key, key),
-							  2, (Oid[]) {INT8OID, INT8OID},
-							  (Datum[]) {Int64GetDatum(lo), Int64GetDatum(hi)},
+	lv_spi_exec_kept_snapshot(sql->gaps, 2, (Oid[]) {INT8OID, INT8OID}, range,
 							  NULL, true, 0, snapshot);
 	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	SPI_freetuptable(SPI_tuptable);
@@ -275,6 +294,7 @@ lv_fold_view(LvView *view, int max_chunks, int64 max_keys, const int64 *settled,
 	List	   *kept = NIL;
 	ListCell   *lc;
 	Snapshot	snapshot;
+	UnseenSql	unseen_stmts = unseen_sql(view);
 	instr_time	start;
 	instr_time	elapsed;
 
@@ -322,7 +342,7 @@ lv_fold_view(LvView *view, int max_chunks, int64 max_keys, const int64 *settled,
 		ListCell   *lc2;
 
 		total += fold_range(view, r->lo - 1, r->hi - 1, gen, snapshot);
-		unseen = unseen_keys(view, Max(r->lo - 1, resolved), r->hi - 1, snapshot);
+		unseen = unseen_keys(&unseen_stmts, Max(r->lo - 1, resolved), r->hi - 1, snapshot);
 		foreach(lc2, unseen)
 			kept = lappend(kept, lfirst(lc2));
 	}
@@ -336,7 +356,7 @@ lv_fold_view(LvView *view, int max_chunks, int64 max_keys, const int64 *settled,
 		total += fold_range(view, lo, hi, gen, snapshot);
 		if (hi > resolved)
 		{
-			List	   *unseen = unseen_keys(view, Max(lo, resolved), hi, snapshot);
+			List	   *unseen = unseen_keys(&unseen_stmts, Max(lo, resolved), hi, snapshot);
 			ListCell   *lc2;
 
 			foreach(lc2, unseen)

@@ -83,6 +83,16 @@ my %serving = (%q, 'public.switched' => $q2{'public.switched'});
 
 my $node;
 my $next_row = 1;
+# the source of every database of the test
+my $events_ddl = q{CREATE TABLE public.events (
+    id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind    text NOT NULL,
+    grp     int NOT NULL,
+    amount  int NOT NULL,
+    price   numeric(10,2) NOT NULL,
+    user_id bigint NOT NULL,
+    ts      timestamptz NOT NULL
+)};
 
 # insert_rows appends $n rows; any 130 consecutive ones touch every group
 # of every view (7 kinds, 13 grps, 10 days).
@@ -231,18 +241,10 @@ my %q11 = (
 	'public.by_grp'  => 'SELECT grp, count(*) AS n, sum(amount) AS total FROM public.events GROUP BY grp',
 	'public.by_kind' => 'SELECT kind, count(*) AS n, avg(price) AS mean FROM public.events GROUP BY kind');
 my $by_grp_v2 = 'SELECT grp, count(*) AS n, sum(amount) AS total, max(kind) AS top FROM public.events GROUP BY grp';
-$node11->safe_psql('postgres', q{
+$node11->safe_psql('postgres', qq{
 CREATE ROLE analyst LOGIN;
 GRANT CREATE ON SCHEMA public TO analyst;
-CREATE TABLE public.events (
-    id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    kind    text NOT NULL,
-    grp     int NOT NULL,
-    amount  int NOT NULL,
-    price   numeric(10,2) NOT NULL,
-    user_id bigint NOT NULL,
-    ts      timestamptz NOT NULL
-);
+$events_ddl;
 ALTER TABLE public.events OWNER TO analyst;
 CREATE EXTENSION lambda_views;
 });
@@ -298,7 +300,7 @@ lambda_views.fold_chunk_rows = 1000
 });
 $node->start;
 $node->safe_psql('postgres', 'CREATE DATABASE app');
-$node->safe_psql('app', q{
+$node->safe_psql('app', qq{
 CREATE EXTENSION hll;
 CREATE EXTENSION tdigest;
 CREATE EXTENSION lambda_views;
@@ -306,15 +308,7 @@ CREATE ROLE analyst LOGIN;
 CREATE ROLE data_team;
 CREATE ROLE reader LOGIN;
 GRANT CREATE ON SCHEMA public TO analyst;
-CREATE TABLE public.events (
-    id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    kind    text NOT NULL,
-    grp     int NOT NULL,
-    amount  int NOT NULL,
-    price   numeric(10,2) NOT NULL,
-    user_id bigint NOT NULL,
-    ts      timestamptz NOT NULL
-);
+$events_ddl;
 ALTER TABLE public.events OWNER TO analyst;
 INSERT INTO lambda_views.policies (policy_name, require_description) VALUES ('describe_everything', false);
 });
@@ -605,16 +599,7 @@ $node->safe_psql('postgres', 'CREATE DATABASE fresh11');
 $node->safe_psql('fresh10', "CREATE EXTENSION lambda_views VERSION '1.0'");
 $node->safe_psql('fresh11', 'CREATE EXTENSION lambda_views');
 is($node->safe_psql('fresh10', $version_sql), '1.0', "CREATE EXTENSION lambda_views VERSION '1.0'");
-$node->safe_psql('fresh10', q{
-CREATE TABLE public.events (
-    id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    kind    text NOT NULL,
-    grp     int NOT NULL,
-    amount  int NOT NULL,
-    price   numeric(10,2) NOT NULL,
-    user_id bigint NOT NULL,
-    ts      timestamptz NOT NULL
-)});
+$node->safe_psql('fresh10', $events_ddl);
 ($rc, $out, $err) = $node->psql('fresh10',
 	"\\set VERBOSITY verbose\nSELECT lambda_views.create_view('public.by_kind', \$\$$q{'public.by_kind'}\$\$)");
 is(sqlstate_of($err), '55000', 'version 1.0 under the new library: create_view fails with SQLSTATE 55000')
