@@ -16,6 +16,7 @@ OBJS = \
 	src/ground/agg_state.o \
 	src/ground/definition.o \
 	src/ground/run.o \
+	src/ground/citus.o \
 	src/ground/catalog.o \
 	src/ground/shmem.o \
 	src/layers/capture.o \

@@ -57,6 +57,8 @@ typedef struct LvDefinition
 	char	   *partial_sql;	/* partial states of rows with $1 < key <= $2 */
 	char	   *partial_except_sql;	/* the same without the keys in $4 */
 	List	   *settings;		/* "name=value" strings pinned at create */
+	int			dist_key;		/* Citus: the group key (1-based) that is the
+								 * source's distribution column; 0 when local */
 } LvDefinition;
 
 /* storage attribute numbers: gen, k1..kn, s1..sm, f1..fm, nrows */

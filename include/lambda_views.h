@@ -60,6 +60,7 @@ typedef struct LvView
 	Oid			speed_table;
 	Oid			batch_table;
 	Oid			gen_sequence;
+	bool		distributed;	/* the source is a Citus distributed table */
 } LvView;
 
 /* the current watermarks of a view (lambda_views.view_state) */
@@ -111,6 +112,16 @@ extern void lv_lock_view(int32 view_id, int kind, LOCKMODE mode);
 extern bool lv_try_lock_view(int32 view_id, int kind, LOCKMODE mode);
 extern bool lv_lock_relation_briefly(Oid relid, int timeout_ms);
 
+/* ground/citus.c: Citus' metadata, when it is installed (ground) */
+extern char *lv_citus_distribution(Oid relid, char *method);
+extern bool lv_citus_distributed(Oid relid);
+extern void lv_citus_distribute(const char *table, const char *column, Oid colocate_with);
+extern List *lv_citus_on_other_nodes(const char *sql);
+extern int32 lv_citus_local_group(void);
+
+/* the append keys of the Citus node of group g: (g << 48, (g + 1) << 48] */
+#define LV_ORIGIN_BITS 48
+
 /* ground/catalog.c: the views' catalog entries (ground) */
 extern LvView *lv_view_by_name(const char *name, LOCKMODE lockmode);
 extern LvView *lv_view_by_id(int32 view_id, bool missing_ok);
@@ -141,6 +152,16 @@ typedef struct LvCheckpoint
 } LvCheckpoint;
 extern int64 lv_capture_settled(LvView *view, List **checkpoints, MemoryContext cxt);
 extern bool lv_capture_writing(LvView *view);
+
+/* the head of one Citus node's range of append keys (capture.c) */
+typedef struct LvOrigin
+{
+	int32		group;			/* the node's group id */
+	int64		head;			/* the last key it handed out */
+	bool		settled;		/* every key up to head is settled */
+	char	   *writers;		/* its writers when head was read */
+} LvOrigin;
+extern List *lv_capture_origins(LvView *view, int wait_ms);
 extern int64 lv_capture_around(List *checkpoints, int grace_ms);
 extern void lv_wait_for_writers(Oid relid, bool with_partitions);
 extern void lv_wait_for_lockers(const LOCKTAG *tag, LOCKMODE mode);

@@ -143,6 +143,8 @@ view_from_row(MemoryContext cxt)
 	view->speed_table = get_relname_relid(psprintf("v%d_speed", view->view_id), dataschema);
 	view->batch_table = get_relname_relid(psprintf("v%d_batch", view->view_id), dataschema);
 	view->gen_sequence = get_relname_relid(psprintf("v%d_gen", view->view_id), dataschema);
+	/* last: it may run a statement of its own */
+	view->distributed = lv_citus_distributed(view->source);
 	MemoryContextSwitchTo(oldcxt);
 	return view;
 }

@@ -57,6 +57,7 @@ static const char *const pinned_settings[] = {"TimeZone", "DateStyle", "Interval
 static Query *analyze_one_select(const char *query_text);
 static void check_query_shape(Query *query);
 static Oid	check_source(Query *query, bool *inh);
+static void check_distribution(LvDefinition *def);
 static void check_functions(Node *node);
 static void check_append_key(LvDefinition *def, Relation rel,
 							 const char *append_key);
@@ -154,7 +155,85 @@ lv_parse_definition(const char *query_text, const char *append_key)
 	def->query_sql = pg_get_querydef(query, false);
 	split_query(def, query);
 	AtEOXact_GUC(false, nestlevel);
+	check_distribution(def);
 	return def;
+}
+
+/*
+ * check_distribution accepts a Citus source that is hash-distributed and
+ * whose distribution column is one of the view's group keys: the speed and
+ * batch tables are distributed by that key, co-located with the source,
+ * so every shard folds and rebuilds its own groups (def->dist_key).
+ */
+static void
+check_distribution(LvDefinition *def)
+{
+	char		method;
+	char	   *column = lv_citus_distribution(def->source, &method);
+	char	   *relname = get_rel_name(def->source);
+	AttrNumber	attnum;
+	ListCell   *lc;
+	HeapTuple	tup;
+	int64		cache = 1;
+
+	if (method == 0)
+		return;
+	if (method != 'h' || column == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("source \"%s\" is a Citus table that is not hash-distributed", relname),
+				 errdetail("Lambda views over Citus fold each shard into co-located storage; reference, single-shard and append tables have none."),
+				 errhint("Distribute the source by hash with create_distributed_table().")));
+	attnum = get_attnum(def->source, column);
+	foreach(lc, def->keys)
+	{
+		LvKey	   *key = lfirst(lc);
+
+		if (IsA(key->expr, Var) && ((Var *) key->expr)->varattno == attnum)
+		{
+			def->dist_key = foreach_current_index(lc) + 1;
+			break;
+		}
+	}
+	if (def->dist_key == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("a lambda view over Citus table \"%s\" must group by its distribution column \"%s\"",
+						relname, column),
+				 errdetail("The speed and batch tables are distributed by that group key, co-located with the source, so that each shard folds and rebuilds its own groups."),
+				 errhint("Add \"%s\" to GROUP BY, and aggregate over the view when you read it.", column)));
+	switch (get_atttype(def->source, attnum))
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case NUMERICOID:
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+		case UUIDOID:
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("distribution column \"%s\" of Citus table \"%s\" has type %s",
+							column, relname, format_type_be(get_atttype(def->source, attnum))),
+					 errdetail("Lambda views over Citus support distribution columns of integer, numeric, text and uuid types."),
+					 errhint("Distribute the source by a column of one of those types.")));
+	}
+	tup = SearchSysCache1(SEQRELID, ObjectIdGetDatum(def->key_sequence));
+	if (HeapTupleIsValid(tup))
+	{
+		cache = ((Form_pg_sequence) GETSTRUCT(tup))->seqcache;
+		ReleaseSysCache(tup);
+	}
+	if (get_atttype(def->source, get_attnum(def->source, def->append_key)) != INT8OID || cache != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("append key \"%s\" of Citus table \"%s\" must be a bigint drawn from a sequence with CACHE 1",
+						def->append_key, relname),
+				 errdetail("Citus gives each node its own range of the sequence, and lambda views settle each range by the last key it handed out."),
+				 errhint("Use a bigserial or bigint identity column with the default CACHE 1.")));
 }
 
 /*
@@ -287,8 +366,6 @@ check_source(Query *query, bool *inh)
 	RangeTblEntry *rte = linitial_node(RangeTblEntry, query->rtable);
 	char		relkind = get_rel_relkind(rte->relid);
 	char	   *relname = get_rel_name(rte->relid);
-	Oid			dist_partition;
-
 	*inh = rte->inh;
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
@@ -307,26 +384,6 @@ check_source(Query *query, bool *inh)
 				 errmsg("permission denied for table %s", relname),
 				 errhint("Creating a lambda view needs SELECT on its source.")));
 
-	/* Citus draws append keys per node: not monotonic, rows would be lost */
-	dist_partition = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
-	if (OidIsValid(dist_partition))
-	{
-		bool		distributed;
-
-		SPI_connect();
-		lv_spi_exec_args("SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1",
-							  1, (Oid[]) {OIDOID},
-							  (Datum[]) {ObjectIdGetDatum(rte->relid)},
-							  NULL, true, 1);
-		distributed = SPI_processed > 0;
-		SPI_finish();
-		if (distributed)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("source \"%s\" is a Citus distributed table", relname),
-					 errdetail("Citus draws append keys per node, so they do not increase across the table."),
-					 errhint("Define the view over a local table.")));
-	}
 	return rte->relid;
 }
 

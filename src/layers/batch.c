@@ -23,6 +23,8 @@
 #include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "nodes/makefuncs.h"
+#include "utils/regproc.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -118,6 +120,32 @@ index_sql(LvDefinition *def, const char *table)
 }
 
 /*
+ * insert_marker inserts the marker row of generation gen into table (a
+ * batch table or partition).  On Citus the row needs a value of the
+ * distribution column (a group key; readers skip markers by nrows IS NULL).
+ */
+static void
+insert_marker(const char *table, int32 gen)
+{
+	Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(table)),
+										 NoLock, false);
+	char		method;
+	char	   *column = lv_citus_distribution(relid, &method);
+
+	if (column == NULL)
+		lv_spi_exec_args(psprintf("INSERT INTO %s (gen) VALUES ($1)", table),
+						 1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(gen)},
+						 NULL, false, 0);
+	else
+		lv_spi_exec_args(psprintf("INSERT INTO %s (gen, %s) VALUES ($1, %s)", table,
+								  quote_identifier(column),
+								  get_atttype(relid, get_attnum(relid, column)) == UUIDOID ?
+								  "'00000000-0000-0000-0000-000000000000'" : "'0'"),
+						 1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(gen)},
+						 NULL, false, 0);
+}
+
+/*
  * lv_create_batch_table creates the partitioned batch table of a view and
  * its empty generation 0 (just its marker).
  */
@@ -140,7 +168,9 @@ lv_create_batch_table(void *defp, const char *schema, const char *name)
 						 quote_qualified_identifier(schema, psprintf("%s_0", name)),
 						 batch_table),
 				false, 0);
-	lv_spi_exec(psprintf("INSERT INTO %s (gen) VALUES (0)", batch_table), false, 0);
+	if (def->dist_key > 0)
+		lv_citus_distribute(batch_table, psprintf("k%d", def->dist_key), def->source);
+	insert_marker(batch_table, 0);
 }
 
 /*
@@ -162,8 +192,12 @@ lv_batch_sql(void *defp, const char *next)
 		LvKey	   *key = lfirst(lc);
 		int			i = foreach_current_index(lc) + 1;
 
-		appendStringInfo(&buf, ", p.k%d::%s%s AS k%d", i, key->type_sql,
-						 key->collate_sql, i);
+		/* Citus pushes the build down only with the bare distribution column */
+		if (i == def->dist_key)
+			appendStringInfo(&buf, ", p.k%d AS k%d", i, i);
+		else
+			appendStringInfo(&buf, ", p.k%d::%s%s AS k%d", i, key->type_sql,
+							 key->collate_sql, i);
 	}
 	foreach(lc, def->aggs)
 	{
@@ -345,6 +379,8 @@ lv_recompute_view(LvView *view)
 	int64		rows;
 	bool		isnull;
 	char	   *next = lv_storage_name(view, "batch_next");
+	char	   *target = next;
+	char	   *dist_column = NULL;
 	char	   *holes;
 	char	   *partition;
 	LvState		old;
@@ -370,9 +406,24 @@ lv_recompute_view(LvView *view)
 		int			cat_sec;
 		int			level = lv_become_catalog_owner(&cat_user, &cat_sec);
 
-		lv_spi_exec(psprintf("CREATE TABLE %s (LIKE %s)", next,
+		partition = psprintf("v%d_batch_" INT64_FORMAT, view->view_id, closed_gen);
+		/*
+		 * On Citus the table is distributed like the batch table and built
+		 * under its partition's name: a distributed RENAME would lock the
+		 * table on every node
+		 */
+		if (view->distributed)
+		{
+			char		method;
+
+			target = quote_qualified_identifier(view->data_schema, partition);
+			dist_column = lv_citus_distribution(view->batch_table, &method);
+		}
+		lv_spi_exec(psprintf("CREATE TABLE %s (LIKE %s)", target,
 							 lv_storage_name(view, "batch")), false, 0);
-		lv_spi_exec(psprintf("ALTER TABLE %s OWNER TO %s", next,
+		if (dist_column)
+			lv_citus_distribute(target, dist_column, view->source);
+		lv_spi_exec(psprintf("ALTER TABLE %s OWNER TO %s", target,
 							 quote_identifier(GetUserNameFromId(view->owner, false))),
 					false, 0);
 		lv_restore_user(cat_user, cat_sec, level);
@@ -383,20 +434,31 @@ lv_recompute_view(LvView *view)
 	 * the holes as an int8multirange value, so that the one-shot plan
 	 * folds the batch's hole test to a constant when there are none
 	 */
-	lv_spi_exec_args(view->batch_sql, 4,
-					 (Oid[]) {INT8OID, INT8OID, INT8OID, INT8MULTIRANGEOID},
-					 (Datum[]) {Int64GetDatum(PG_INT64_MIN), Int64GetDatum(watermark),
-						 Int64GetDatum(closed_gen),
-					 OidInputFunctionCall(F_MULTIRANGE_IN, holes, INT8MULTIRANGEOID, -1)},
-					 NULL, false, 0);
-	lv_spi_exec(psprintf("SELECT coalesce(sum(nrows), 0)::bigint FROM %s", next), false, 1);
-	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	lv_spi_exec_args(psprintf("INSERT INTO %s (gen) VALUES ($1)", next),
-						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum((int32) closed_gen)},
-						  NULL, false, 0);
+	{
+		const char *build = view->batch_sql;
 
-	partition = psprintf("v%d_batch_" INT64_FORMAT, view->view_id, closed_gen);
+		if (target != next)
+		{
+			/* the statement names the table next: name the partition */
+			char	   *prefix = psprintf("INSERT INTO %s ", next);
+
+			if (strncmp(build, prefix, strlen(prefix)) != 0)
+				elog(ERROR, "lambda_views: unexpected batch statement of view %d", view->view_id);
+			build = psprintf("INSERT INTO %s %s", target, build + strlen(prefix));
+		}
+		lv_spi_exec_args(build, 4,
+						 (Oid[]) {INT8OID, INT8OID, INT8OID, INT8MULTIRANGEOID},
+						 (Datum[]) {Int64GetDatum(PG_INT64_MIN), Int64GetDatum(watermark),
+							 Int64GetDatum(closed_gen),
+						 OidInputFunctionCall(F_MULTIRANGE_IN, holes, INT8MULTIRANGEOID, -1)},
+						 NULL, false, 0);
+	}
+	lv_spi_exec(psprintf("SELECT coalesce(sum(nrows), 0)::bigint FROM %s", target), false, 1);
+	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	insert_marker(target, (int32) closed_gen);
+
 	/* ATTACH builds the partitioned table's indexes on the new partition */
+	if (target == next)
 	{
 		/* a rename needs CREATE on the schema: the catalog's owner's */
 		Oid			cat_user;

@@ -317,16 +317,249 @@ lv_view_pending_rows(int32 view_id, int64 *pending)
 	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
 	SPI_connect();
 	/* beyond the watermark, and in its holes (speed.c) */
-	lv_spi_exec_args(psprintf("SELECT (SELECT pg_catalog.count(*) FROM %s WHERE %s > st.speed_watermark) "
-							  "+ (SELECT pg_catalog.count(*) FROM pg_catalog.unnest(st.speed_holes) r, "
-							  "   LATERAL (SELECT 1 FROM %s WHERE %s >= pg_catalog.lower(r) "
-							  "   AND %s < pg_catalog.upper(r)) x) "
-							  "FROM lambda_views.view_state st WHERE st.view_id = $1",
-							  source, key, source, key, key),
-						  1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view->view_id)},
-						  NULL, true, 1);
+	if (view->distributed)
+	{
+		/*
+		 * Citus plans no query that joins the local state row with the
+		 * source's shards: one count per range (each origin's rest is a
+		 * hole), in the caller's snapshot of the state row
+		 */
+		char	   *w;
+		char	   *holes;
+		StringInfoData q;
+		const char *p;
+
+		lv_spi_exec_args("SELECT st.speed_watermark::pg_catalog.text, st.speed_holes::pg_catalog.text "
+						 "FROM lambda_views.view_state st WHERE st.view_id = $1",
+						 1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view->view_id)},
+						 NULL, true, 1);
+		w = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		holes = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		p = holes + 1;
+		initStringInfo(&q);
+		appendStringInfo(&q, "SELECT pg_catalog.count(*) FROM %s WHERE %s > %s",
+						 source, key, w);
+		/* "{[a,b),[c,d)}": an index range per hole */
+		while (*p == '[')
+		{
+			char	   *end;
+			int64		lo = strtoi64(p + 1, &end, 10);
+			int64		hi = strtoi64(end + 1, &end, 10);
+
+			appendStringInfo(&q, " OR (%s >= " INT64_FORMAT " AND %s < " INT64_FORMAT ")",
+							 key, lo, key, hi);
+			p = end + 1;
+			if (*p == ',')
+				p++;
+		}
+		lv_spi_exec(q.data, true, 1);
+	}
+	else
+		lv_spi_exec_args(psprintf("SELECT (SELECT pg_catalog.count(*) FROM %s WHERE %s > st.speed_watermark) "
+								  "+ (SELECT pg_catalog.count(*) FROM pg_catalog.unnest(st.speed_holes) r, "
+								  "   LATERAL (SELECT 1 FROM %s WHERE %s >= pg_catalog.lower(r) "
+								  "   AND %s < pg_catalog.upper(r)) x) "
+								  "FROM lambda_views.view_state st WHERE st.view_id = $1",
+								  source, key, source, key, key),
+						 1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view->view_id)},
+						 NULL, true, 1);
 	*pending = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	lv_restore_user(saved_user, saved_sec, nestlevel);
 	return true;
+}
+
+/*
+ * Citus (a hash-distributed source).  Every node that plans an INSERT draws
+ * the append key from its own range of the sequence: the keys of the node
+ * of group g lie in (g << 48, (g + 1) << 48], and a writer holds the shell
+ * table's lock at that node (its origin) from before it draws a key until
+ * its commit has reached every shard, or left an in-doubt prepared
+ * transaction there that Citus' recovery ends later (which keeps the
+ * shard's lock).  So once every writer that held the shell table at the
+ * origin when its head H was read has ended, and no prepared transaction
+ * holds a shard of the source, every key of that origin up to H is
+ * committed for good on its shard, or never will be.
+ */
+#define LV_ORIGIN_MODES "('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')"
+
+/* origin_probe_sql: "group head writers" of the node it runs on */
+static char *
+origin_probe_sql(LvView *view)
+{
+	char	   *source = quote_literal_cstr(quote_qualified_identifier(get_namespace_name(get_rel_namespace(view->source)),
+																	   get_rel_name(view->source)));
+	char	   *seq = quote_qualified_identifier(get_namespace_name(get_rel_namespace(view->key_sequence)),
+												 get_rel_name(view->key_sequence));
+
+	return psprintf("SELECT (SELECT l.groupid FROM pg_catalog.pg_dist_local_group l)::pg_catalog.text "
+					"|| ' ' || (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM %s s)::pg_catalog.text "
+					"|| ' ' || coalesce((SELECT pg_catalog.string_agg(DISTINCT k.virtualtransaction, ',') "
+					"FROM pg_catalog.pg_locks k WHERE k.locktype = 'relation' AND k.granted "
+					"AND k.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()) "
+					"AND k.relation = %s::pg_catalog.regclass AND k.mode IN " LV_ORIGIN_MODES "), '')",
+					seq, source);
+}
+
+/* in_doubt_sql: whether a prepared transaction holds a shard of the source on the node */
+static char *
+in_doubt_sql(LvView *view)
+{
+	char	   *nsp = get_namespace_name(get_rel_namespace(view->source));
+	char	   *rel = get_rel_name(view->source);
+	char	   *source = quote_literal_cstr(quote_qualified_identifier(nsp, rel));
+
+	return psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks k WHERE k.pid IS NULL "
+					"AND k.locktype = 'relation' AND k.relation IN (SELECT pg_catalog.to_regclass("
+					"pg_catalog.quote_ident(%s) || '.' || pg_catalog.quote_ident(%s || '_' || s.shardid)) "
+					"FROM pg_catalog.pg_dist_shard s WHERE s.logicalrelid = %s::pg_catalog.regclass))::pg_catalog.text",
+					quote_literal_cstr(nsp), quote_literal_cstr(rel), source);
+}
+
+/* parse_probe reads "group head vx1,vx2" into an LvOrigin */
+static LvOrigin *
+parse_probe(const char *text)
+{
+	LvOrigin   *o = palloc0(sizeof(LvOrigin));
+	char	   *copy = pstrdup(text);
+	char	   *group = strtok(copy, " ");
+	char	   *head = strtok(NULL, " ");
+	char	   *writers = strtok(NULL, " ");
+
+	if (group == NULL || head == NULL)
+		elog(ERROR, "lambda_views: malformed origin probe \"%s\"", text);
+	o->group = pg_strtoint32(group);
+	o->head = strtoi64(head, NULL, 10);
+	o->writers = writers ? pstrdup(writers) : NULL;
+	return o;
+}
+
+/*
+ * lv_capture_origins returns, as a List of LvOrigin (in the caller's
+ * memory context), the head of every node's range of the source's append
+ * keys and whether every key up to it is settled.  It looks again every 5
+ * ms, up to wait_ms, for the writers that held the shell table when the
+ * heads were read; never for later ones.  An origin whose writers have not
+ * all ended by then is not settled.  When a prepared transaction holds a
+ * shard of the source (an in-doubt commit), no origin is settled: its rows
+ * may be anywhere below the heads.
+ */
+List *
+lv_capture_origins(LvView *view, int wait_ms)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	List	   *origins = NIL;
+	List	   *local_writers;
+	LvOrigin   *local;
+	ListCell   *lc;
+	TimestampTz start = GetCurrentTimestamp();
+	bool		in_doubt = false;
+
+	SPI_connect();
+	{
+		MemoryContext spi = MemoryContextSwitchTo(cxt);
+
+		local = palloc0(sizeof(LvOrigin));
+		local->head = lv_sequence_last_value(view->key_sequence);
+		local_writers = source_writers(view->source);
+		MemoryContextSwitchTo(spi);
+	}
+	local->group = lv_citus_local_group();
+	foreach(lc, lv_citus_on_other_nodes(origin_probe_sql(view)))
+	{
+		MemoryContext spi = MemoryContextSwitchTo(cxt);
+
+		origins = lappend(origins, parse_probe(lfirst(lc)));
+		MemoryContextSwitchTo(spi);
+	}
+
+	for (;;)
+	{
+		bool		waiting = false;
+		StringInfoData check;
+
+		/* the local writers */
+		while (local_writers != NIL &&
+			   VirtualXactLock(*(VirtualTransactionId *) linitial(local_writers), false))
+			local_writers = list_delete_first(local_writers);
+		local->settled = (local_writers == NIL);
+		waiting = !local->settled;
+
+		/* the other nodes' writers: one look at all of them */
+		initStringInfo(&check);
+		foreach(lc, origins)
+		{
+			LvOrigin   *o = lfirst(lc);
+			char	   *vx;
+			char	   *save;
+			char	   *copy;
+			bool		first = true;
+
+			if (o->settled)
+				continue;
+			if (o->writers == NULL || o->writers[0] == '\0')
+			{
+				o->settled = true;
+				continue;
+			}
+			appendStringInfo(&check, "%sWHEN %d THEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks k "
+							 "WHERE k.virtualtransaction IN (",
+							 check.len == 0 ? "" : " ", o->group);
+			copy = pstrdup(o->writers);
+			for (vx = strtok_r(copy, ",", &save); vx; vx = strtok_r(NULL, ",", &save))
+			{
+				appendStringInfo(&check, "%s%s", first ? "" : ", ", quote_literal_cstr(vx));
+				first = false;
+			}
+			appendStringInfoString(&check, "))");
+		}
+		if (check.len > 0)
+		{
+			/* each node answers "group:ended" for its own writers */
+			List	   *answers = lv_citus_on_other_nodes(psprintf("SELECT (SELECT l.groupid FROM pg_catalog.pg_dist_local_group l)::pg_catalog.text "
+																   "|| ':' || (CASE (SELECT l.groupid FROM pg_catalog.pg_dist_local_group l) "
+																   "%s ELSE true END)::pg_catalog.text",
+																   check.data));
+
+			ListCell   *lc2;
+
+			foreach(lc2, answers)
+			{
+				char	   *answer = lfirst(lc2);
+				int32		group = pg_strtoint32(pnstrdup(answer, strcspn(answer, ":")));
+				bool		ended = strcmp(answer + strcspn(answer, ":"), ":true") == 0;
+
+				foreach(lc, origins)
+				{
+					LvOrigin   *o = lfirst(lc);
+
+					if (o->group == group && !o->settled)
+					{
+						o->settled = ended;
+						waiting = waiting || !ended;
+					}
+				}
+			}
+		}
+		if (!waiting ||
+			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), wait_ms))
+			break;
+		pg_usleep(5000L);
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	/* after the origins: an in-doubt commit keeps its shard's lock */
+	lv_spi_exec(in_doubt_sql(view), true, 1);
+	in_doubt = strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "true") == 0;
+	foreach(lc, lv_citus_on_other_nodes(in_doubt_sql(view)))
+		in_doubt = in_doubt || strcmp(lfirst(lc), "true") == 0;
+	SPI_finish();
+
+	origins = lcons(local, origins);
+	if (in_doubt)
+	{
+		foreach(lc, origins)
+			((LvOrigin *) lfirst(lc))->settled = false;
+	}
+	return origins;
 }

@@ -14,6 +14,7 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+#include "utils/guc.h"
 
 #include "catalog/dependency.h"
 #include "catalog/partition.h"
@@ -64,6 +65,20 @@ qualified_name(Oid relid)
 }
 
 /*
+ * citus_triggers_allowed lets Citus create the guard's trigger on a
+ * distributed table until the returned GUC nest level is popped.
+ */
+static int
+citus_triggers_allowed(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("citus.enable_unsafe_triggers", "on", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+/*
  * lv_guard_source installs the triggers that keep a source immutable.
  * Freezing a table is the owner's power to grant: it takes ownership or the
  * TRIGGER privilege.
@@ -83,6 +98,29 @@ lv_guard_source(Oid source)
 				 errhint("The table's owner can GRANT TRIGGER ON %s to the view's creator.", name)));
 
 	SPI_connect();
+	if (lv_citus_distributed(source))
+	{
+		/*
+		 * Citus copies the trigger to every shard, where a change through
+		 * any node runs; the node holding a shard does not know the view,
+		 * and the argument says the table is a source.  Citus' own moves
+		 * and copies of shards never update or delete.
+		 */
+		int			nestlevel = citus_triggers_allowed();
+
+		/* Citus copies no trigger that fires on TRUNCATE to the shards */
+		if (!has_trigger(source, GUARD_ROW_TRIGGER))
+			lv_spi_exec(psprintf("CREATE TRIGGER %s BEFORE UPDATE OR DELETE ON %s "
+								 "FOR EACH STATEMENT EXECUTE FUNCTION lambda_views.refuse_modification('source')",
+								 GUARD_ROW_TRIGGER, name), false, 0);
+		if (!has_trigger(source, GUARD_TRIGGER))
+			lv_spi_exec(psprintf("CREATE TRIGGER %s BEFORE TRUNCATE ON %s "
+								 "FOR EACH STATEMENT EXECUTE FUNCTION lambda_views.refuse_modification('source')",
+								 GUARD_TRIGGER, name), false, 0);
+		AtEOXact_GUC(true, nestlevel);
+		SPI_finish();
+		return;
+	}
 	if (!has_trigger(source, GUARD_TRIGGER))
 		lv_spi_exec(psprintf("CREATE TRIGGER %s BEFORE UPDATE OR DELETE OR TRUNCATE ON %s "
 							 "FOR EACH STATEMENT EXECUTE FUNCTION lambda_views.refuse_modification()",
@@ -127,7 +165,19 @@ lv_unguard_source(Oid source)
 	lv_catalog_sql("SELECT 1 FROM lambda_views.views WHERE source = $1",
 						  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(source)},
 						  NULL, false, 1);
-	if (SPI_processed == 0)
+	if (SPI_processed == 0 && lv_citus_distributed(source))
+	{
+		int			nestlevel = citus_triggers_allowed();
+
+		if (has_trigger(source, GUARD_TRIGGER))
+			lv_spi_exec(psprintf("DROP TRIGGER %s ON %s", GUARD_TRIGGER,
+								 qualified_name(source)), false, 0);
+		if (has_trigger(source, GUARD_ROW_TRIGGER))
+			lv_spi_exec(psprintf("DROP TRIGGER %s ON %s", GUARD_ROW_TRIGGER,
+								 qualified_name(source)), false, 0);
+		AtEOXact_GUC(true, nestlevel);
+	}
+	else if (SPI_processed == 0)
 	{
 		relids = find_all_inheritors(source, NoLock, NULL);
 		foreach(lc, relids)
@@ -247,6 +297,16 @@ lv_guard_modification(TriggerData *trigdata)
 		view = NULL;
 	else
 		view = reading_view(RelationGetRelid(trigdata->tg_relation));
+	/* a shard of a Citus source, on a node that does not know the view */
+	if (view == NULL && trigdata->tg_trigger->tgnargs > 0 &&
+		strcmp(trigdata->tg_trigger->tgargs[0], "source") == 0 &&
+		!purge_allows(RelationGetRelid(trigdata->tg_relation)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot %s table \"%s\": it is a shard of the append-only source of a lambda view",
+						op, RelationGetRelationName(trigdata->tg_relation)),
+				 errdetail("The batch and speed layers hold every appended row; changing rows in place would make them disagree."),
+				 errhint("Append a correcting row (for example one with negated values), then recompute the view on the coordinator.")));
 	if (view != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -67,6 +67,8 @@ lv_create_speed_table(void *defp, const char *speed_table)
 	key_list(&buf, def, "");
 	appendStringInfo(&buf, "%sgen) NULLS NOT DISTINCT", def->keys ? ", " : "");
 	lv_spi_exec(buf.data, false, 0);
+	if (def->dist_key > 0)
+		lv_citus_distribute(speed_table, psprintf("k%d", def->dist_key), def->source);
 }
 
 /*
@@ -81,9 +83,17 @@ lv_fold_sql(void *defp, const char *speed_table)
 	ListCell   *lc;
 	int			naggs = list_length(def->aggs);
 
+	/*
+	 * On Citus the INSERT ... SELECT is pushed down to the shards (speed
+	 * table co-located with the source, keyed by the distribution column);
+	 * a data-modifying WITH would be pulled to the coordinator.
+	 */
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "WITH d AS (%s), u AS (INSERT INTO %s AS t (gen",
-					 def->partial_sql, speed_table);
+	if (def->dist_key > 0)
+		appendStringInfo(&buf, "INSERT INTO %s AS t (gen", speed_table);
+	else
+		appendStringInfo(&buf, "WITH d AS (%s), u AS (INSERT INTO %s AS t (gen",
+						 def->partial_sql, speed_table);
 	if (def->keys)
 		appendStringInfoString(&buf, ", ");
 	key_list(&buf, def, "");
@@ -95,7 +105,11 @@ lv_fold_sql(void *defp, const char *speed_table)
 	key_list(&buf, def, "d.");
 	foreach(lc, def->aggs)
 		appendStringInfo(&buf, ", d.s%d", foreach_current_index(lc) + 1);
-	appendStringInfoString(&buf, ", d.nrows FROM d WHERE d.nrows > 0 ON CONFLICT (");
+	if (def->dist_key > 0)
+		appendStringInfo(&buf, ", d.nrows FROM (%s) d WHERE d.nrows > 0 ON CONFLICT (",
+						 def->partial_sql);
+	else
+		appendStringInfoString(&buf, ", d.nrows FROM d WHERE d.nrows > 0 ON CONFLICT (");
 	key_list(&buf, def, "");
 	appendStringInfo(&buf, "%sgen) DO UPDATE SET ", def->keys ? ", " : "");
 	foreach(lc, def->aggs)
@@ -108,6 +122,11 @@ lv_fold_sql(void *defp, const char *speed_table)
 						 j, agg->signature_sql, j, j, agg->witness_sql);
 	}
 	(void) naggs;
+	if (def->dist_key > 0)
+	{
+		appendStringInfoString(&buf, "nrows = t.nrows + excluded.nrows");
+		return buf.data;
+	}
 	appendStringInfoString(&buf, "nrows = t.nrows + excluded.nrows) "
 						   "SELECT coalesce(sum(nrows), 0)::bigint FROM d");
 	return buf.data;
@@ -255,6 +274,167 @@ unseen_keys(const UnseenSql *sql, int64 lo, int64 hi, Snapshot snapshot)
 }
 
 /*
+ * record_fold advances the view's state row in the fold's transaction: the
+ * watermark, its holes (text), the generation folded into and the rows.
+ */
+static void
+record_fold(LvView *view, int64 watermark, const char *holes, int64 gen,
+			int64 rows, double ms)
+{
+	lv_catalog_sql("UPDATE lambda_views.view_state SET "
+				   "gen_start_watermark = CASE WHEN $3 <> 0 AND speed_gen <> $3 "
+				   "  THEN speed_watermark ELSE gen_start_watermark END, "
+				   "gen_start_holes = CASE WHEN $3 <> 0 AND speed_gen <> $3 "
+				   "  THEN speed_holes ELSE gen_start_holes END, "
+				   "speed_gen = CASE WHEN $3 <> 0 THEN $3 ELSE speed_gen END, "
+				   "speed_watermark = $2, speed_holes = $6::pg_catalog.int8multirange, "
+				   "rows_folded = rows_folded + $4, "
+				   "last_fold_at = now(), last_fold_ms = $5 "
+				   "WHERE view_id = $1",
+				   6, (Oid[]) {INT4OID, INT8OID, INT8OID, INT8OID, FLOAT8OID, TEXTOID},
+				   (Datum[]) {Int32GetDatum(view->view_id), Int64GetDatum(watermark),
+					   Int64GetDatum(gen), Int64GetDatum(rows), Float8GetDatum(ms),
+				   CStringGetTextDatum(holes)},
+				   NULL, false, 0);
+}
+
+/*
+ * Citus: the folded keys of each node's range (capture.c) are kept in the
+ * same two values as on one node.  The watermark is the mark of the highest
+ * range folded; each lower range's unfolded rest, (mark_g, (g + 1) << 48],
+ * is a hole.  So reads, the batch and the status view need nothing else.
+ */
+static int64
+origin_start(int32 group)
+{
+	return ((int64) group) << LV_ORIGIN_BITS;
+}
+
+/* origin_mark: how far the keys of a group's range are folded */
+static int64
+origin_mark(int32 group, int64 watermark, List *holes)
+{
+	int64		start = origin_start(group);
+	int64		end = origin_start(group + 1);
+	int64		mark = Min(watermark, end);
+	ListCell   *lc;
+
+	foreach(lc, holes)
+	{
+		KeyRange   *r = lfirst(lc);
+
+		/* a hole [mark + 1, end + 1) of this range */
+		if (r->lo > start && r->lo <= end + 1)
+		{
+			mark = Min(mark, r->lo - 1);
+			break;
+		}
+	}
+	return Max(mark, start);
+}
+
+static int
+origin_cmp(const ListCell *a, const ListCell *b)
+{
+	int32		ga = ((LvOrigin *) lfirst(a))->group;
+	int32		gb = ((LvOrigin *) lfirst(b))->group;
+
+	return (ga > gb) - (ga < gb);
+}
+
+/*
+ * fold_distributed is lv_fold_view for a Citus distributed source: one
+ * pushed-down statement per node's range of settled new keys, all in the
+ * fold's distributed transaction with the state row.  Never folds beyond
+ * what is settled (no holes of unseen keys): a writer left open at one
+ * node holds back that node's range only.
+ */
+static int64
+fold_distributed(LvView *view, bool *more)
+{
+	Oid			saved_user;
+	int			saved_sec;
+	int			nestlevel;
+	LvState		state;
+	List	   *holes;
+	List	   *origins;
+	List	   *kept = NIL;
+	ListCell   *lc;
+	int64		total = 0;
+	int64		gen;
+	int64		watermark;
+	int32		top = -1;
+	char	   *source;
+	char	   *key;
+	char	   *count_sql;
+	instr_time	start;
+	instr_time	elapsed;
+
+	INSTR_TIME_SET_CURRENT(start);
+	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
+	state = lv_lock_state(view);
+	holes = parse_holes(state.speed_holes);
+	origins = lv_capture_origins(view, 100);
+	list_sort(origins, origin_cmp);
+	source = quote_qualified_identifier(get_namespace_name(get_rel_namespace(view->source)),
+										get_rel_name(view->source));
+	key = (char *) quote_identifier(view->append_key);
+	count_sql = psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s > $1 AND %s <= $2",
+						 source, key, key);
+
+	SPI_connect();
+	lv_lock_view(view->view_id, LV_LOCK_FOLD_GEN, RowExclusiveLock);
+	gen = lv_sequence_last_value(view->gen_sequence);
+	watermark = state.speed_watermark;
+	foreach(lc, origins)
+	{
+		LvOrigin   *o = lfirst(lc);
+		int64		mark = origin_mark(o->group, state.speed_watermark, holes);
+		Datum		args[3] = {Int64GetDatum(mark), Int64GetDatum(o->head), Int64GetDatum(gen)};
+		bool		isnull;
+
+		if (o->settled && o->head > mark)
+		{
+			lv_spi_exec_args(count_sql, 2, (Oid[]) {INT8OID, INT8OID}, args, NULL, true, 0);
+			total += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			lv_spi_exec_args(view->fold_sql, 3, (Oid[]) {INT8OID, INT8OID, INT8OID},
+							 args, NULL, false, 0);
+			mark = o->head;
+		}
+		o->head = mark;			/* from here on: the new mark */
+		if (mark > origin_start(o->group))
+			top = o->group;
+	}
+	/* the new watermark and holes */
+	foreach(lc, origins)
+	{
+		LvOrigin   *o = lfirst(lc);
+
+		if (o->group > top)
+			break;
+		if (o->group == top)
+			watermark = o->head;
+		else if (o->head < origin_start(o->group + 1))
+		{
+			KeyRange   *r = palloc(sizeof(KeyRange));
+
+			r->lo = o->head + 1;
+			r->hi = origin_start(o->group + 1) + 1;
+			kept = lappend(kept, r);
+		}
+	}
+	if (top < 0)
+		watermark = state.speed_watermark;
+
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	record_fold(view, watermark, holes_text(kept), gen, total, INSTR_TIME_GET_MILLISEC(elapsed));
+	SPI_finish();
+	lv_restore_user(saved_user, saved_sec, nestlevel);
+	return total;
+}
+
+/*
  * lv_fold_view folds the source rows beyond the speed watermark, and the
  * rows of its holes that have become visible, at most max_chunks chunks of
  * lambda_views.fold_chunk_rows keys of new rows (0: all) and at most
@@ -302,6 +482,8 @@ lv_fold_view(LvView *view, int max_chunks, int64 max_keys, const int64 *settled,
 	if (more)
 		*more = false;
 	lv_require_read_committed("fold");
+	if (view->distributed)
+		return fold_distributed(view, more);
 	INSTR_TIME_SET_CURRENT(start);
 	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
 	state = lv_lock_state(view);
@@ -379,22 +561,7 @@ lv_fold_view(LvView *view, int max_chunks, int64 max_keys, const int64 *settled,
 
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
-	lv_catalog_sql("UPDATE lambda_views.view_state SET "
-				   "gen_start_watermark = CASE WHEN $3 <> 0 AND speed_gen <> $3 "
-				   "  THEN speed_watermark ELSE gen_start_watermark END, "
-				   "gen_start_holes = CASE WHEN $3 <> 0 AND speed_gen <> $3 "
-				   "  THEN speed_holes ELSE gen_start_holes END, "
-				   "speed_gen = CASE WHEN $3 <> 0 THEN $3 ELSE speed_gen END, "
-				   "speed_watermark = $2, speed_holes = $6::pg_catalog.int8multirange, "
-				   "rows_folded = rows_folded + $4, "
-				   "last_fold_at = now(), last_fold_ms = $5 "
-				   "WHERE view_id = $1",
-				   6, (Oid[]) {INT4OID, INT8OID, INT8OID, INT8OID, FLOAT8OID, TEXTOID},
-				   (Datum[]) {Int32GetDatum(view->view_id), Int64GetDatum(lo),
-					   Int64GetDatum(gen), Int64GetDatum(total),
-					   Float8GetDatum(INSTR_TIME_GET_MILLISEC(elapsed)),
-				   CStringGetTextDatum(holes_text(kept))},
-				   NULL, false, 0);
+	record_fold(view, lo, holes_text(kept), gen, total, INSTR_TIME_GET_MILLISEC(elapsed));
 	SPI_finish();
 	UnregisterSnapshot(snapshot);
 	lv_restore_user(saved_user, saved_sec, nestlevel);

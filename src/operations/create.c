@@ -214,7 +214,8 @@ lv_create_version(LvDefinition *def, Oid nspid, const char *relname,
 
 	/* with a first batch, it covers every row settled now */
 	speed_watermark = def->key_floor;
-	if (initial_batch)
+	/* on Citus the first fold settles each node's range (create_view) */
+	if (initial_batch && def->dist_key == 0)
 	{
 		LvView		probe = {0};
 
@@ -294,6 +295,13 @@ lv_create_view_op(const char *name, const char *query, const char *append_key,
 
 	lv_guard_source(def->source);
 	if (initial_batch)
-		(void) lv_recompute_view(lv_view_by_id(view_id, false));
+	{
+		LvView	   *view = lv_view_by_id(view_id, false);
+
+		/* on Citus: every row settled now, through the speed layer */
+		if (view->distributed)
+			(void) lv_fold_view(view, 0, 0, NULL, 0, NULL);
+		(void) lv_recompute_view(view);
+	}
 	return relid;
 }

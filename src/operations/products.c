@@ -284,6 +284,13 @@ lv_purge_source(Oid source, Datum before, const char *column)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", source)));
 	relowner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	if (lv_citus_distributed(source))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("purge is not supported for Citus distributed table \"%s\"",
+						NameStr(((Form_pg_class) GETSTRUCT(tuple))->relname)),
+				 errdetail("The guard refuses DELETE on every shard of a lambda view's source."),
+				 errhint("Keep the rows, or drop the lambda views over the table before deleting from it.")));
 	if (((Form_pg_class) GETSTRUCT(tuple))->relkind != RELKIND_RELATION &&
 		((Form_pg_class) GETSTRUCT(tuple))->relkind != RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,

@@ -785,6 +785,12 @@ lv_alter_view_op(const char *name, const char *query, const int32 *rows_per_seco
 	}
 	serving = lv_view_by_name(name, ShareUpdateExclusiveLock);
 	lv_check_owner(serving);
+	if (serving->distributed)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("alter_view is not supported for lambda view \"%s\" over a Citus distributed table", name),
+				 errdetail("A replay switches in once its source's writers have settled, which the replay does not yet check on every node."),
+				 errhint("Create the new definition with create_view and drop the old one with drop_view.")));
 	lv_require_read_committed("alter_view");
 	info = version_info(serving->view_id);
 	if (strcmp(info.role, "serving") != 0)

@@ -1,0 +1,299 @@
+# Lambda views over a Citus hash-distributed source, on a coordinator and
+# two workers (Citus 12 syncs metadata: every node accepts writes and draws
+# append keys from its own range, id >> 48 = its group).  Checks, each
+# against the view's query run on the source (EXCEPT ALL both ways):
+# storage distributed and co-located with the source; the fold and the
+# recompute pushed down (EXPLAIN); concurrent inserts through all three
+# nodes with aborts and savepoints while the workers fold and recompute;
+# a writer left open at one node holds back that node's range only; an
+# in-doubt prepared transaction on a shard (what a lost COMMIT PREPARED
+# leaves) holds the folds back until Citus' recovery commits it (folded
+# once) or rolls another back (never folded); the guard on every node; a
+# shard move (block_writes) during folds; a node added during ingest; and
+# the refusals with their SQLSTATEs.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use LambdaViewsTest;
+use IPC::Run;
+use Time::HiRes qw(time usleep);
+
+my $conf = qq{
+shared_preload_libraries = 'citus,lambda_views'
+listen_addresses = '127.0.0.1'
+max_prepared_transactions = 20
+max_connections = 60
+wal_level = logical
+lambda_views.naptime = '100ms'
+citus.recover_2pc_interval = -1
+};
+
+# citus_node starts one node with Citus and lambda_views preloaded.
+sub citus_node
+{
+	my ($name) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', $conf);
+	$node->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 trust\n");
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION citus');
+	return $node;
+}
+
+my $coord = citus_node('coord');
+my $w1 = citus_node('worker1');
+my $w2 = citus_node('worker2');
+$coord->safe_psql('postgres', qq{
+SELECT citus_set_coordinator_host('127.0.0.1', ${\ $coord->port});
+SELECT citus_add_node('127.0.0.1', ${\ $w1->port});
+SELECT citus_add_node('127.0.0.1', ${\ $w2->port});
+});
+
+my $q1 = 'SELECT url, count(*) AS n, sum(x) AS s, max(x) AS hi, avg(x) AS mean FROM public.ev GROUP BY url';
+my $q2 = 'SELECT url, g, count(*) AS n, min(x) AS lo FROM public.ev WHERE x % 3 <> 0 GROUP BY url, g';
+
+$coord->safe_psql('postgres', qq{
+CREATE EXTENSION lambda_views;
+CREATE TABLE public.ev (id bigserial, url text NOT NULL, g int, x int, ts timestamptz DEFAULT now());
+SELECT create_distributed_table('public.ev', 'url', shard_count => 8);
+CREATE INDEX ON public.ev (id);
+INSERT INTO public.ev (url, g, x) SELECT '/p' || (i % 40), i % 7, i % 1000 FROM generate_series(1, 3000) i;
+SELECT lambda_views.create_view('public.v1', \$\$$q1\$\$, speed_interval => '200 ms');
+SELECT lambda_views.create_view('public.v2', \$\$$q2\$\$, speed_interval => '200 ms', batch_interval => '2 seconds');
+});
+is($w1->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'lambda_views'"),
+	$coord->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'lambda_views'"),
+	'CREATE EXTENSION reached the workers');
+
+# 1. storage distributed, co-located with the source
+is($coord->safe_psql('postgres', q{
+SELECT count(DISTINCT p.colocationid) || ' ' || count(*)
+  FROM pg_dist_partition p
+ WHERE p.logicalrelid IN ('public.ev'::regclass, 'lambda_views_data.v1_speed'::regclass,
+                          'lambda_views_data.v1_batch'::regclass, 'lambda_views_data.v2_speed'::regclass,
+                          'lambda_views_data.v2_batch'::regclass)}),
+	'1 5', 'speed and batch tables are distributed and co-located with the source');
+
+# the view equals its query; realtime on and off (off: once nothing is pending)
+sub exact
+{
+	my ($what) = @_;
+	ok(wait_for($coord, 'postgres',
+			"SELECT bool_and(pending_rows = 0) FROM lambda_views.status", 60),
+		"$what: the workers folded every row");
+	for my $rt ('on', 'off')
+	{
+		is($coord->safe_psql('postgres', "SET lambda_views.realtime = $rt;" . diff_sql('public.v1', $q1)),
+			'0', "$what: v1 equals its query (realtime $rt)");
+		is($coord->safe_psql('postgres', "SET lambda_views.realtime = $rt;" . diff_sql('public.v2', $q2)),
+			'0', "$what: v2 equals its query (realtime $rt)");
+	}
+}
+exact('after create_view');
+
+# 2. pushed down: one task per shard, no pull to the coordinator
+my $fold_sql = $coord->safe_psql('postgres', q{SELECT fold_sql FROM lambda_views.views WHERE view_name = 'v1'});
+my $plan = $coord->safe_psql('postgres',
+	"PREPARE f(bigint, bigint, bigint) AS $fold_sql; EXPLAIN (COSTS OFF) EXECUTE f(0, 1000, 1)");
+like($plan, qr/Task Count: 8/, 'the fold is one task per shard');
+unlike($plan, qr/pull to coordinator|repartition/i, 'the fold is pushed down');
+like($plan, qr/Insert on v1_speed_\d+/, 'each task inserts into its co-located speed shard');
+my ($gen) = $coord->safe_psql('postgres', q{SELECT batch_gen FROM lambda_views.view_state s JOIN lambda_views.views v USING (view_id) WHERE v.view_name = 'v1'});
+my $batch_sql = $coord->safe_psql('postgres', qq{SELECT replace(batch_sql, 'v1_batch_next', 'v1_batch_$gen') FROM lambda_views.views WHERE view_name = 'v1'});
+# the recompute's statement with the values it runs with ($4: no holes)
+$batch_sql =~ s/\$1/0/g;
+$batch_sql =~ s/\$2/1000/g;
+$batch_sql =~ s/\$3/1/g;
+$batch_sql =~ s/\$4/'{}'/g;
+$plan = $coord->safe_psql('postgres', "EXPLAIN (COSTS OFF) $batch_sql");
+like($plan, qr/Task Count: 8/, 'the recompute is one task per shard');
+unlike($plan, qr/pull to coordinator|repartition/i, 'the recompute is pushed down');
+
+# 3. concurrent inserts through all three nodes, with aborts and savepoints
+my $script = "$PostgreSQL::Test::Utils::tmp_check/ins.sql";
+open(my $fh, '>', $script) or die;
+print $fh q{\set u random(0, 60)
+\set x random(0, 999)
+\set r random(0, 9)
+BEGIN;
+INSERT INTO public.ev (url, g, x) VALUES ('/p' || :u, :x % 7, :x), ('/q' || :u, :r, :x + 1);
+SAVEPOINT s;
+INSERT INTO public.ev (url, g, x) VALUES ('/s' || :u, 1, :x);
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO public.ev (url, g, x) SELECT '/r' || :u, 2, :x WHERE :r > 2;
+END;
+BEGIN;
+INSERT INTO public.ev (url, g, x) VALUES ('/aborted' || :u, 3, :x);
+ROLLBACK;
+};
+close($fh);
+my @benches;
+for my $n ($coord, $w1, $w2)
+{
+	push @benches, IPC::Run::start(
+		[ 'pgbench', '-n', '-c', '2', '-T', '6', '-R', '150', '-f', $script,
+			'-h', $n->host, '-p', $n->port, 'postgres' ],
+		'>', \my $out, '2>', \my $err);
+}
+# an out-of-order commit at the coordinator: a low key, committed last
+my $late = $coord->background_psql('postgres');
+$late->query_safe("BEGIN; INSERT INTO public.ev (url, g, x) VALUES ('/late', 1, 1)");
+# while it is open, the workers' ranges fold on
+ok(wait_for($coord, 'postgres', q{SELECT EXISTS (SELECT 1 FROM lambda_views.view_state s
+   JOIN lambda_views.views v USING (view_id)
+   WHERE v.view_name = 'v1' AND s.speed_watermark > (1::bigint << 48) + 100)}, 30),
+	'a writer open at the coordinator does not hold back the workers\' ranges');
+$_->finish for @benches;
+is($coord->safe_psql('postgres', q{SELECT count(*) FROM public.ev WHERE url LIKE '/aborted%' OR url LIKE '/s%'}),
+	'0', 'the aborted rows are not in the source');
+ok($coord->safe_psql('postgres', q{SELECT count(DISTINCT id >> 48) FROM public.ev}) == 3,
+	'rows came from three origins');
+# realtime off: the view holds exactly the folded rows while /late is open
+is($coord->safe_psql('postgres', "SET lambda_views.realtime = off;"
+		. diff_sql('public.v1', "SELECT url, count(*) AS n, sum(x) AS s, max(x) AS hi, avg(x) AS mean FROM public.ev WHERE "
+			. folded_sql('public.v1') . " GROUP BY url")),
+	'0', 'realtime off: v1 holds exactly its folded rows while a coordinator writer is open');
+$late->query_safe('COMMIT');
+$late->quit;
+exact('after concurrent inserts through three nodes');
+
+# 4. an in-doubt commit: the shard's half of a transaction whose origin
+# committed is still prepared (its COMMIT PREPARED never arrived).  Built
+# as Citus builds it: the origin's transaction holds the shell table's
+# lock, draws the key, prepares the row on the shard's node under a Citus
+# transaction name, records the commit in pg_dist_transaction (or not, for
+# one that must roll back) and commits locally; recovery ends the rest.
+sub shard_node
+{
+	my ($url) = @_;
+	my $port = $coord->safe_psql('postgres', qq{
+SELECT p.nodeport FROM pg_dist_shard_placement p
+ WHERE p.shardid = get_shard_id_for_distribution_column('public.ev', '$url')});
+	return $port == $w1->port ? $w1 : $w2;
+}
+sub in_doubt
+{
+	my ($url, $gid, $record) = @_;
+	my $node = shard_node($url);
+	my $group = $coord->safe_psql('postgres', q{SELECT groupid FROM pg_dist_node WHERE nodeport = } . $node->port);
+	my $shard = $coord->safe_psql('postgres', qq{SELECT get_shard_id_for_distribution_column('public.ev', '$url')});
+	my $origin = $coord->background_psql('postgres');
+	my $key = $origin->query_safe(q{BEGIN; LOCK TABLE public.ev IN ROW EXCLUSIVE MODE; SELECT nextval('public.ev_id_seq')});
+	$node->safe_psql('postgres', qq{
+BEGIN;
+INSERT INTO public.ev_$shard (id, url, g, x) VALUES ($key, '$url', 1, 5);
+PREPARE TRANSACTION '$gid';
+});
+	$origin->query_safe(qq{INSERT INTO pg_dist_transaction (groupid, gid) VALUES ($group, '$gid')}) if $record;
+	$origin->query_safe('COMMIT');
+	$origin->quit;
+	return $key;
+}
+my $k1 = in_doubt('/doubt1', 'citus_0_999991_1_1', 1);
+my $k2 = in_doubt('/doubt2', 'citus_0_999992_1_1', 0);
+$coord->safe_psql('postgres', q{INSERT INTO public.ev (url, g, x) SELECT '/after' || i, 1, i FROM generate_series(1, 50) i});
+usleep(1_500_000);
+my $folded = sub {
+	my ($key) = @_;
+	return $coord->safe_psql('postgres', qq{SELECT $key <= s.speed_watermark AND NOT s.speed_holes @> ${key}::bigint
+   FROM lambda_views.view_state s JOIN lambda_views.views v USING (view_id) WHERE v.view_name = 'v1'});
+};
+is($folded->($k1) . $folded->($k2), 'ff', 'no fold passes a key whose commit is in doubt on its shard');
+is($coord->safe_psql('postgres', "SET lambda_views.realtime = on;" . diff_sql('public.v1', $q1)),
+	'0', 'realtime on: v1 equals its query while a commit is in doubt');
+$coord->safe_psql('postgres', q{SELECT recover_prepared_transactions()});
+is($w1->safe_psql('postgres', q{SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE 'citus_0_99999%'})
+	+ $w2->safe_psql('postgres', q{SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE 'citus_0_99999%'}),
+	'0', 'Citus recovery ended both in-doubt transactions');
+is($coord->safe_psql('postgres', q{SELECT string_agg(url, ',') FROM public.ev WHERE url IN ('/doubt1', '/doubt2')}),
+	'/doubt1', 'recovery committed the recorded one and rolled back the other');
+exact('after recovery of in-doubt commits');
+is($folded->($k1), 't', 'the recovered row is folded');
+
+# 5. the guard on every node
+for my $n ([$coord, 'coordinator'], [$w1, 'worker 1'], [$w2, 'worker 2'])
+{
+	my ($rc, $out, $err) = $n->[0]->psql('postgres', q{UPDATE public.ev SET x = 0 WHERE url = '/p1'});
+	like($err, qr/append-only source of/, "UPDATE through $n->[1] is refused");
+	($rc, $out, $err) = $n->[0]->psql('postgres', q{DELETE FROM public.ev});
+	like($err, qr/append-only source of/, "DELETE through $n->[1] is refused");
+}
+{
+	my $shard = $coord->safe_psql('postgres', q{SELECT get_shard_id_for_distribution_column('public.ev', '/p1')});
+	my ($rc, $out, $err) = shard_node('/p1')->psql('postgres', "DELETE FROM public.ev_$shard");
+	like($err, qr/shard of the append-only source/, 'DELETE on a shard itself is refused');
+	($rc, $out, $err) = $coord->psql('postgres', 'TRUNCATE public.ev');
+	like($err, qr/append-only source of|shard of the append-only source/, 'TRUNCATE is refused');
+}
+exact('after the refused changes');
+
+# 6. a shard move (block_writes) during inserts and folds
+{
+	my $bench = IPC::Run::start(
+		[ 'pgbench', '-n', '-c', '2', '-T', '5', '-R', '200', '-f', $script,
+			'-h', $w2->host, '-p', $w2->port, 'postgres' ],
+		'>', \my $out, '2>', \my $err);
+	my $shard = $coord->safe_psql('postgres', q{
+SELECT p.shardid FROM pg_dist_shard_placement p JOIN pg_dist_shard s USING (shardid)
+ WHERE s.logicalrelid = 'public.ev'::regclass AND p.nodeport = } . $w1->port . q{ ORDER BY 1 LIMIT 1});
+	$coord->safe_psql('postgres', "SELECT citus_move_shard_placement($shard, '127.0.0.1', ${\ $w1->port}, "
+		  . "'127.0.0.1', ${\ $w2->port}, shard_transfer_mode => 'block_writes')");
+	is($coord->safe_psql('postgres', qq{SELECT nodeport FROM pg_dist_shard_placement WHERE shardid = $shard}),
+		$w2->port, 'the shard moved');
+	$bench->finish;
+	$coord->safe_psql('postgres', q{SELECT lambda_views.recompute('public.v1')});
+	exact('after a shard move during folds');
+}
+
+# 7. a node added during ingest: a new origin range
+{
+	my $w3 = citus_node('worker3');
+	my $bench = IPC::Run::start(
+		[ 'pgbench', '-n', '-c', '2', '-T', '4', '-R', '150', '-f', $script,
+			'-h', $coord->host, '-p', $coord->port, 'postgres' ],
+		'>', \my $out, '2>', \my $err);
+	$coord->safe_psql('postgres', "SELECT citus_add_node('127.0.0.1', ${\ $w3->port})");
+	$w3->safe_psql('postgres', q{INSERT INTO public.ev (url, g, x) SELECT '/w3_' || i, 4, i FROM generate_series(1, 100) i});
+	$bench->finish;
+	ok($coord->safe_psql('postgres', q{SELECT max(id >> 48) FROM public.ev}) >= 3, 'the new node drew keys of its own range');
+	exact('after a node was added during ingest');
+}
+
+# 8. what is refused, with SQLSTATEs
+{
+	my ($rc, $out, $err) = $coord->psql('postgres',
+		q{SELECT lambda_views.create_view('public.bad', 'SELECT g, count(*) FROM public.ev GROUP BY g')},
+		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	like($err, qr/0A000: a lambda view over Citus table "ev" must group by its distribution column "url"/,
+		'a view without the distribution column among its keys is refused');
+	$coord->safe_psql('postgres', q{CREATE TABLE public.ref (id bigserial, k text); SELECT create_reference_table('public.ref'); CREATE INDEX ON public.ref (id)});
+	($rc, $out, $err) = $coord->psql('postgres',
+		q{SELECT lambda_views.create_view('public.bad', 'SELECT k, count(*) FROM public.ref GROUP BY k')},
+		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	like($err, qr/0A000: source "ref" is a Citus table that is not hash-distributed/,
+		'a reference table is refused');
+	($rc, $out, $err) = $coord->psql('postgres',
+		q{SELECT lambda_views.alter_view('public.v1', 'SELECT url, count(*) AS n FROM public.ev GROUP BY url')},
+		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	like($err, qr/0A000: alter_view is not supported for lambda view "public.v1" over a Citus distributed table/,
+		'alter_view of a view over Citus is refused');
+	($rc, $out, $err) = $coord->psql('postgres',
+		q{SELECT lambda_views.purge('public.ev', now(), 'ts')},
+		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	like($err, qr/0A000: purge is not supported for Citus distributed table "ev"/,
+		'purge of a Citus source is refused');
+}
+
+# 9. drop: storage goes on every node
+$coord->safe_psql('postgres', q{SELECT lambda_views.drop_view('public.v2')});
+is($coord->safe_psql('postgres', q{SELECT count(*) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'lambda_views_data.v2%'}),
+	'0', 'drop_view removed the distributed storage');
+is($coord->safe_psql('postgres', "SET lambda_views.realtime = off; SELECT lambda_views.fold('public.v1') >= 0;" ),
+	't', 'fold() on the coordinator');
+is($coord->safe_psql('postgres', "SET lambda_views.realtime = off;" . diff_sql('public.v1', $q1)),
+	'0', 'v1 equals its query at the end');
+
+done_testing();
