@@ -169,7 +169,13 @@ lv_create_batch_table(void *defp, const char *schema, const char *name)
 						 batch_table),
 				false, 0);
 	if (def->dist_key > 0)
+	{
+		/* Citus moves shards by logical replication only with an identity */
+		lv_spi_exec(psprintf("ALTER TABLE %s REPLICA IDENTITY FULL", batch_table), false, 0);
+		lv_spi_exec(psprintf("ALTER TABLE %s REPLICA IDENTITY FULL",
+							 quote_qualified_identifier(schema, psprintf("%s_0", name))), false, 0);
 		lv_citus_distribute(batch_table, psprintf("k%d", def->dist_key), def->source);
+	}
 	insert_marker(batch_table, 0);
 }
 
@@ -422,7 +428,10 @@ lv_recompute_view(LvView *view)
 		lv_spi_exec(psprintf("CREATE TABLE %s (LIKE %s)", target,
 							 lv_storage_name(view, "batch")), false, 0);
 		if (dist_column)
+		{
+			lv_spi_exec(psprintf("ALTER TABLE %s REPLICA IDENTITY FULL", target), false, 0);
 			lv_citus_distribute(target, dist_column, view->source);
+		}
 		lv_spi_exec(psprintf("ALTER TABLE %s OWNER TO %s", target,
 							 quote_identifier(GetUserNameFromId(view->owner, false))),
 					false, 0);

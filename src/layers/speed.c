@@ -68,7 +68,11 @@ lv_create_speed_table(void *defp, const char *speed_table)
 	appendStringInfo(&buf, "%sgen) NULLS NOT DISTINCT", def->keys ? ", " : "");
 	lv_spi_exec(buf.data, false, 0);
 	if (def->dist_key > 0)
+	{
+		/* Citus moves shards by logical replication only with an identity */
+		lv_spi_exec(psprintf("ALTER TABLE %s REPLICA IDENTITY FULL", speed_table), false, 0);
 		lv_citus_distribute(speed_table, psprintf("k%d", def->dist_key), def->source);
+	}
 }
 
 /*
@@ -372,6 +376,13 @@ fold_distributed(LvView *view, bool *more)
 
 	INSTR_TIME_SET_CURRENT(start);
 	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
+	/*
+	 * the speed table before the state row, as drop_view takes them (its
+	 * relations, then the catalog rows): a fold holds the state row across
+	 * round trips to every node, and a drop waiting for it while holding
+	 * the speed table would deadlock with the fold's first statement
+	 */
+	LockRelationOid(view->speed_table, RowExclusiveLock);
 	state = lv_lock_state(view);
 	holes = parse_holes(state.speed_holes);
 	origins = lv_capture_origins(view, 100);

@@ -900,9 +900,22 @@ lv_rollback_view_op(const char *name)
 void
 lv_drop_view_op(LvView *view)
 {
+	/*
+	 * A recompute locks the generation sequence, then the speed table (the
+	 * swap deletes the speed rows its batch covers); dropping the storage
+	 * locks them the other way round.  Let a running one finish first; a
+	 * later one waits for this lock and finds the view gone.
+	 */
+	lv_lock_view(view->view_id, LV_LOCK_RECOMPUTE, ExclusiveLock);
 	drop_family(view);
 	SPI_connect();
-	lv_spi_exec(psprintf("DROP VIEW %s", quote_qualified_identifier(view->view_schema, view->view_name)),
+	/*
+	 * On Citus, dropping the distributed storage (AUTO dependency) drops the
+	 * workers' copies of the view with it, before Citus sends them the DROP
+	 * VIEW
+	 */
+	lv_spi_exec(psprintf("DROP VIEW %s%s", view->distributed ? "IF EXISTS " : "",
+						 quote_qualified_identifier(view->view_schema, view->view_name)),
 				false, 0);
 	SPI_finish();
 	lv_forget_view(view->view_schema, view->view_name);
