@@ -87,6 +87,8 @@ typedef struct LvState
 #define LV_LOCK_FOLD_GEN	2		/* a fold writing the current speed generation */
 #define LV_LOCK_FOLDING		3		/* a folding worker at work on the view */
 #define LV_LOCK_OWNER_STORAGE 4	/* a role's storage schema (by role oid) */
+#define LV_LOCK_FOLD_COMMIT	5		/* Citus: a fold committing against readers
+									 * of the real-time tail (speed.c) */
 extern int	lv_spi_exec(const char *sql, bool read_only, long tcount);
 extern int	lv_spi_exec_args(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls, bool read_only,

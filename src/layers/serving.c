@@ -316,6 +316,8 @@ typedef struct TailCache
 	Oid			key_sequence;
 	int64		watermark;
 	bool		holes;			/* the watermark had holes (speed.c) */
+	int			distributed;	/* the source is a Citus table: 1, 0, or
+								 * -1 while not known */
 } TailCache;
 
 static List *tail_caches = NIL;
@@ -330,7 +332,12 @@ forget_watermarks(Datum arg, Oid relid)
 	ListCell   *lc;
 
 	foreach(lc, tail_caches)
+	{
 		((TailCache *) lfirst(lc))->valid = false;
+		/* every relation: perhaps a new extension, with the id reused */
+		if (!OidIsValid(relid))
+			((TailCache *) lfirst(lc))->distributed = -1;
+	}
 }
 
 /* tail_cache returns the entry of a view, creating it if asked. */
@@ -353,6 +360,7 @@ tail_cache(int32 view_id, bool create)
 	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
 	tc = palloc0(sizeof(TailCache));
 	tc->view_id = view_id;
+	tc->distributed = -1;
 	tail_caches = lappend(tail_caches, tc);
 	MemoryContextSwitchTo(oldcxt);
 	return tc;
@@ -438,6 +446,22 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected)
 		return;
 	/* someone reads unfolded rows: the worker may fold early (worker.c) */
 	lv_note_tail_read();
+
+	/*
+	 * Citus: no fold may commit between this read of the watermark and the
+	 * reads of the speed rows on the shards that follow it (speed.c)
+	 */
+	if (tc == NULL || tc->distributed < 0)
+	{
+		LvView	   *view = lv_view_by_id(view_id, true);
+
+		if (view == NULL)
+			return;
+		tc = tail_cache(view_id, true);
+		tc->distributed = view->distributed ? 1 : 0;
+	}
+	if (tc->distributed == 1)
+		lv_lock_view(view_id, LV_LOCK_FOLD_COMMIT, ShareLock);
 
 	SPI_connect();
 	if (meta_plan == NULL)

@@ -386,6 +386,21 @@ fold_distributed(LvView *view, bool *more)
 	state = lv_lock_state(view);
 	holes = parse_holes(state.speed_holes);
 	origins = lv_capture_origins(view, 100);
+
+	/*
+	 * A reader of the real-time tail reads the watermark on the coordinator
+	 * and the speed rows on the shards in separate steps, with no snapshot
+	 * across nodes; it holds this lock from before the first to the end of
+	 * its transaction (serving.c), and a fold holds it from before its
+	 * first write until its commit has reached every shard (PostgreSQL
+	 * releases locks after Citus' commit callbacks).  A fold that finds a
+	 * reader skips this round, quietly: nothing is written yet.
+	 */
+	if (!lv_try_lock_view(view->view_id, LV_LOCK_FOLD_COMMIT, ExclusiveLock))
+	{
+		lv_restore_user(saved_user, saved_sec, nestlevel);
+		return 0;
+	}
 	list_sort(origins, origin_cmp);
 	source = quote_qualified_identifier(get_namespace_name(get_rel_namespace(view->source)),
 										get_rel_name(view->source));

@@ -164,6 +164,29 @@ $late->query_safe('COMMIT');
 $late->quit;
 exact('after concurrent inserts through three nodes');
 
+# 3b. a reader of the real-time tail reads the watermark on the coordinator
+# and the speed rows on the shards in separate steps: no fold commits in
+# between.  A fold that finds such a reader's transaction open skips its
+# round (nothing written), and folds again once it ends.
+{
+	my $state = q{SELECT s.speed_watermark || ' ' || s.speed_holes FROM lambda_views.view_state s
+	  JOIN lambda_views.views v USING (view_id) WHERE v.view_name = 'v1'};
+	my $reader = $coord->background_psql('postgres');
+	$reader->query_safe('BEGIN');
+	$reader->query_safe('SELECT count(*) FROM public.v1');
+	my $before = $coord->safe_psql('postgres', $state);
+	$coord->safe_psql('postgres', q{INSERT INTO public.ev (url, g, x) SELECT '/reader' || i, 1, i FROM generate_series(1, 20) i});
+	usleep(1_500_000);
+	is($coord->safe_psql('postgres', $state), $before,
+		'no fold commits while a reader of the real-time tail is in its transaction');
+	is($reader->query_safe(diff_sql('public.v1', $q1)), '0',
+		'that reader still reads the view exactly');
+	$reader->query_safe('COMMIT');
+	$reader->quit;
+	ok(wait_for($coord, 'postgres', "SELECT ($state) <> '$before'", 10),
+		'the folds go on once the reader ends');
+}
+
 # 4. an in-doubt commit: the shard's half of a transaction whose origin
 # committed is still prepared (its COMMIT PREPARED never arrived).  Built
 # as Citus builds it: the origin's transaction holds the shell table's
