@@ -263,7 +263,7 @@ exact('after the refused changes');
 sub move
 {
 	my ($shard, $from, $to, $mode) = @_;
-	for my $try (1 .. 40)
+	for my $try (1 .. 120)
 	{
 		my ($rc, $out, $err) = $coord->psql('postgres',
 			"SELECT citus_move_shard_placement($shard, '127.0.0.1', ${\ $from->port}, "
