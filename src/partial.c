@@ -23,6 +23,8 @@
  */
 #include "postgres.h"
 
+#include "replication/logicalworker.h"
+
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -539,14 +541,16 @@ PG_FUNCTION_INFO_V1(lv_state_send);
 
 /*
  * refuse_handmade_state: only lambda_views.partial() makes states.  A
- * superuser may load them (pg_restore of a view's storage); anyone else
- * could hand an aggregate's deserialize function bytes that make it read
- * memory it does not own.
+ * superuser may load them (pg_restore of a view's storage), and so may a
+ * logical replication worker (Citus moves a shard of a view's storage by
+ * logical replication, under a role of its own; in PostgreSQL 15 only a
+ * superuser creates a subscription); anyone else could hand an aggregate's
+ * deserialize function bytes that make it read memory it does not own.
  */
 static void
 refuse_handmade_state(void)
 {
-	if (!superuser())
+	if (!superuser() && !IsLogicalWorker())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("values of type lambda_views.state cannot be written by hand"),
