@@ -140,6 +140,14 @@ extern void lv_record_error(int32 view_id, const char *message);
 extern char *lv_extension_version(void);
 extern void lv_require_current_catalog(const char *what);
 
+/* A range of append keys lo <= key < hi: one part of a view's holes. */
+typedef struct LvKeyRange
+{
+	int64		lo;
+	int64		hi;
+} LvKeyRange;
+extern List *lv_parse_holes(const char *text);
+
 /* layers/capture.c */
 extern int64 lv_sequence_last_value(Oid seqrelid);
 extern int64 lv_capture_high_water(LvView *view);

@@ -536,3 +536,37 @@ lv_require_current_catalog(const char *what)
 						   version),
 				 errhint("Run ALTER EXTENSION lambda_views UPDATE.")));
 }
+
+/*
+ * lv_parse_holes reads an int8multirange's text ("{[1,3),[7,8)}": int8
+ * ranges are always shown that way) into a list of LvLvKeyRange: the
+ * holes of a view's state row (speed.c).
+ */
+List *
+lv_parse_holes(const char *text)
+{
+	List	   *ranges = NIL;
+	const char *p = text;
+
+	if (p == NULL || *p++ != '{')
+		elog(ERROR, "lambda_views: malformed holes \"%s\"", text ? text : "");
+	while (*p == '[')
+	{
+		LvKeyRange   *r = palloc(sizeof(LvKeyRange));
+		char	   *end;
+
+		r->lo = strtoi64(p + 1, &end, 10);
+		if (*end != ',')
+			elog(ERROR, "lambda_views: malformed holes \"%s\"", text);
+		r->hi = strtoi64(end + 1, &end, 10);
+		if (*end != ')')
+			elog(ERROR, "lambda_views: malformed holes \"%s\"", text);
+		ranges = lappend(ranges, r);
+		p = end + 1;
+		if (*p == ',')
+			p++;
+	}
+	if (*p != '}')
+		elog(ERROR, "lambda_views: malformed holes \"%s\"", text);
+	return ranges;
+}

@@ -23,8 +23,6 @@
 #include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
-#include "nodes/makefuncs.h"
-#include "utils/regproc.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -122,24 +120,20 @@ index_sql(LvDefinition *def, const char *table)
 /*
  * insert_marker inserts the marker row of generation gen into table (a
  * batch table or partition).  On Citus the row needs a value of the
- * distribution column (a group key; readers skip markers by nrows IS NULL).
+ * distribution column dist_column, of type dist_type (a group key; readers
+ * skip markers by nrows IS NULL); NULL for a local table.
  */
 static void
-insert_marker(const char *table, int32 gen)
+insert_marker(const char *table, int32 gen, const char *dist_column, Oid dist_type)
 {
-	Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(table)),
-										 NoLock, false);
-	char		method;
-	char	   *column = lv_citus_distribution(relid, &method);
-
-	if (column == NULL)
+	if (dist_column == NULL)
 		lv_spi_exec_args(psprintf("INSERT INTO %s (gen) VALUES ($1)", table),
 						 1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(gen)},
 						 NULL, false, 0);
 	else
 		lv_spi_exec_args(psprintf("INSERT INTO %s (gen, %s) VALUES ($1, %s)", table,
-								  quote_identifier(column),
-								  get_atttype(relid, get_attnum(relid, column)) == UUIDOID ?
+								  quote_identifier(dist_column),
+								  dist_type == UUIDOID ?
 								  "'00000000-0000-0000-0000-000000000000'" : "'0'"),
 						 1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(gen)},
 						 NULL, false, 0);
@@ -176,7 +170,11 @@ lv_create_batch_table(void *defp, const char *schema, const char *name)
 							 quote_qualified_identifier(schema, psprintf("%s_0", name))), false, 0);
 		lv_citus_distribute(batch_table, psprintf("k%d", def->dist_key), def->source);
 	}
-	insert_marker(batch_table, 0);
+	if (def->dist_key > 0)
+		insert_marker(batch_table, 0, psprintf("k%d", def->dist_key),
+					  ((LvKey *) list_nth(def->keys, def->dist_key - 1))->type);
+	else
+		insert_marker(batch_table, 0, NULL, InvalidOid);
 }
 
 /*
@@ -464,7 +462,8 @@ lv_recompute_view(LvView *view)
 	}
 	lv_spi_exec(psprintf("SELECT coalesce(sum(nrows), 0)::bigint FROM %s", target), false, 1);
 	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	insert_marker(target, (int32) closed_gen);
+	insert_marker(target, (int32) closed_gen, dist_column,
+				  dist_column ? get_atttype(view->batch_table, get_attnum(view->batch_table, dist_column)) : InvalidOid);
 
 	/* ATTACH builds the partitioned table's indexes on the new partition */
 	if (target == next)

@@ -325,32 +325,24 @@ lv_view_pending_rows(int32 view_id, int64 *pending)
 		 * hole), in the caller's snapshot of the state row
 		 */
 		char	   *w;
-		char	   *holes;
 		StringInfoData q;
-		const char *p;
+		ListCell   *lc;
 
 		lv_spi_exec_args("SELECT st.speed_watermark::pg_catalog.text, st.speed_holes::pg_catalog.text "
 						 "FROM lambda_views.view_state st WHERE st.view_id = $1",
 						 1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view->view_id)},
 						 NULL, true, 1);
 		w = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		holes = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-		p = holes + 1;
 		initStringInfo(&q);
 		appendStringInfo(&q, "SELECT pg_catalog.count(*) FROM %s WHERE %s > %s",
 						 source, key, w);
-		/* "{[a,b),[c,d)}": an index range per hole */
-		while (*p == '[')
+		/* an index range per hole */
+		foreach(lc, lv_parse_holes(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)))
 		{
-			char	   *end;
-			int64		lo = strtoi64(p + 1, &end, 10);
-			int64		hi = strtoi64(end + 1, &end, 10);
+			LvKeyRange *r = lfirst(lc);
 
 			appendStringInfo(&q, " OR (%s >= " INT64_FORMAT " AND %s < " INT64_FORMAT ")",
-							 key, lo, key, hi);
-			p = end + 1;
-			if (*p == ',')
-				p++;
+							 key, r->lo, key, r->hi);
 		}
 		lv_spi_exec(q.data, true, 1);
 	}

@@ -136,46 +136,6 @@ lv_fold_sql(void *defp, const char *speed_table)
 	return buf.data;
 }
 
-/* A range of append keys lo <= key < hi: one part of a view's holes. */
-typedef struct KeyRange
-{
-	int64		lo;
-	int64		hi;
-} KeyRange;
-
-/*
- * parse_holes reads an int8multirange's text ("{[1,3),[7,8)}": int8
- * ranges are always shown that way) into a list of KeyRange.
- */
-static List *
-parse_holes(const char *text)
-{
-	List	   *ranges = NIL;
-	const char *p = text;
-
-	if (p == NULL || *p++ != '{')
-		elog(ERROR, "lambda_views: malformed holes \"%s\"", text ? text : "");
-	while (*p == '[')
-	{
-		KeyRange   *r = palloc(sizeof(KeyRange));
-		char	   *end;
-
-		r->lo = strtoi64(p + 1, &end, 10);
-		if (*end != ',')
-			elog(ERROR, "lambda_views: malformed holes \"%s\"", text);
-		r->hi = strtoi64(end + 1, &end, 10);
-		if (*end != ')')
-			elog(ERROR, "lambda_views: malformed holes \"%s\"", text);
-		ranges = lappend(ranges, r);
-		p = end + 1;
-		if (*p == ',')
-			p++;
-	}
-	if (*p != '}')
-		elog(ERROR, "lambda_views: malformed holes \"%s\"", text);
-	return ranges;
-}
-
 /* holes_text writes ranges (in key order, apart) as an int8multirange's text. */
 static char *
 holes_text(List *ranges)
@@ -187,7 +147,7 @@ holes_text(List *ranges)
 	appendStringInfoChar(&buf, '{');
 	foreach(lc, ranges)
 	{
-		KeyRange   *r = lfirst(lc);
+		LvKeyRange   *r = lfirst(lc);
 
 		appendStringInfo(&buf, "%s[" INT64_FORMAT "," INT64_FORMAT ")",
 						 foreach_current_index(lc) > 0 ? "," : "", r->lo, r->hi);
@@ -248,7 +208,7 @@ unseen_sql(LvView *view)
 }
 
 /*
- * unseen_keys returns, as KeyRanges in key order, the keys lo < key <= hi
+ * unseen_keys returns, as LvKeyRanges in key order, the keys lo < key <= hi
  * of which snapshot sees no source row (whatever the view's filter): rows
  * of transactions still open when it was taken, keys drawn and not written
  * yet, and keys that will never be written.  Counting first keeps the
@@ -274,7 +234,7 @@ unseen_keys(const UnseenSql *sql, int64 lo, int64 hi, Snapshot snapshot)
 							  NULL, true, 0, snapshot);
 	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	SPI_freetuptable(SPI_tuptable);
-	return parse_holes(text);
+	return lv_parse_holes(text);
 }
 
 /*
@@ -325,7 +285,7 @@ origin_mark(int32 group, int64 watermark, List *holes)
 
 	foreach(lc, holes)
 	{
-		KeyRange   *r = lfirst(lc);
+		LvKeyRange   *r = lfirst(lc);
 
 		/* a hole [mark + 1, end + 1) of this range */
 		if (r->lo > start && r->lo <= end + 1)
@@ -384,7 +344,7 @@ fold_distributed(LvView *view, bool *more)
 	 */
 	LockRelationOid(view->speed_table, RowExclusiveLock);
 	state = lv_lock_state(view);
-	holes = parse_holes(state.speed_holes);
+	holes = lv_parse_holes(state.speed_holes);
 	origins = lv_capture_origins(view, 100);
 
 	/*
@@ -442,7 +402,7 @@ fold_distributed(LvView *view, bool *more)
 			watermark = o->head;
 		else if (o->head < origin_start(o->group + 1))
 		{
-			KeyRange   *r = palloc(sizeof(KeyRange));
+			LvKeyRange   *r = palloc(sizeof(LvKeyRange));
 
 			r->lo = o->head + 1;
 			r->hi = origin_start(o->group + 1) + 1;
@@ -514,7 +474,7 @@ lv_fold_view(LvView *view, int max_chunks, int64 max_keys, const int64 *settled,
 	nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
 	state = lv_lock_state(view);
 	lo = state.speed_watermark;
-	holes = parse_holes(state.speed_holes);
+	holes = lv_parse_holes(state.speed_holes);
 	if (settled)
 	{
 		resolved = *settled;
@@ -545,7 +505,7 @@ lv_fold_view(LvView *view, int max_chunks, int64 max_keys, const int64 *settled,
 	/* the holes: fold what has become visible, keep what has not */
 	foreach(lc, holes)
 	{
-		KeyRange   *r = lfirst(lc);
+		LvKeyRange   *r = lfirst(lc);
 		List	   *unseen;
 		ListCell   *lc2;
 
@@ -569,8 +529,8 @@ lv_fold_view(LvView *view, int max_chunks, int64 max_keys, const int64 *settled,
 
 			foreach(lc2, unseen)
 			{
-				KeyRange   *r = lfirst(lc2);
-				KeyRange   *last = kept ? llast(kept) : NULL;
+				LvKeyRange   *r = lfirst(lc2);
+				LvKeyRange   *last = kept ? llast(kept) : NULL;
 
 				/* ranges of consecutive chunks meet: keep one */
 				if (last != NULL && last->hi == r->lo)
