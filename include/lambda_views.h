@@ -87,8 +87,8 @@ typedef struct LvState
 #define LV_LOCK_FOLD_GEN	2		/* a fold writing the current speed generation */
 #define LV_LOCK_FOLDING		3		/* a folding worker at work on the view */
 #define LV_LOCK_OWNER_STORAGE 4	/* a role's storage schema (by role oid) */
-#define LV_LOCK_FOLD_COMMIT	5		/* Citus: a fold committing against readers
-									 * of the real-time tail (speed.c) */
+#define LV_LOCK_FOLD_COMMIT	5		/* Citus: a fold or batch swap committing against readers
+									 * of the read mark (speed.c, serving.c) */
 extern int	lv_spi_exec(const char *sql, bool read_only, long tcount);
 extern int	lv_spi_exec_args(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls, bool read_only,
@@ -117,6 +117,7 @@ extern bool lv_lock_relation_briefly(Oid relid, int timeout_ms);
 /* ground/citus.c: Citus' metadata, when it is installed (ground) */
 extern char *lv_citus_distribution(Oid relid, char *method);
 extern bool lv_citus_distributed(Oid relid);
+extern bool lv_citus_table(Oid relid);
 extern void lv_citus_distribute(const char *table, const char *column, Oid colocate_with);
 extern List *lv_citus_on_other_nodes(const char *sql);
 extern int32 lv_citus_local_group(void);
@@ -197,6 +198,8 @@ struct Tuplestorestate;
 struct TupleDescData;
 extern void lv_serve_tail(int32 view_id, struct Tuplestorestate *store,
 						  struct TupleDescData *expected);
+extern void lv_serve_mark(int32 view_id, struct Tuplestorestate *store,
+						  struct TupleDescData *desc);
 extern char *lv_view_sql(void *def, int32 view_id, Oid batch_table,
 						 const char *batch_name, const char *speed_name);
 

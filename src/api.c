@@ -38,6 +38,7 @@ PG_FUNCTION_INFO_V1(lv_alter_view);
 PG_FUNCTION_INFO_V1(lv_rollback_view);
 PG_FUNCTION_INFO_V1(lv_drop_view);
 PG_FUNCTION_INFO_V1(lv_tail);
+PG_FUNCTION_INFO_V1(lv_serving_mark);
 PG_FUNCTION_INFO_V1(lv_worker_pid);
 PG_FUNCTION_INFO_V1(lv_wake_launcher);
 PG_FUNCTION_INFO_V1(lv_pending_rows);
@@ -51,6 +52,7 @@ PG_FUNCTION_INFO_V1(lv_upgrade_1_1_detach);
 PG_FUNCTION_INFO_V1(lv_upgrade_1_1_attach);
 PG_FUNCTION_INFO_V1(lv_upgrade_1_1_state);
 PG_FUNCTION_INFO_V1(lv_upgrade_1_2_move);
+PG_FUNCTION_INFO_V1(lv_upgrade_1_4_route);
 PG_FUNCTION_INFO_V1(lv_store_product);
 PG_FUNCTION_INFO_V1(lv_store_check);
 PG_FUNCTION_INFO_V1(lv_delete_check);
@@ -207,6 +209,22 @@ lv_tail(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	if (lv_realtime)
 		lv_serve_tail(PG_GETARG_INT32(0), rsinfo->setResult, rsinfo->expectedDesc);
+	return (Datum) 0;
+}
+
+/*
+ * lv_serving_mark is lambda_views.serving_mark(view_id): the read mark of a
+ * view over a Citus distributed table, its batch generation and the key
+ * ranges of its real-time tail (serving.c).
+ */
+Datum
+lv_serving_mark(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int32		view_id = view_id_arg(fcinfo, 0);
+
+	InitMaterializedSRF(fcinfo, 0);
+	lv_serve_mark(view_id, rsinfo->setResult, rsinfo->setDesc);
 	return (Datum) 0;
 }
 
@@ -403,6 +421,15 @@ lv_upgrade_1_2_move(PG_FUNCTION_ARGS)
 {
 	require_superuser_update();
 	lv_upgrade_1_2_move_view(PG_GETARG_INT32(0));
+	PG_RETURN_VOID();
+}
+
+/* lv_upgrade_1_4_route is lambda_views.upgrade_1_4_route(view_id) (upgrade.c). */
+Datum
+lv_upgrade_1_4_route(PG_FUNCTION_ARGS)
+{
+	require_superuser_update();
+	lv_upgrade_1_4_route_view(PG_GETARG_INT32(0));
 	PG_RETURN_VOID();
 }
 

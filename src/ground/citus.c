@@ -12,11 +12,15 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 
 #include "lambda_views.h"
@@ -135,4 +139,31 @@ lv_citus_local_group(void)
 
 	lv_spi_exec("SELECT groupid FROM pg_catalog.pg_dist_local_group", true, 1);
 	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * lv_citus_table says whether relid is a Citus table, reading Citus'
+ * metadata directly (no SPI: planner hooks ask this).
+ */
+bool
+lv_citus_table(Oid relid)
+{
+	Oid			partition;
+	Oid			index;
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool		found;
+
+	partition = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
+	index = get_relname_relid("pg_dist_partition_logical_relid_index", PG_CATALOG_NAMESPACE);
+	if (!OidIsValid(partition) || !OidIsValid(index))
+		return false;
+	rel = table_open(partition, AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, index, true, NULL, 1, &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
 }

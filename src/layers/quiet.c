@@ -119,6 +119,7 @@ typedef struct QuietCatalog
 	Oid			views_relid;
 	Oid			views_index;
 	Oid			tail_func;
+	Oid			mark_func;		/* InvalidOid before 1.4 */
 	AttrNumber	st_speed;
 	AttrNumber	st_batch;
 	AttrNumber	st_gen;
@@ -137,11 +138,14 @@ typedef struct KeySequence
 	int32		view_id;
 	Oid			key_sequence;
 	Oid			storage_nsp;
+	int			distributed;	/* over a Citus table: 1, 0, -1 not known */
 } KeySequence;
 
 static List *key_sequences = NIL;
 
 static void forget_proofs(void);
+static KeySequence *view_entry(int32 view_id);
+static bool distributed_view(const QuietTarget *t);
 
 static void
 forget_all(void)
@@ -184,6 +188,8 @@ load_catalog(void)
 		return false;
 	cat.tail_func = LookupFuncName(list_make2(makeString("lambda_views"), makeString("tail")),
 								   2, (Oid[]) {INT4OID, REGCLASSOID}, true);
+	cat.mark_func = LookupFuncName(list_make2(makeString("lambda_views"), makeString("serving_mark")),
+								   1, (Oid[]) {INT4OID}, true);
 	cat.st_speed = get_attnum(cat.state_relid, "speed_watermark");
 	cat.st_batch = get_attnum(cat.state_relid, "batch_watermark");
 	cat.st_gen = get_attnum(cat.state_relid, "batch_gen");
@@ -352,6 +358,13 @@ view_is_quiet(const QuietTarget *t, Snapshot snapshot, int32 *gen, bool want_gen
 	int64		speed;
 	QuietProof *proof = want_gen ? NULL : proven_quiet(t->view_id, *gen, snapshot);
 
+	/*
+	 * Over a Citus table every node hands out keys from its own sequence:
+	 * this one cannot tell that the tail is empty, and a real-time read
+	 * takes the merged (routed) relation, which reads the tail's ranges
+	 */
+	if (lv_realtime && distributed_view(t))
+		return false;
 	/* the row is as it was; the sequence is not transactional */
 	if (proof != NULL)
 		return !lv_realtime || lv_sequence_last_value(t->key_sequence) <= proof->speed;
@@ -369,6 +382,20 @@ view_is_quiet(const QuietTarget *t, Snapshot snapshot, int32 *gen, bool want_gen
 	if (lv_realtime && lv_sequence_last_value(t->key_sequence) > speed)
 		return false;
 	return true;
+}
+
+/* distributed_view says whether t is a view over a Citus table */
+static bool
+distributed_view(const QuietTarget *t)
+{
+	KeySequence *ks = view_entry(t->view_id);
+
+	if (ks == NULL)
+		return true;
+	if (ks->distributed < 0 && OidIsValid(t->batch_table))
+		ks->distributed = lv_citus_table(t->batch_table) ? 1 : 0;
+	/* not known: the merged read, which is always right */
+	return ks->distributed != 0;
 }
 
 /* target_list/target_from_list: QuietTarget to and from custom_private */
@@ -414,7 +441,9 @@ target_from_list(List *l, QuietTarget *t)
 
 /*
  * lambda_view_id returns the id of the lambda view whose rewritten query q
- * is (its lv_tail CTE calls lambda_views.tail(id, ...)), or -1.
+ * is, or -1: its lv_tail CTE calls lambda_views.tail(id, ...), or (a view
+ * over a Citus table, serving.c) its lv_batch CTE reads the view's state
+ * row and lambda_views.serving_mark(id).
  */
 static int32
 lambda_view_id(Query *q)
@@ -428,17 +457,29 @@ lambda_view_id(Query *q)
 		RangeTblEntry *frte;
 		FuncExpr   *fe;
 		Const	   *c;
+		bool		routed;
 
-		if (strcmp(cte->ctename, "lv_tail") != 0 || !IsA(cte->ctequery, Query))
+		if (!IsA(cte->ctequery, Query))
+			continue;
+		if (strcmp(cte->ctename, "lv_tail") == 0)
+			routed = false;
+		else if (strcmp(cte->ctename, "lv_batch") == 0 && OidIsValid(cat.mark_func))
+			routed = true;
+		else
 			continue;
 		tq = (Query *) cte->ctequery;
-		if (list_length(tq->rtable) != 1)
+		if (list_length(tq->rtable) != (routed ? 2 : 1))
+		{
+			if (routed)
+				continue;
 			return -1;
-		frte = linitial(tq->rtable);
+		}
+		frte = llast(tq->rtable);
 		if (frte->rtekind != RTE_FUNCTION || list_length(frte->functions) != 1)
 			return -1;
 		fe = (FuncExpr *) ((RangeTblFunction *) linitial(frte->functions))->funcexpr;
-		if (!IsA(fe, FuncExpr) || fe->funcid != cat.tail_func || list_length(fe->args) != 2)
+		if (!IsA(fe, FuncExpr) || fe->funcid != (routed ? cat.mark_func : cat.tail_func) ||
+			list_length(fe->args) != (routed ? 1 : 2))
 			return -1;
 		c = linitial(fe->args);
 		if (!IsA(c, Const) || c->constisnull || c->consttype != INT4OID)
@@ -560,8 +601,9 @@ lambda_view_shape(Query *q, int *xindex)
 	if (!IsA(rtr, RangeTblRef))
 		return -1;
 	xrte = rt_fetch(rtr->rtindex, q->rtable);
+	/* the merged read: a UNION ALL, or (routed) one GROUP BY over one */
 	if (xrte->rtekind != RTE_SUBQUERY || xrte->subquery == NULL ||
-		xrte->subquery->setOperations == NULL)
+		(xrte->subquery->setOperations == NULL && xrte->subquery->groupClause == NIL))
 		return -1;
 	if (!load_catalog())
 		return -1;
@@ -601,6 +643,7 @@ view_entry(int32 view_id)
 	ks->view_id = view_id;
 	ks->key_sequence = DatumGetObjectId(values[0]);
 	ks->storage_nsp = nsp;
+	ks->distributed = -1;
 	key_sequences = lappend(key_sequences, ks);
 	MemoryContextSwitchTo(oldcxt);
 	return ks;
@@ -639,9 +682,10 @@ quiet_target(int32 view_id, Oid view_relid, QuietTarget *t)
 	t->state_relid = cat.state_relid;
 	t->state_index = cat.state_index;
 	t->key_sequence = key_sequence_of(view_id);
-	if (!OidIsValid(t->key_sequence) || !view_is_quiet(t, GetActiveSnapshot(), &t->gen, true))
-		return false;
 	t->batch_table = get_relname_relid(psprintf("v%d_batch", view_id), storage_nsp_of(view_id));
+	if (!OidIsValid(t->key_sequence) || !OidIsValid(t->batch_table) ||
+		!view_is_quiet(t, GetActiveSnapshot(), &t->gen, true))
+		return false;
 	t->partition = get_relname_relid(psprintf("v%d_batch_%d", view_id, t->gen),
 									 storage_nsp_of(view_id));
 	if (!OidIsValid(t->batch_table) || !OidIsValid(t->partition))

@@ -42,6 +42,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
 #include "lambda_views.h"
@@ -156,6 +157,87 @@ batch_finals(StringInfo buf, LvDefinition *def, const char *batch_name,
 }
 
 /*
+ * routed_view_sql is lv_view_sql for a view over a Citus distributed table.
+ * Two small subqueries read the view's read mark on the coordinator (the
+ * batch generation, and the key ranges of the real-time tail: the rows
+ * beyond the speed watermark and its holes), as lambda_views.serving_mark
+ * gives them; Citus runs them there, because they read the coordinator's
+ * catalog, and hands their rows to the shards.  The rest is one query over
+ * tables co-located with the source and grouped by their distribution
+ * column: the batch rows of that generation, the speed rows after it and
+ * the partial states of the tail's source rows (an index range scan of the
+ * append key per range), merged per group.  Citus pushes it down whole, and
+ * a filter on the distribution column routes it to one shard.
+ */
+static char *
+routed_view_sql(LvDefinition *def, int32 view_id, Oid batch_table,
+				const char *batch_name, const char *speed_name)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	const char *src = quote_identifier(get_rel_name(def->source));
+	const char *key = quote_identifier(def->append_key);
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "WITH lv_batch AS MATERIALIZED (SELECT m.gen FROM lambda_views.view_state st, "
+					 "lambda_views.serving_mark(%d) m WHERE st.view_id = %d LIMIT 1), "
+					 "lv_ranges AS MATERIALIZED (SELECT m.lo AS lambda_views_lo, m.hi AS lambda_views_hi "
+					 "FROM lambda_views.view_state st, lambda_views.serving_mark(%d) m "
+					 "WHERE st.view_id = %d AND m.lo IS NOT NULL) SELECT ",
+					 view_id, view_id, view_id, view_id);
+	foreach(lc, def->outputs)
+	{
+		LvOutput   *out = lfirst(lc);
+
+		appendStringInfo(&buf, "%s%s AS %s", foreach_current_index(lc) > 0 ? ", " : "",
+						 lv_deparse_over(out->expr, "x", batch_table),
+						 quote_identifier(out->name));
+	}
+	appendStringInfoString(&buf, " FROM (SELECT ");
+	keys(&buf, def, "u.", false);
+	foreach(lc, def->aggs)
+	{
+		LvAgg	   *agg = lfirst(lc);
+		int			j = foreach_current_index(lc) + 1;
+
+		appendStringInfo(&buf, ", lambda_views.merge(%s, u.s%d, u.f%d, u.from_batch) AS f%d",
+						 agg->signature_sql, j, j, j);
+	}
+	appendStringInfoString(&buf, " FROM (SELECT ");
+	keys(&buf, def, "b.", false);
+	states_and_finals(&buf, def, "b.", false);
+	appendStringInfo(&buf, ", true AS from_batch FROM %s b WHERE b.gen = (SELECT g.gen FROM lv_batch g) "
+					 "AND b.nrows IS NOT NULL UNION ALL SELECT ", batch_name);
+	keys(&buf, def, "s.", false);
+	states_and_finals(&buf, def, "s.", true);
+	appendStringInfo(&buf, ", false FROM %s s WHERE s.gen > (SELECT g.gen FROM lv_batch g) UNION ALL SELECT ",
+					 speed_name);
+	i = 0;
+	foreach(lc, def->keys)
+		appendStringInfo(&buf, "%s%s", i++ > 0 ? ", " : "", ((LvKey *) lfirst(lc))->sql);
+	foreach(lc, def->aggs)
+		appendStringInfo(&buf, ", %s", ((LvAgg *) lfirst(lc))->partial_sql);
+	foreach(lc, def->aggs)
+		appendStringInfo(&buf, ", %s", ((LvAgg *) lfirst(lc))->null_final_sql);
+	appendStringInfo(&buf, ", false FROM lv_ranges lv_r JOIN %s ON %s.%s >= lv_r.lambda_views_lo "
+					 "AND %s.%s <= lv_r.lambda_views_hi",
+					 def->source_sql, src, key, src, key);
+	if (def->where_sql)
+		appendStringInfo(&buf, " WHERE (%s)", def->where_sql);
+	appendStringInfoString(&buf, " GROUP BY ");
+	for (i = 0; i < list_length(def->keys); i++)
+		appendStringInfo(&buf, "%s%d", i > 0 ? ", " : "", i + 1);
+	appendStringInfoString(&buf, ") u GROUP BY ");
+	keys(&buf, def, "u.", false);
+	appendStringInfoString(&buf, ") x");
+	if (def->having)
+		appendStringInfo(&buf, " WHERE %s",
+						 lv_deparse_over(def->having, "x", batch_table));
+	return buf.data;
+}
+
+/*
  * lv_view_sql returns the query of the relation users read.  Output
  * expressions are deparsed over the batch table's columns (alias x).
  */
@@ -168,6 +250,8 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 	ListCell   *lc;
 	bool		keyed = def->keys != NIL;
 
+	if (def->dist_key > 0)
+		return routed_view_sql(def, view_id, batch_table, batch_name, speed_name);
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "WITH lv_batch AS MATERIALIZED (SELECT pg_catalog.max(m.gen) AS gen "
 					 "FROM %s m WHERE m.nrows IS NULL), ", batch_name);
@@ -583,5 +667,121 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected)
 	}
 	lv_unpin_settings(nestlevel);
 	SetUserIdAndSecContext(saved_user, saved_sec);
+	SPI_finish();
+}
+
+/* the catalog query of lv_serve_mark, prepared once per backend */
+static SPIPlanPtr mark_plan = NULL;
+
+/*
+ * lv_serve_mark puts into store the read mark of a view over a Citus
+ * distributed table (lambda_views.serving_mark): one row (gen, lo, hi) per
+ * key range of the real-time tail, [lo, hi] of the source's append key,
+ * beyond the speed watermark and in its holes; one row with lo and hi NULL
+ * when lambda_views.realtime is off.  gen is the batch generation.
+ *
+ * There is no snapshot across the nodes of a Citus cluster: the reader
+ * reads this mark on the coordinator and the storage on the shards in
+ * separate steps.  So it first takes the lock every fold and every batch
+ * swap of such a view holds from before its first write until its commit
+ * has reached every shard (speed.c, batch.c), keeps it to the end of its
+ * transaction, and reads the latest committed mark: what the shards show
+ * next is what that mark describes, and nothing commits in between.
+ */
+void
+lv_serve_mark(int32 view_id, Tuplestorestate *store, TupleDesc desc)
+{
+	HeapTuple	meta;
+	TupleDesc	metadesc;
+	Oid			relid;
+	bool		isnull;
+	int64		gen;
+	int64		watermark;
+	char	   *holes;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	ListCell   *lc;
+	bool		any = false;
+
+	if (desc == NULL || desc->natts != 3)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("lambda_views.serving_mark() must return three columns")));
+	lv_lock_view(view_id, LV_LOCK_FOLD_COMMIT, ShareLock);
+
+	SPI_connect();
+	if (mark_plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare("SELECT v.view_schema, v.view_name, s.batch_gen::pg_catalog.int8, "
+									   "s.speed_watermark, s.speed_holes::pg_catalog.text "
+									   "FROM lambda_views.views v "
+									   "JOIN lambda_views.view_state s USING (view_id) WHERE v.view_id = $1",
+									   1, (Oid[]) {INT4OID});
+
+		if (plan == NULL)
+			elog(ERROR, "lambda_views: could not prepare the read mark's catalog query");
+		SPI_keepplan(plan);
+		mark_plan = plan;
+	}
+	{
+		Oid			cat_user;
+		int			cat_sec;
+		int			level = lv_become_catalog_owner(&cat_user, &cat_sec);
+		int			rc = SPI_execute_snapshot(mark_plan, (Datum[]) {Int32GetDatum(view_id)},
+											  NULL, GetLatestSnapshot(), InvalidSnapshot,
+											  true, false, 1);
+
+		lv_restore_user(cat_user, cat_sec, level);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "lambda_views: the read mark's catalog query failed: %s",
+				 SPI_result_code_string(rc));
+	}
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		return;
+	}
+	meta = SPI_tuptable->vals[0];
+	metadesc = SPI_tuptable->tupdesc;
+	relid = get_relname_relid(SPI_getvalue(meta, metadesc, 2),
+							  get_namespace_oid(SPI_getvalue(meta, metadesc, 1), false));
+	if (!OidIsValid(relid) ||
+		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for lambda view %s.%s",
+						SPI_getvalue(meta, metadesc, 1), SPI_getvalue(meta, metadesc, 2)),
+				 errhint("Reading the view's read mark needs SELECT on the view.")));
+	gen = DatumGetInt64(SPI_getbinval(meta, metadesc, 3, &isnull));
+	watermark = DatumGetInt64(SPI_getbinval(meta, metadesc, 4, &isnull));
+	holes = SPI_getvalue(meta, metadesc, 5);
+	values[0] = Int64GetDatum(gen);
+	if (lv_realtime)
+	{
+		/* someone reads unfolded rows: the worker may fold early (worker.c) */
+		lv_note_tail_read();
+		foreach(lc, holes ? lv_parse_holes(holes) : NIL)
+		{
+			LvKeyRange *r = lfirst(lc);
+
+			values[1] = Int64GetDatum(r->lo);
+			values[2] = Int64GetDatum(r->hi - 1);
+			tuplestore_putvalues(store, desc, values, nulls);
+			any = true;
+		}
+		if (watermark < PG_INT64_MAX)
+		{
+			values[1] = Int64GetDatum(watermark + 1);
+			values[2] = Int64GetDatum(PG_INT64_MAX);
+			tuplestore_putvalues(store, desc, values, nulls);
+			any = true;
+		}
+	}
+	/* the generation is read from the first row: there is always one */
+	if (!any)
+	{
+		nulls[1] = nulls[2] = true;
+		tuplestore_putvalues(store, desc, values, nulls);
+	}
 	SPI_finish();
 }

@@ -352,3 +352,36 @@ lv_upgrade_1_2_move_view(int32 view_id)
 	outside_script(revoke_data_usage, &step);
 	SPI_finish();
 }
+
+/*
+ * lv_upgrade_1_4_route_view (1.3 -> 1.4) replaces the relation of a version
+ * over a Citus distributed table by the routed read (serving.c), which
+ * reads the read mark that 1.4 adds.  Other versions keep theirs.
+ */
+void
+lv_upgrade_1_4_route_view(int32 view_id)
+{
+	LvView	   *view = lv_view_by_id(view_id, false);
+	LvDefinition *def;
+	int			nestlevel;
+
+	if (!view->distributed || !OidIsValid(view->relid))
+		return;
+	SPI_connect();
+	def = parse_definition(view);
+
+	/*
+	 * Citus propagates the relation to the workers, which update only after
+	 * this script: they keep the one they have (reads go through the
+	 * coordinator, which holds the catalog)
+	 */
+	nestlevel = lv_pin_settings(list_make1("citus.enable_ddl_propagation=off"));
+	outside_script(run_sql,
+				   psprintf("CREATE OR REPLACE VIEW %s AS %s",
+							quote_qualified_identifier(view->view_schema, view->view_name),
+							lv_view_sql(def, view->view_id, view->batch_table,
+										lv_storage_name(view, "batch"),
+										lv_storage_name(view, "speed"))));
+	lv_unpin_settings(nestlevel);
+	SPI_finish();
+}
