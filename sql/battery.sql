@@ -250,7 +250,7 @@ LANGUAGE sql AS $$
 SELECT CASE
          WHEN p.prokind = 'a' THEN
               format('SELECT %s(%s) FROM generate_series(1, 3) AS g', q.qualified, array_to_string(args, ', '))
-         WHEN p.proretset AND p.prorettype = 'record'::regtype THEN
+         WHEN p.proretset AND p.prorettype = 'record'::regtype AND p.proallargtypes IS NULL THEN
               format('SELECT md5(string_agg(t::text, '','')) FROM %s(%s) AS t(%s)', q.qualified,
                      array_to_string(args, ', '),
                      (SELECT expr FROM battery.fixtures WHERE name = 'tail_columns'))

@@ -3,7 +3,10 @@
 # append keys from its own range, id >> 48 = its group).  Checks, each
 # against the view's query run on the source (EXCEPT ALL both ways):
 # storage distributed and co-located with the source; the fold and the
-# recompute pushed down (EXPLAIN); concurrent inserts through all three
+# recompute pushed down (EXPLAIN); reads routed to one shard by a filter on
+# the distribution column, the real-time tail included, and real-time
+# reads of rows other nodes drew keys for; a swap waiting for a reader of
+# the read mark; concurrent inserts through all three
 # nodes with aborts and savepoints while the workers fold and recompute;
 # a writer left open at one node holds back that node's range only; an
 # in-doubt prepared transaction on a shard (what a lost COMMIT PREPARED
@@ -115,6 +118,67 @@ $batch_sql =~ s/\$4/'{}'/g;
 $plan = $coord->safe_psql('postgres', "EXPLAIN (COSTS OFF) $batch_sql");
 like($plan, qr/Task Count: 8/, 'the recompute is one task per shard');
 unlike($plan, qr/pull to coordinator|repartition/i, 'the recompute is pushed down');
+
+# 2b. reads.  A view that no worker folds (v3): quiet after a recompute,
+# then rows arrive through a worker, which draws keys from its own range.
+# A real-time read sees them (the coordinator's key sequence cannot tell
+# that the tail is empty: such a read takes the routed relation), and a
+# filter on the distribution column routes the whole read, the batch,
+# speed and tail rows, to one shard; without a filter it is pushed down.
+{
+	my $q3 = 'SELECT url, count(*) AS n, sum(x) AS s FROM public.ev GROUP BY url';
+	$coord->safe_psql('postgres', qq{
+SELECT lambda_views.create_view('public.v3', \$\$$q3\$\$, speed_interval => '1 hour');
+SELECT lambda_views.recompute('public.v3');
+});
+	$w1->safe_psql('postgres', q{INSERT INTO public.ev (url, g, x) VALUES ('/p1', 1, 5), ('/p2', 1, 6)});
+	is($coord->safe_psql('postgres', "SET lambda_views.realtime = on;" . diff_sql('public.v3', $q3)),
+		'0', 'a quiet view read in real time sees the rows a worker drew keys for');
+	is($coord->safe_psql('postgres', q{SET lambda_views.realtime = on; SELECT n FROM public.v3 WHERE url = '/p1'}),
+		$coord->safe_psql('postgres', q{SELECT count(*) FROM public.ev WHERE url = '/p1'}),
+		'a point lookup in real time sees them too');
+	$coord->safe_psql('postgres', q{SELECT lambda_views.fold('public.v3')});
+	$w2->safe_psql('postgres', q{INSERT INTO public.ev (url, g, x) VALUES ('/p1', 1, 7)});
+	for my $rt ('on', 'off')
+	{
+		my $plan = $coord->safe_psql('postgres',
+			"SET lambda_views.realtime = $rt; EXPLAIN (COSTS OFF) SELECT * FROM public.v3 WHERE url = '/p1'");
+		my @tasks = $plan =~ /Task Count: (\d+)/g;
+		is("@tasks", '1', "a filter on the distribution column routes the read to one task (realtime $rt)");
+		like($plan, qr/v3_batch_\d+_\d+/, "that task reads the batch shard (realtime $rt)");
+		like($plan, qr/v3_speed_\d+/, "and the speed shard (realtime $rt)");
+		like($plan, qr/ev_\d+/, "and the source shard, the real-time tail (realtime $rt)");
+		unlike($plan, qr/pull to coordinator|repartition/i, "nothing is pulled to the coordinator (realtime $rt)");
+		$plan = $coord->safe_psql('postgres', "SET lambda_views.realtime = $rt; EXPLAIN (COSTS OFF) SELECT * FROM public.v3");
+		@tasks = $plan =~ /Task Count: (\d+)/g;
+		is("@tasks", '8', "a full read is one pushed-down query, a task per shard (realtime $rt)");
+		is($coord->safe_psql('postgres', "SET lambda_views.realtime = $rt; SELECT (SELECT n FROM public.v3 WHERE url = '/p1') = "
+				. "(SELECT count(*) FROM public.ev WHERE url = '/p1'"
+				. ($rt eq 'off' ? ' AND ' . folded_sql('public.v3') : '') . ')'),
+			't', "the routed lookup is exact (realtime $rt)");
+	}
+	is($coord->safe_psql('postgres', "SET lambda_views.realtime = on;" . diff_sql('public.v3', $q3)),
+		'0', 'the routed full read is exact');
+
+	# a batch swap commits under the lock a reader of the mark holds: it
+	# waits for the reader's transaction, which reads one batch throughout
+	my $reader = $coord->background_psql('postgres');
+	$reader->query_safe('BEGIN');
+	$reader->query_safe(q{SELECT count(*) FROM public.v3 WHERE url = '/p1'});
+	my $swap = $coord->background_psql('postgres');
+	$swap->query_until(qr/started/, "\\echo started\nSELECT lambda_views.recompute('public.v3');\n");
+	ok(wait_for($coord, 'postgres', q{SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+	     WHERE query LIKE '%recompute(''public.v3'')%' AND wait_event_type = 'Lock')}, 30),
+		'a recompute waits to swap while a reader of the mark is in its transaction');
+	is($reader->query_safe(diff_sql('public.v3', $q3)), '0', 'the reader reads the view exactly meanwhile');
+	$reader->query_safe('COMMIT');
+	$reader->quit;
+	$swap->query_safe('SELECT 1');
+	$swap->quit;
+	is($coord->safe_psql('postgres', "SET lambda_views.realtime = on;" . diff_sql('public.v3', $q3)),
+		'0', 'exact after the swap');
+	$coord->safe_psql('postgres', q{SELECT lambda_views.drop_view('public.v3')});
+}
 
 # 3. concurrent inserts through all three nodes, with aborts and savepoints
 my $script = "$PostgreSQL::Test::Utils::tmp_check/ins.sql";
