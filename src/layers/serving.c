@@ -158,11 +158,11 @@ batch_finals(StringInfo buf, LvDefinition *def, const char *batch_name,
 
 /*
  * routed_view_sql is lv_view_sql for a view over a Citus distributed table.
- * Two small subqueries read the view's read mark on the coordinator (the
+ * One small subquery reads the view's read mark on the coordinator (the
  * batch generation, and the key ranges of the real-time tail: the rows
  * beyond the speed watermark and its holes), as lambda_views.serving_mark
- * gives them; Citus runs them there, because they read the coordinator's
- * catalog, and hands their rows to the shards.  The rest is one query over
+ * gives them; Citus runs it there, because it reads the coordinator's
+ * catalog, and hands its rows to the shards.  The rest is one query over
  * tables co-located with the source and grouped by their distribution
  * column: the batch rows of that generation, the speed rows after it and
  * the partial states of the tail's source rows (an index range scan of the
@@ -180,12 +180,10 @@ routed_view_sql(LvDefinition *def, int32 view_id, Oid batch_table,
 	int			i;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "WITH lv_batch AS MATERIALIZED (SELECT m.gen FROM lambda_views.view_state st, "
-					 "lambda_views.serving_mark(%d) m WHERE st.view_id = %d LIMIT 1), "
-					 "lv_ranges AS MATERIALIZED (SELECT m.lo AS lambda_views_lo, m.hi AS lambda_views_hi "
-					 "FROM lambda_views.view_state st, lambda_views.serving_mark(%d) m "
-					 "WHERE st.view_id = %d AND m.lo IS NOT NULL) SELECT ",
-					 view_id, view_id, view_id, view_id);
+	appendStringInfo(&buf, "WITH lv_batch AS MATERIALIZED (SELECT m.gen AS lambda_views_gen, "
+					 "m.lo AS lambda_views_lo, m.hi AS lambda_views_hi FROM lambda_views.view_state st, "
+					 "lambda_views.serving_mark(%d) m WHERE st.view_id = %d) SELECT ",
+					 view_id, view_id);
 	foreach(lc, def->outputs)
 	{
 		LvOutput   *out = lfirst(lc);
@@ -207,11 +205,11 @@ routed_view_sql(LvDefinition *def, int32 view_id, Oid batch_table,
 	appendStringInfoString(&buf, " FROM (SELECT ");
 	keys(&buf, def, "b.", false);
 	states_and_finals(&buf, def, "b.", false);
-	appendStringInfo(&buf, ", true AS from_batch FROM %s b WHERE b.gen = (SELECT g.gen FROM lv_batch g) "
-					 "AND b.nrows IS NOT NULL UNION ALL SELECT ", batch_name);
+	appendStringInfo(&buf, ", true AS from_batch FROM lv_batch g JOIN %s b ON b.gen = g.lambda_views_gen "
+					 "WHERE b.nrows IS NOT NULL UNION ALL SELECT ", batch_name);
 	keys(&buf, def, "s.", false);
 	states_and_finals(&buf, def, "s.", true);
-	appendStringInfo(&buf, ", false FROM %s s WHERE s.gen > (SELECT g.gen FROM lv_batch g) UNION ALL SELECT ",
+	appendStringInfo(&buf, ", false FROM lv_batch g JOIN %s s ON s.gen > g.lambda_views_gen UNION ALL SELECT ",
 					 speed_name);
 	i = 0;
 	foreach(lc, def->keys)
@@ -220,7 +218,7 @@ routed_view_sql(LvDefinition *def, int32 view_id, Oid batch_table,
 		appendStringInfo(&buf, ", %s", ((LvAgg *) lfirst(lc))->partial_sql);
 	foreach(lc, def->aggs)
 		appendStringInfo(&buf, ", %s", ((LvAgg *) lfirst(lc))->null_final_sql);
-	appendStringInfo(&buf, ", false FROM lv_ranges lv_r JOIN %s ON %s.%s >= lv_r.lambda_views_lo "
+	appendStringInfo(&buf, ", false FROM lv_batch lv_r JOIN %s ON %s.%s >= lv_r.lambda_views_lo "
 					 "AND %s.%s <= lv_r.lambda_views_hi",
 					 def->source_sql, src, key, src, key);
 	if (def->where_sql)
@@ -675,10 +673,12 @@ static SPIPlanPtr mark_plan = NULL;
 
 /*
  * lv_serve_mark puts into store the read mark of a view over a Citus
- * distributed table (lambda_views.serving_mark): one row (gen, lo, hi) per
- * key range of the real-time tail, [lo, hi] of the source's append key,
- * beyond the speed watermark and in its holes; one row with lo and hi NULL
- * when lambda_views.realtime is off.  gen is the batch generation.
+ * distributed table (lambda_views.serving_mark): a row (gen, NULL, NULL)
+ * with the batch generation, then with lambda_views.realtime on a row
+ * (NULL, lo, hi) per key range of the real-time tail, [lo, hi] of the
+ * source's append key, beyond the speed watermark and in its holes.  The
+ * relation joins the batch and speed rows with the first, the source with
+ * the others: one subquery on the coordinator.
  *
  * There is no snapshot across the nodes of a Citus cluster: the reader
  * reads this mark on the coordinator and the storage on the shards in
@@ -701,7 +701,6 @@ lv_serve_mark(int32 view_id, Tuplestorestate *store, TupleDesc desc)
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 	ListCell   *lc;
-	bool		any = false;
 
 	if (desc == NULL || desc->natts != 3)
 		ereport(ERROR,
@@ -755,7 +754,12 @@ lv_serve_mark(int32 view_id, Tuplestorestate *store, TupleDesc desc)
 	gen = DatumGetInt64(SPI_getbinval(meta, metadesc, 3, &isnull));
 	watermark = DatumGetInt64(SPI_getbinval(meta, metadesc, 4, &isnull));
 	holes = SPI_getvalue(meta, metadesc, 5);
+	/* the generation in a row of its own, which no range joins */
 	values[0] = Int64GetDatum(gen);
+	nulls[1] = nulls[2] = true;
+	tuplestore_putvalues(store, desc, values, nulls);
+	nulls[0] = true;
+	nulls[1] = nulls[2] = false;
 	if (lv_realtime)
 	{
 		/* someone reads unfolded rows: the worker may fold early (worker.c) */
@@ -767,21 +771,13 @@ lv_serve_mark(int32 view_id, Tuplestorestate *store, TupleDesc desc)
 			values[1] = Int64GetDatum(r->lo);
 			values[2] = Int64GetDatum(r->hi - 1);
 			tuplestore_putvalues(store, desc, values, nulls);
-			any = true;
 		}
 		if (watermark < PG_INT64_MAX)
 		{
 			values[1] = Int64GetDatum(watermark + 1);
 			values[2] = Int64GetDatum(PG_INT64_MAX);
 			tuplestore_putvalues(store, desc, values, nulls);
-			any = true;
 		}
-	}
-	/* the generation is read from the first row: there is always one */
-	if (!any)
-	{
-		nulls[1] = nulls[2] = true;
-		tuplestore_putvalues(store, desc, values, nulls);
 	}
 	SPI_finish();
 }
