@@ -156,6 +156,39 @@ batch_finals(StringInfo buf, LvDefinition *def, const char *batch_name,
 		keys_not_null(buf, def, "b.");
 }
 
+/* appends the output columns of the view over the merged groups (alias x) */
+static void
+outputs(StringInfo buf, LvDefinition *def, Oid batch_table)
+{
+	ListCell   *lc;
+
+	foreach(lc, def->outputs)
+	{
+		LvOutput   *out = lfirst(lc);
+
+		appendStringInfo(buf, "%s%s AS %s", foreach_current_index(lc) > 0 ? ", " : "",
+						 lv_deparse_over(out->expr, "x", batch_table),
+						 quote_identifier(out->name));
+	}
+}
+
+/* appends "u.k1, ..., lambda_views.merge(...) AS f1, ...": a group combined */
+static void
+merged_groups(StringInfo buf, LvDefinition *def)
+{
+	ListCell   *lc;
+
+	keys(buf, def, "u.", false);
+	foreach(lc, def->aggs)
+	{
+		LvAgg	   *agg = lfirst(lc);
+		int			j = foreach_current_index(lc) + 1;
+
+		appendStringInfo(buf, ", lambda_views.merge(%s, u.s%d, u.f%d, u.from_batch) AS f%d",
+						 agg->signature_sql, j, j, j);
+	}
+}
+
 /*
  * routed_view_sql is lv_view_sql for a view over a Citus distributed table.
  * One small subquery reads the view's read mark on the coordinator (the
@@ -184,24 +217,9 @@ routed_view_sql(LvDefinition *def, int32 view_id, Oid batch_table,
 					 "m.lo AS lambda_views_lo, m.hi AS lambda_views_hi FROM lambda_views.view_state st, "
 					 "lambda_views.serving_mark(%d) m WHERE st.view_id = %d) SELECT ",
 					 view_id, view_id);
-	foreach(lc, def->outputs)
-	{
-		LvOutput   *out = lfirst(lc);
-
-		appendStringInfo(&buf, "%s%s AS %s", foreach_current_index(lc) > 0 ? ", " : "",
-						 lv_deparse_over(out->expr, "x", batch_table),
-						 quote_identifier(out->name));
-	}
+	outputs(&buf, def, batch_table);
 	appendStringInfoString(&buf, " FROM (SELECT ");
-	keys(&buf, def, "u.", false);
-	foreach(lc, def->aggs)
-	{
-		LvAgg	   *agg = lfirst(lc);
-		int			j = foreach_current_index(lc) + 1;
-
-		appendStringInfo(&buf, ", lambda_views.merge(%s, u.s%d, u.f%d, u.from_batch) AS f%d",
-						 agg->signature_sql, j, j, j);
-	}
+	merged_groups(&buf, def);
 	appendStringInfoString(&buf, " FROM (SELECT ");
 	keys(&buf, def, "b.", false);
 	states_and_finals(&buf, def, "b.", false);
@@ -278,14 +296,7 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 					 "AND NOT EXISTS (SELECT 1 FROM lv_tail) AS quiet) SELECT ",
 					 view_id);
 
-	foreach(lc, def->outputs)
-	{
-		LvOutput   *out = lfirst(lc);
-
-		appendStringInfo(&buf, "%s%s AS %s", foreach_current_index(lc) > 0 ? ", " : "",
-						 lv_deparse_over(out->expr, "x", batch_table),
-						 quote_identifier(out->name));
-	}
+	outputs(&buf, def, batch_table);
 	appendStringInfoString(&buf, " FROM (");
 
 	if (keyed)
@@ -308,15 +319,7 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 
 		/* groups the speed layer or the tail touched: combine and finalize */
 		appendStringInfoString(&buf, "SELECT ");
-		keys(&buf, def, "u.", false);
-		foreach(lc, def->aggs)
-		{
-			LvAgg	   *agg = lfirst(lc);
-			int			j = foreach_current_index(lc) + 1;
-
-			appendStringInfo(&buf, ", lambda_views.merge(%s, u.s%d, u.f%d, u.from_batch) AS f%d",
-							 agg->signature_sql, j, j, j);
-		}
+		merged_groups(&buf, def);
 		appendStringInfoString(&buf, " FROM (SELECT ");
 		keys(&buf, def, "b.", false);
 		states_and_finals(&buf, def, "b.", false);
@@ -494,6 +497,47 @@ check_tail_columns(TupleDesc expected, TupleDesc actual, int32 view_id)
 }
 
 /*
+ * view_meta runs a catalog query of a view (plan, its one argument the view
+ * id; its first two columns the view's schema and name) as the catalog's
+ * owner, in snapshot (InvalidSnapshot: the caller's), and checks that the
+ * caller may read the view, which reading what asks for needs.  Returns
+ * the row in SPI_tuptable, or NULL when there is no such view.  The caller
+ * is connected to SPI.
+ */
+static HeapTuple
+view_meta(SPIPlanPtr plan, int32 view_id, Snapshot snapshot, const char *what)
+{
+	Oid			cat_user;
+	int			cat_sec;
+	int			level = lv_become_catalog_owner(&cat_user, &cat_sec);
+	int			rc = SPI_execute_snapshot(plan, (Datum[]) {Int32GetDatum(view_id)},
+										  NULL, snapshot, InvalidSnapshot,
+										  true, false, 1);
+	HeapTuple	meta;
+	TupleDesc	metadesc;
+	Oid			relid;
+
+	lv_restore_user(cat_user, cat_sec, level);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "lambda_views: the catalog query of %s failed: %s",
+			 what, SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		return NULL;
+	meta = SPI_tuptable->vals[0];
+	metadesc = SPI_tuptable->tupdesc;
+	relid = get_relname_relid(SPI_getvalue(meta, metadesc, 2),
+							  get_namespace_oid(SPI_getvalue(meta, metadesc, 1), false));
+	if (!OidIsValid(relid) ||
+		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for lambda view %s.%s",
+						SPI_getvalue(meta, metadesc, 1), SPI_getvalue(meta, metadesc, 2)),
+				 errhint("Reading %s needs SELECT on the view.", what)));
+	return meta;
+}
+
+/*
  * lv_serve_tail puts into store the partial states of the committed source
  * rows of a view beyond its speed watermark, in the caller's snapshot
  * (lambda_views.tail).  expected is the caller's column definition list,
@@ -508,7 +552,6 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected)
 	bool		isnull;
 	HeapTuple	meta;
 	TupleDesc	metadesc;
-	Oid			relid;
 	Oid			owner;
 	int64		watermark;
 	List	   *settings = NIL;
@@ -564,34 +607,13 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected)
 		meta_plan = plan;
 	}
 	/* read_only: the catalog and watermark in the caller's snapshot */
-	{
-		Oid			cat_user;
-		int			cat_sec;
-		int			level = lv_become_catalog_owner(&cat_user, &cat_sec);
-		int			rc = SPI_execute_plan(meta_plan, (Datum[]) {Int32GetDatum(view_id)},
-										  NULL, true, 1);
-
-		lv_restore_user(cat_user, cat_sec, level);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "lambda_views: the tail's catalog query failed: %s",
-				 SPI_result_code_string(rc));
-	}
-	if (SPI_processed == 0)
+	meta = view_meta(meta_plan, view_id, InvalidSnapshot, "the real-time tail");
+	if (meta == NULL)
 	{
 		SPI_finish();
 		return;
 	}
-	meta = SPI_tuptable->vals[0];
 	metadesc = SPI_tuptable->tupdesc;
-	relid = get_relname_relid(SPI_getvalue(meta, metadesc, 2),
-							  get_namespace_oid(SPI_getvalue(meta, metadesc, 1), false));
-	if (!OidIsValid(relid) ||
-		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for lambda view %s.%s",
-						SPI_getvalue(meta, metadesc, 1), SPI_getvalue(meta, metadesc, 2)),
-				 errhint("Reading the real-time tail needs SELECT on the view.")));
 	owner = DatumGetObjectId(SPI_getbinval(meta, metadesc, 3, &isnull));
 	watermark = DatumGetInt64(SPI_getbinval(meta, metadesc, 4, &isnull));
 
@@ -693,7 +715,6 @@ lv_serve_mark(int32 view_id, Tuplestorestate *store, TupleDesc desc)
 {
 	HeapTuple	meta;
 	TupleDesc	metadesc;
-	Oid			relid;
 	bool		isnull;
 	int64		gen;
 	int64		watermark;
@@ -722,35 +743,13 @@ lv_serve_mark(int32 view_id, Tuplestorestate *store, TupleDesc desc)
 		SPI_keepplan(plan);
 		mark_plan = plan;
 	}
-	{
-		Oid			cat_user;
-		int			cat_sec;
-		int			level = lv_become_catalog_owner(&cat_user, &cat_sec);
-		int			rc = SPI_execute_snapshot(mark_plan, (Datum[]) {Int32GetDatum(view_id)},
-											  NULL, GetLatestSnapshot(), InvalidSnapshot,
-											  true, false, 1);
-
-		lv_restore_user(cat_user, cat_sec, level);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "lambda_views: the read mark's catalog query failed: %s",
-				 SPI_result_code_string(rc));
-	}
-	if (SPI_processed == 0)
+	meta = view_meta(mark_plan, view_id, GetLatestSnapshot(), "the view's read mark");
+	if (meta == NULL)
 	{
 		SPI_finish();
 		return;
 	}
-	meta = SPI_tuptable->vals[0];
 	metadesc = SPI_tuptable->tupdesc;
-	relid = get_relname_relid(SPI_getvalue(meta, metadesc, 2),
-							  get_namespace_oid(SPI_getvalue(meta, metadesc, 1), false));
-	if (!OidIsValid(relid) ||
-		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for lambda view %s.%s",
-						SPI_getvalue(meta, metadesc, 1), SPI_getvalue(meta, metadesc, 2)),
-				 errhint("Reading the view's read mark needs SELECT on the view.")));
 	gen = DatumGetInt64(SPI_getbinval(meta, metadesc, 3, &isnull));
 	watermark = DatumGetInt64(SPI_getbinval(meta, metadesc, 4, &isnull));
 	holes = SPI_getvalue(meta, metadesc, 5);
