@@ -4,7 +4,9 @@
 -- and the key ranges of the real-time tail) on the coordinator, then the
 -- batch, speed and tail rows in one query that Citus pushes down to the
 -- shards, and to one shard for a filter on the distribution column
--- (src/layers/serving.c).  Views over local tables are unchanged.
+-- (src/layers/serving.c); the fold of every node's new keys is one
+-- pushed-down statement (src/layers/speed.c).  Views over local tables are
+-- unchanged.
 \echo Use "ALTER EXTENSION lambda_views UPDATE TO '1.4'" to load this file. \quit
 
 CREATE FUNCTION lambda_views.serving_mark(view_id int, OUT gen bigint, OUT lo bigint, OUT hi bigint)

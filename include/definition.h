@@ -59,6 +59,9 @@ typedef struct LvDefinition
 	List	   *settings;		/* "name=value" strings pinned at create */
 	int			dist_key;		/* Citus: the group key (1-based) that is the
 								 * source's distribution column; 0 when local */
+	bool		settings_bound; /* the query calls functions that are not
+								 * immutable: its results may depend on the
+								 * pinned settings */
 } LvDefinition;
 
 /* storage attribute numbers: gen, k1..kn, s1..sm, f1..fm, nrows */
@@ -69,5 +72,6 @@ typedef struct LvDefinition
 extern LvDefinition *lv_parse_definition(const char *query_text,
 										 const char *append_key);
 extern char *lv_deparse_over(Node *expr, const char *alias, Oid relid);
+extern char *lv_partial_ranges_sql(LvDefinition *def, const char *ranges);
 
 #endif							/* LV_DEFINITION_H */

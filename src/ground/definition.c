@@ -65,6 +65,51 @@ static void split_query(LvDefinition *def, Query *query);
 static char *deparse_over_source(LvDefinition *def, Node *expr);
 
 /*
+ * lv_partial_ranges_sql returns the partial query of the source rows whose
+ * append key lies in one of the rows of ranges, a FROM item with columns
+ * lambda_views_lo and lambda_views_hi (both bounds included): one index
+ * range scan per range.  Citus pushes it down with its distributed source
+ * (the fold and the real-time tail of a view over a Citus table).
+ */
+char *
+lv_partial_ranges_sql(LvDefinition *def, const char *ranges)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	const char *src = quote_identifier(get_rel_name(def->source));
+	const char *key = quote_identifier(def->append_key);
+	int			i = 0;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "SELECT ");
+	foreach(lc, def->keys)
+	{
+		appendStringInfo(&buf, "%s%s AS k%d", i > 0 ? ", " : "",
+						 ((LvKey *) lfirst(lc))->sql, i + 1);
+		i++;
+	}
+	foreach(lc, def->aggs)
+	{
+		appendStringInfo(&buf, "%s%s AS s%d", i > 0 ? ", " : "",
+						 ((LvAgg *) lfirst(lc))->partial_sql,
+						 foreach_current_index(lc) + 1);
+		i++;
+	}
+	appendStringInfo(&buf, "%scount(*) AS nrows FROM %s lv_r JOIN %s ON %s.%s >= lv_r.lambda_views_lo "
+					 "AND %s.%s <= lv_r.lambda_views_hi",
+					 i > 0 ? ", " : "", ranges, def->source_sql, src, key, src, key);
+	if (def->where_sql)
+		appendStringInfo(&buf, " WHERE (%s)", def->where_sql);
+	if (def->keys != NIL)
+	{
+		appendStringInfoString(&buf, " GROUP BY ");
+		for (i = 0; i < list_length(def->keys); i++)
+			appendStringInfo(&buf, "%s%d", i > 0 ? ", " : "", i + 1);
+	}
+	return buf.data;
+}
+
+/*
  * partial_query builds the partial query every layer shares: the partial
  * states of the rows with $1 < key <= $2, per group.  With except_holes,
  * rows whose key is in the int8multirange $4 are left out (the batch
@@ -135,6 +180,7 @@ lv_parse_definition(const char *query_text, const char *append_key)
 	check_query_shape(query);
 	def->source = check_source(query, &inh);
 	check_functions((Node *) query);
+	def->settings_bound = contain_mutable_functions((Node *) query);
 
 	rel = table_open(def->source, AccessShareLock);
 	check_append_key(def, rel, append_key);

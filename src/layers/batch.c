@@ -485,15 +485,18 @@ lv_recompute_view(LvView *view)
 	 * new batch covers stay until no reader can use the old batch; what
 	 * the previous swap retired may go now.
 	 */
+	old = lv_lock_state(view);
+	lv_drop_old_batches(view, old.batch_gen, old.batch_swap_xid, 0);
+
 	/*
 	 * On Citus a reader reads the batch generation on the coordinator and
 	 * the batch rows on the shards (serving.c): the swap commits under the
-	 * lock its folds commit with, which such a reader holds meanwhile
+	 * lock its folds commit with, which such a reader holds meanwhile.
+	 * Taken last: the drops above wait for readers that hold the batch's
+	 * partitions, and such a reader may be waiting for this lock.
 	 */
 	if (view->distributed)
 		lv_lock_view(view->view_id, LV_LOCK_FOLD_COMMIT, ExclusiveLock);
-	old = lv_lock_state(view);
-	lv_drop_old_batches(view, old.batch_gen, old.batch_swap_xid, 0);
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	/*

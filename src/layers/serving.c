@@ -207,10 +207,6 @@ routed_view_sql(LvDefinition *def, int32 view_id, Oid batch_table,
 				const char *batch_name, const char *speed_name)
 {
 	StringInfoData buf;
-	ListCell   *lc;
-	const char *src = quote_identifier(get_rel_name(def->source));
-	const char *key = quote_identifier(def->append_key);
-	int			i;
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "WITH lv_batch AS MATERIALIZED (SELECT m.gen AS lambda_views_gen, "
@@ -229,21 +225,9 @@ routed_view_sql(LvDefinition *def, int32 view_id, Oid batch_table,
 	states_and_finals(&buf, def, "s.", true);
 	appendStringInfo(&buf, ", false FROM lv_batch g JOIN %s s ON s.gen > g.lambda_views_gen UNION ALL SELECT ",
 					 speed_name);
-	i = 0;
-	foreach(lc, def->keys)
-		appendStringInfo(&buf, "%s%s", i++ > 0 ? ", " : "", ((LvKey *) lfirst(lc))->sql);
-	foreach(lc, def->aggs)
-		appendStringInfo(&buf, ", %s", ((LvAgg *) lfirst(lc))->partial_sql);
-	foreach(lc, def->aggs)
-		appendStringInfo(&buf, ", %s", ((LvAgg *) lfirst(lc))->null_final_sql);
-	appendStringInfo(&buf, ", false FROM lv_batch lv_r JOIN %s ON %s.%s >= lv_r.lambda_views_lo "
-					 "AND %s.%s <= lv_r.lambda_views_hi",
-					 def->source_sql, src, key, src, key);
-	if (def->where_sql)
-		appendStringInfo(&buf, " WHERE (%s)", def->where_sql);
-	appendStringInfoString(&buf, " GROUP BY ");
-	for (i = 0; i < list_length(def->keys); i++)
-		appendStringInfo(&buf, "%s%d", i > 0 ? ", " : "", i + 1);
+	keys(&buf, def, "t.", false);
+	states_and_finals(&buf, def, "t.", true);
+	appendStringInfo(&buf, ", false FROM (%s) t", lv_partial_ranges_sql(def, "lv_batch"));
 	appendStringInfoString(&buf, ") u GROUP BY ");
 	keys(&buf, def, "u.", false);
 	appendStringInfoString(&buf, ") x");

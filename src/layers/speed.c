@@ -24,6 +24,7 @@
 #include "portability/instr_time.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 
@@ -76,8 +77,18 @@ lv_create_speed_table(void *defp, const char *speed_table)
 }
 
 /*
+ * the key ranges of a fold over a Citus table, given as an int8multirange
+ * ($1), as lv_partial_ranges_sql reads them
+ */
+#define FOLD_RANGES "(SELECT pg_catalog.lower(r) AS lambda_views_lo, pg_catalog.upper(r) - 1 AS lambda_views_hi " \
+	"FROM pg_catalog.unnest($1::pg_catalog.int8multirange) r)"
+
+/*
  * lv_fold_sql returns the statement that folds rows $1 < key <= $2 into
  * generation $3 of the speed table and returns how many rows it folded.
+ * Over a Citus table: the rows in the key ranges $1 (an int8multirange)
+ * into generation $2, in one statement pushed down to every shard; it
+ * returns nothing.
  */
 char *
 lv_fold_sql(void *defp, const char *speed_table)
@@ -103,7 +114,7 @@ lv_fold_sql(void *defp, const char *speed_table)
 	key_list(&buf, def, "");
 	foreach(lc, def->aggs)
 		appendStringInfo(&buf, ", s%d", foreach_current_index(lc) + 1);
-	appendStringInfoString(&buf, ", nrows) SELECT $3");
+	appendStringInfo(&buf, ", nrows) SELECT $%d", def->dist_key > 0 ? 2 : 3);
 	if (def->keys)
 		appendStringInfoString(&buf, ", ");
 	key_list(&buf, def, "d.");
@@ -111,7 +122,7 @@ lv_fold_sql(void *defp, const char *speed_table)
 		appendStringInfo(&buf, ", d.s%d", foreach_current_index(lc) + 1);
 	if (def->dist_key > 0)
 		appendStringInfo(&buf, ", d.nrows FROM (%s) d WHERE d.nrows > 0 ON CONFLICT (",
-						 def->partial_sql);
+						 lv_partial_ranges_sql(def, FOLD_RANGES));
 	else
 		appendStringInfoString(&buf, ", d.nrows FROM d WHERE d.nrows > 0 ON CONFLICT (");
 	key_list(&buf, def, "");
@@ -308,7 +319,7 @@ origin_cmp(const ListCell *a, const ListCell *b)
 
 /*
  * fold_distributed is lv_fold_view for a Citus distributed source: one
- * pushed-down statement per node's range of settled new keys, all in the
+ * pushed-down statement for every node's range of settled new keys, in the
  * fold's distributed transaction with the state row.  Never folds beyond
  * what is settled (no holes of unseen keys): a writer left open at one
  * node holds back that node's range only.
@@ -323,6 +334,7 @@ fold_distributed(LvView *view, bool *more)
 	List	   *holes;
 	List	   *origins;
 	List	   *kept = NIL;
+	List	   *folding = NIL;
 	ListCell   *lc;
 	int64		total = 0;
 	int64		gen;
@@ -365,8 +377,9 @@ fold_distributed(LvView *view, bool *more)
 	source = quote_qualified_identifier(get_namespace_name(get_rel_namespace(view->source)),
 										get_rel_name(view->source));
 	key = (char *) quote_identifier(view->append_key);
-	count_sql = psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s > $1 AND %s <= $2",
-						 source, key, key);
+	count_sql = psprintf("SELECT pg_catalog.count(*) FROM " FOLD_RANGES " lv_r JOIN %s "
+						 "ON %s.%s >= lv_r.lambda_views_lo AND %s.%s <= lv_r.lambda_views_hi",
+						 source, source, key, source, key);
 
 	SPI_connect();
 	lv_lock_view(view->view_id, LV_LOCK_FOLD_GEN, RowExclusiveLock);
@@ -376,20 +389,32 @@ fold_distributed(LvView *view, bool *more)
 	{
 		LvOrigin   *o = lfirst(lc);
 		int64		mark = origin_mark(o->group, state.speed_watermark, holes);
-		Datum		args[3] = {Int64GetDatum(mark), Int64GetDatum(o->head), Int64GetDatum(gen)};
-		bool		isnull;
 
 		if (o->settled && o->head > mark)
 		{
-			lv_spi_exec_args(count_sql, 2, (Oid[]) {INT8OID, INT8OID}, args, NULL, true, 0);
-			total += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-			lv_spi_exec_args(view->fold_sql, 3, (Oid[]) {INT8OID, INT8OID, INT8OID},
-							 args, NULL, false, 0);
+			LvKeyRange *r = palloc(sizeof(LvKeyRange));
+
+			r->lo = mark + 1;
+			r->hi = o->head + 1;
+			folding = lappend(folding, r);
 			mark = o->head;
 		}
 		o->head = mark;			/* from here on: the new mark */
 		if (mark > origin_start(o->group))
 			top = o->group;
+	}
+	/* every node's settled new keys in one statement, pushed down */
+	if (folding != NIL)
+	{
+		Datum		args[2] = {OidInputFunctionCall(F_MULTIRANGE_IN, holes_text(folding),
+													INT8MULTIRANGEOID, -1),
+		Int64GetDatum(gen)};
+		bool		isnull;
+
+		lv_spi_exec_args(count_sql, 1, (Oid[]) {INT8MULTIRANGEOID}, args, NULL, true, 0);
+		total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		lv_spi_exec_args(view->fold_sql, 2, (Oid[]) {INT8MULTIRANGEOID, INT8OID},
+						 args, NULL, false, 0);
 	}
 	/* the new watermark and holes */
 	foreach(lc, origins)

@@ -236,6 +236,47 @@ lv_create_version(LvDefinition *def, Oid nspid, const char *relname,
 }
 
 /*
+ * check_node_settings refuses a view over a Citus table whose query calls
+ * functions that are not immutable (a timestamptz cast to date, say) when
+ * another node would run it under other values of the settings the view
+ * pins: Citus runs the pushed-down fold, recompute and real-time tail on
+ * each node under that node's own settings, not the coordinator session's.
+ */
+static void
+check_node_settings(LvDefinition *def)
+{
+	ListCell   *lc;
+
+	SPI_connect();
+	foreach(lc, def->settings)
+	{
+		char	   *setting = pstrdup(lfirst(lc));
+		char	   *value = strchr(setting, '=');
+		ListCell   *rc;
+
+		if (value == NULL)
+			continue;
+		*value++ = '\0';
+		foreach(rc, lv_citus_on_other_nodes(psprintf("SELECT pg_catalog.current_setting(%s)",
+													 quote_literal_cstr(setting))))
+		{
+			const char *other = lfirst(rc);
+
+			if (strcmp(other, value) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("another node of the Citus cluster runs with %s \"%s\", this session with \"%s\"",
+								setting, other, value),
+						 errdetail("The view's query calls functions whose results may depend on %s, and Citus runs the fold, the recompute and the real-time tail on each node under that node's own settings.",
+								   setting),
+						 errhint("SET %s TO '%s' before create_view, or give every node the same %s.",
+								 setting, other, setting)));
+		}
+	}
+	SPI_finish();
+}
+
+/*
  * lv_create_view_op creates a lambda view (lambda_views.create_view):
  * name and query are required; batch_interval may be NULL; product holds
  * the data-product metadata (owner_role, description, freshness_sla,
@@ -276,6 +317,8 @@ lv_create_view_op(const char *name, const char *query, const char *append_key,
 				 errhint("Choose another name, or drop the existing one (lambda_views.drop_view for a lambda view).")));
 
 	def = lv_parse_definition(query, append_key);
+	if (def->dist_key > 0 && def->settings_bound)
+		check_node_settings(def);
 	view_id = lv_create_version(def, nspid, rv->relname, IntervalPGetDatum(speed_interval),
 								batch_interval ? IntervalPGetDatum(batch_interval) : (Datum) 0,
 								batch_interval == NULL, initial_batch);

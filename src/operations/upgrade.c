@@ -356,7 +356,9 @@ lv_upgrade_1_2_move_view(int32 view_id)
 /*
  * lv_upgrade_1_4_route_view (1.3 -> 1.4) replaces the relation of a version
  * over a Citus distributed table by the routed read (serving.c), which
- * reads the read mark that 1.4 adds.  Other versions keep theirs.
+ * reads the read mark that 1.4 adds, and its fold statement by the one that
+ * folds every node's new keys at once (speed.c).  Other versions keep
+ * theirs.
  */
 void
 lv_upgrade_1_4_route_view(int32 view_id)
@@ -375,6 +377,12 @@ lv_upgrade_1_4_route_view(int32 view_id)
 	 * this script: they keep the one they have (reads go through the
 	 * coordinator, which holds the catalog)
 	 */
+	/* the fold of every node's new keys is one statement from 1.4 on */
+	lv_catalog_sql("UPDATE lambda_views.views SET fold_sql = $2 WHERE view_id = $1",
+				   2, (Oid[]) {INT4OID, TEXTOID},
+				   (Datum[]) {Int32GetDatum(view->view_id),
+				   CStringGetTextDatum(lv_fold_sql(def, lv_storage_name(view, "speed")))},
+				   NULL, false, 0);
 	nestlevel = lv_pin_settings(list_make1("citus.enable_ddl_propagation=off"));
 	outside_script(run_sql,
 				   psprintf("CREATE OR REPLACE VIEW %s AS %s",

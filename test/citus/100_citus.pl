@@ -10,11 +10,14 @@
 # nodes with aborts and savepoints while the workers fold and recompute;
 # a writer left open at one node holds back that node's range only; an
 # in-doubt prepared transaction on a shard (what a lost COMMIT PREPARED
-# leaves) holds the folds back until Citus' recovery commits it (folded
+# leaves, built by hand and made for real by killing a coordinator's
+# connection to a worker between PREPARE and COMMIT PREPARED) holds the
+# folds back until Citus' recovery commits it (folded
 # once) or rolls another back (never folded); the guard on every node; a
 # shard moved each way (block_writes, then logical) during folds; a
 # node added during ingest; and
-# the refusals with their SQLSTATEs.
+# the refusals with their SQLSTATEs (a query that depends on TimeZone in a
+# session whose TimeZone the workers do not share among them).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -104,8 +107,8 @@ exact('after create_view');
 # 2. pushed down: one task per shard, no pull to the coordinator
 my $fold_sql = $coord->safe_psql('postgres', q{SELECT fold_sql FROM lambda_views.views WHERE view_name = 'v1'});
 my $plan = $coord->safe_psql('postgres',
-	"PREPARE f(bigint, bigint, bigint) AS $fold_sql; EXPLAIN (COSTS OFF) EXECUTE f(0, 1000, 1)");
-like($plan, qr/Task Count: 8/, 'the fold is one task per shard');
+	"PREPARE f(int8multirange, bigint) AS $fold_sql; EXPLAIN (COSTS OFF) EXECUTE f('{[1,1001),[281474976710657,281474976711657)}', 1)");
+like($plan, qr/Task Count: 8/, 'the fold of two nodes\' key ranges is one statement, one task per shard');
 unlike($plan, qr/pull to coordinator|repartition/i, 'the fold is pushed down');
 like($plan, qr/Insert on v1_speed_\d+/, 'each task inserts into its co-located speed shard');
 my ($gen) = $coord->safe_psql('postgres', q{SELECT batch_gen FROM lambda_views.view_state s JOIN lambda_views.views v USING (view_id) WHERE v.view_name = 'v1'});
@@ -304,6 +307,53 @@ is($coord->safe_psql('postgres', q{SELECT string_agg(url, ',') FROM public.ev WH
 exact('after recovery of in-doubt commits');
 is($folded->($k1), 't', 'the recovered row is folded');
 
+# 4b. the same, for real: a coordinator transaction writing to both
+# workers, whose connection to one of them is killed between its PREPARE
+# and its COMMIT PREPARED.  The coordinator is held right there: with a
+# synchronous standby that never comes, a commit waits after writing its
+# commit record and before Citus sends COMMIT PREPARED; the wait is then
+# cancelled (the transaction has committed) and the COMMIT PREPARED to the
+# killed connection fails.
+{
+	$coord->safe_psql('postgres', q{ALTER SYSTEM SET synchronous_commit = 'local';
+ALTER SYSTEM SET synchronous_standby_names = 'lv_no_such_standby'; SELECT pg_reload_conf()});
+	usleep(500_000);
+	my $victim = $coord->background_psql('postgres');
+	my $pid = $victim->query_safe('SELECT pg_backend_pid()');
+	my $gpid = $victim->query_safe('SELECT citus_backend_gpid()');
+	$victim->query_safe(q{SET synchronous_commit = on; BEGIN;
+INSERT INTO public.ev (url, g, x) SELECT '/lost' || i, 1, i FROM generate_series(1, 40) i});
+	my $low = $victim->query_safe(q{SELECT min(id) FROM public.ev WHERE url LIKE '/lost%'});
+	$victim->query_until(qr/committing/, "\\echo committing\nCOMMIT;\n");
+	ok(wait_for($coord, 'postgres', "SELECT wait_event = 'SyncRep' FROM pg_stat_activity WHERE pid = $pid", 30),
+		'the coordinator holds its commit after the PREPAREs, before COMMIT PREPARED');
+	my $mine = "SELECT count(*) > 0 FROM pg_prepared_xacts WHERE split_part(gid, '_', 3) = '$pid'";
+	is($w1->safe_psql('postgres', $mine), 't', 'the transaction is prepared on worker 1');
+	ok($w1->safe_psql('postgres', qq{SELECT count(pg_terminate_backend(pid))
+  FROM pg_stat_activity WHERE application_name = 'citus_internal gpid=$gpid'}) > 0,
+		'its connection to worker 1 is killed');
+	$coord->safe_psql('postgres', "SELECT pg_cancel_backend($pid)");
+	# the COMMIT ends with warnings: the wait cancelled, the commit on the
+	# killed connection failed
+	like($victim->query('SELECT 1'), qr/^1$/m, 'the commit returns');
+	$victim->quit;
+	$coord->safe_psql('postgres', q{ALTER SYSTEM RESET synchronous_standby_names; ALTER SYSTEM RESET synchronous_commit;
+SELECT pg_reload_conf()});
+	is($w1->safe_psql('postgres', $mine), 't', 'its COMMIT PREPARED never reached worker 1: in doubt there');
+	ok($coord->safe_psql('postgres', q{SELECT count(*) FROM public.ev WHERE url LIKE '/lost%'}) < 40,
+		'the rows on worker 1 are not visible yet');
+	$coord->safe_psql('postgres', q{INSERT INTO public.ev (url, g, x) SELECT '/after-lost' || i, 1, i FROM generate_series(1, 20) i});
+	usleep(1_500_000);
+	is($folded->($low), 'f', 'no fold passes the keys of the transaction in doubt');
+	is($coord->safe_psql('postgres', "SET lambda_views.realtime = on;" . diff_sql('public.v1', $q1)),
+		'0', 'realtime on: v1 equals its query while that commit is in doubt');
+	$coord->safe_psql('postgres', q{SELECT recover_prepared_transactions()});
+	is($coord->safe_psql('postgres', q{SELECT count(*) FROM public.ev WHERE url LIKE '/lost%'}), '40',
+		'recovery committed it on worker 1');
+	exact('after recovery of a lost COMMIT PREPARED');
+	is($folded->($low), 't', 'its rows are folded, once');
+}
+
 # 5. the guard on every node
 for my $n ([$coord, 'coordinator'], [$w1, 'worker 1'], [$w2, 'worker 2'])
 {
@@ -405,6 +455,23 @@ SELECT p.shardid FROM pg_dist_shard_placement p JOIN pg_dist_shard s USING (shar
 		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
 	like($err, qr/0A000: purge is not supported for Citus distributed table "ev"/,
 		'purge of a Citus source is refused');
+
+	# a query whose result depends on TimeZone, in a session whose TimeZone
+	# the workers do not share: they would fold it under theirs
+	my $tz = $w1->safe_psql('postgres', 'SHOW TimeZone');
+	my $other = $tz eq 'Asia/Tokyo' ? 'America/Lima' : 'Asia/Tokyo';
+	($rc, $out, $err) = $coord->psql('postgres',
+		qq{SET TimeZone = '$other'; SELECT lambda_views.create_view('public.bad', 'SELECT url, ts::date AS day, count(*) FROM public.ev GROUP BY url, ts::date')},
+		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	like($err, qr/55000: another node of the Citus cluster runs with TimeZone "\Q$tz\E", this session with "$other"/,
+		'a query that depends on TimeZone is refused when the workers run another one');
+	is($coord->safe_psql('postgres', q{SELECT count(*) FROM lambda_views.views WHERE view_name = 'bad'}), '0',
+		'and nothing was created');
+	$coord->safe_psql('postgres', qq{SET TimeZone = '$other'; SELECT lambda_views.create_view('public.tz_free', 'SELECT url, count(*) FROM public.ev GROUP BY url', initial_batch => false)});
+	$coord->safe_psql('postgres', qq{SET TimeZone = '$tz'; SELECT lambda_views.create_view('public.tz_same', 'SELECT url, ts::date AS day, count(*) FROM public.ev GROUP BY url, ts::date', initial_batch => false)});
+	is($coord->safe_psql('postgres', q{SELECT count(*) FROM lambda_views.views WHERE view_name IN ('tz_free', 'tz_same')}), '2',
+		'a query without such functions, or a session with the workers\' TimeZone, is accepted');
+	$coord->safe_psql('postgres', q{SELECT lambda_views.drop_view('public.tz_free'); SELECT lambda_views.drop_view('public.tz_same')});
 }
 
 # 9. drop: storage goes on every node
