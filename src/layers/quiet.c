@@ -442,8 +442,8 @@ target_from_list(List *l, QuietTarget *t)
 /*
  * lambda_view_id returns the id of the lambda view whose rewritten query q
  * is, or -1: its lv_tail CTE calls lambda_views.tail(id, ...), or (a view
- * over a Citus table, serving.c) its lv_batch CTE reads the view's state
- * row and lambda_views.serving_mark(id).
+ * over a Citus table, serving.c) its lv_batch CTE reads
+ * lambda_views.serving_mark(id) joined with the view's state row.
  */
 static int32
 lambda_view_id(Query *q)
@@ -468,13 +468,14 @@ lambda_view_id(Query *q)
 		else
 			continue;
 		tq = (Query *) cte->ctequery;
-		if (list_length(tq->rtable) != (routed ? 2 : 1))
+		/* routed: the mark, LEFT JOIN the state row (a join entry) */
+		if (list_length(tq->rtable) != (routed ? 3 : 1))
 		{
 			if (routed)
 				continue;
 			return -1;
 		}
-		frte = llast(tq->rtable);
+		frte = linitial(tq->rtable);
 		if (frte->rtekind != RTE_FUNCTION || list_length(frte->functions) != 1)
 			return -1;
 		fe = (FuncExpr *) ((RangeTblFunction *) linitial(frte->functions))->funcexpr;

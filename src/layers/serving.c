@@ -209,9 +209,14 @@ routed_view_sql(LvDefinition *def, int32 view_id, Oid batch_table,
 	StringInfoData buf;
 
 	initStringInfo(&buf);
+	/*
+	 * the view's state row makes Citus run the mark's subquery on this
+	 * node; the mark is read whether that row is there or not (on another
+	 * node it is not, and the mark says so)
+	 */
 	appendStringInfo(&buf, "WITH lv_batch AS MATERIALIZED (SELECT m.gen AS lambda_views_gen, "
-					 "m.lo AS lambda_views_lo, m.hi AS lambda_views_hi FROM lambda_views.view_state st, "
-					 "lambda_views.serving_mark(%d) m WHERE st.view_id = %d) SELECT ",
+					 "m.lo AS lambda_views_lo, m.hi AS lambda_views_hi FROM lambda_views.serving_mark(%d) m "
+					 "LEFT JOIN lambda_views.view_state st ON st.view_id = %d) SELECT ",
 					 view_id, view_id);
 	outputs(&buf, def, batch_table);
 	appendStringInfoString(&buf, " FROM (SELECT ");
@@ -729,10 +734,11 @@ lv_serve_mark(int32 view_id, Tuplestorestate *store, TupleDesc desc)
 	}
 	meta = view_meta(mark_plan, view_id, GetLatestSnapshot(), "the view's read mark");
 	if (meta == NULL)
-	{
-		SPI_finish();
-		return;
-	}
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("lambda view %d is not defined on this node", view_id),
+				 errdetail("The catalog of lambda views lives on the node they were created on; Citus workers have a copy of each relation but not of the catalog."),
+				 errhint("Read lambda views over Citus tables on the coordinator.")));
 	metadesc = SPI_tuptable->tupdesc;
 	gen = DatumGetInt64(SPI_getbinval(meta, metadesc, 3, &isnull));
 	watermark = DatumGetInt64(SPI_getbinval(meta, metadesc, 4, &isnull));
