@@ -10,7 +10,7 @@
 \echo Use "ALTER EXTENSION lambda_views UPDATE TO '1.4'" to load this file. \quit
 
 CREATE FUNCTION lambda_views.serving_mark(view_id int, OUT gen bigint, OUT lo bigint, OUT hi bigint)
-RETURNS SETOF record AS 'MODULE_PATHNAME', 'lv_serving_mark' LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 3;
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'lv_serving_mark' LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 3;
 COMMENT ON FUNCTION lambda_views.serving_mark(int) IS
   'the read mark of a lambda view over a Citus distributed table: its batch generation and the append key ranges [lo, hi] of its real-time tail, read under the lock its folds commit with';
 

@@ -118,6 +118,7 @@ extern bool lv_lock_relation_briefly(Oid relid, int timeout_ms);
 extern char *lv_citus_distribution(Oid relid, char *method);
 extern bool lv_citus_distributed(Oid relid);
 extern bool lv_citus_table(Oid relid);
+extern void lv_citus_placements(Oid relid, bool *local, bool *remote);
 extern void lv_citus_distribute(const char *table, const char *column, Oid colocate_with);
 extern List *lv_citus_on_other_nodes(const char *sql);
 extern int32 lv_citus_local_group(void);

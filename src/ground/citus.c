@@ -167,3 +167,24 @@ lv_citus_table(Oid relid)
 	table_close(rel, AccessShareLock);
 	return found;
 }
+
+/*
+ * lv_citus_placements says whether the shards of a Citus table have
+ * placements on this node (*local) and on other nodes (*remote).  The
+ * caller is connected to SPI.
+ */
+void
+lv_citus_placements(Oid relid, bool *local, bool *remote)
+{
+	bool		isnull;
+
+	lv_spi_exec_args("SELECT coalesce(pg_catalog.bool_or(p.groupid = l.groupid), false), "
+					 "coalesce(pg_catalog.bool_or(p.groupid <> l.groupid), false) "
+					 "FROM pg_catalog.pg_dist_placement p "
+					 "JOIN pg_catalog.pg_dist_shard s ON s.shardid = p.shardid "
+					 "CROSS JOIN pg_catalog.pg_dist_local_group l WHERE s.logicalrelid = $1",
+					 1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)},
+					 NULL, true, 1);
+	*local = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	*remote = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+}

@@ -95,8 +95,8 @@ lv_partial_ranges_sql(LvDefinition *def, const char *ranges)
 						 foreach_current_index(lc) + 1);
 		i++;
 	}
-	appendStringInfo(&buf, "%scount(*) AS nrows FROM %s lv_r JOIN %s ON %s.%s >= lv_r.lambda_views_lo "
-					 "AND %s.%s <= lv_r.lambda_views_hi",
+	appendStringInfo(&buf, "%scount(*) AS nrows FROM %s lambda_views_r JOIN %s ON %s.%s >= lambda_views_r.lambda_views_lo "
+					 "AND %s.%s <= lambda_views_r.lambda_views_hi",
 					 i > 0 ? ", " : "", ranges, def->source_sql, src, key, src, key);
 	if (def->where_sql)
 		appendStringInfo(&buf, " WHERE (%s)", def->where_sql);

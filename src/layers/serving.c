@@ -679,6 +679,13 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected)
 	SPI_finish();
 }
 
+/* same_text says whether two strings, either NULL, are the same */
+static bool
+same_text(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 /* the catalog query of lv_serve_mark, prepared once per backend */
 static SPIPlanPtr mark_plan = NULL;
 
@@ -708,6 +715,7 @@ lv_serve_mark(int32 view_id, Tuplestorestate *store, TupleDesc desc)
 	int64		gen;
 	int64		watermark;
 	char	   *holes;
+	Oid			source;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 	ListCell   *lc;
@@ -722,7 +730,7 @@ lv_serve_mark(int32 view_id, Tuplestorestate *store, TupleDesc desc)
 	if (mark_plan == NULL)
 	{
 		SPIPlanPtr	plan = SPI_prepare("SELECT v.view_schema, v.view_name, s.batch_gen::pg_catalog.int8, "
-									   "s.speed_watermark, s.speed_holes::pg_catalog.text "
+									   "s.speed_watermark, s.speed_holes::pg_catalog.text, v.source::pg_catalog.oid "
 									   "FROM lambda_views.views v "
 									   "JOIN lambda_views.view_state s USING (view_id) WHERE v.view_id = $1",
 									   1, (Oid[]) {INT4OID});
@@ -743,6 +751,37 @@ lv_serve_mark(int32 view_id, Tuplestorestate *store, TupleDesc desc)
 	gen = DatumGetInt64(SPI_getbinval(meta, metadesc, 3, &isnull));
 	watermark = DatumGetInt64(SPI_getbinval(meta, metadesc, 4, &isnull));
 	holes = SPI_getvalue(meta, metadesc, 5);
+	source = DatumGetObjectId(SPI_getbinval(meta, metadesc, 6, &isnull));
+
+	/*
+	 * Shards on other nodes are read in snapshots taken after this lock,
+	 * which see this mark.  Shards on this node are read in the statement's
+	 * snapshot: if a fold or swap committed between it and the lock, the
+	 * mark that snapshot sees is the one that fits them.
+	 */
+	meta = view_meta(mark_plan, view_id, InvalidSnapshot, "the view's read mark");
+	if (meta == NULL ||
+		DatumGetInt64(SPI_getbinval(meta, SPI_tuptable->tupdesc, 3, &isnull)) != gen ||
+		DatumGetInt64(SPI_getbinval(meta, SPI_tuptable->tupdesc, 4, &isnull)) != watermark ||
+		!same_text(SPI_getvalue(meta, SPI_tuptable->tupdesc, 5), holes))
+	{
+		bool		local;
+		bool		remote;
+
+		lv_citus_placements(source, &local, &remote);
+		if (local && remote)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not read lambda view %d consistently", view_id),
+					 errdetail("A fold or batch swap of the view committed after this statement's snapshot was taken, and the statement reads shards on this node in that snapshot and shards on other nodes after it."),
+					 errhint("Retry the statement.")));
+		if (local && meta != NULL)
+		{
+			gen = DatumGetInt64(SPI_getbinval(meta, SPI_tuptable->tupdesc, 3, &isnull));
+			watermark = DatumGetInt64(SPI_getbinval(meta, SPI_tuptable->tupdesc, 4, &isnull));
+			holes = SPI_getvalue(meta, SPI_tuptable->tupdesc, 5);
+		}
+	}
 	/* the generation in a row of its own, which no range joins */
 	values[0] = Int64GetDatum(gen);
 	nulls[1] = nulls[2] = true;

@@ -377,8 +377,8 @@ fold_distributed(LvView *view, bool *more)
 	source = quote_qualified_identifier(get_namespace_name(get_rel_namespace(view->source)),
 										get_rel_name(view->source));
 	key = (char *) quote_identifier(view->append_key);
-	count_sql = psprintf("SELECT pg_catalog.count(*) FROM " FOLD_RANGES " lv_r JOIN %s "
-						 "ON %s.%s >= lv_r.lambda_views_lo AND %s.%s <= lv_r.lambda_views_hi",
+	count_sql = psprintf("SELECT pg_catalog.count(*) FROM " FOLD_RANGES " lambda_views_r JOIN %s "
+						 "ON %s.%s >= lambda_views_r.lambda_views_lo AND %s.%s <= lambda_views_r.lambda_views_hi",
 						 source, source, key, source, key);
 
 	SPI_connect();

@@ -367,22 +367,27 @@ lv_upgrade_1_4_route_view(int32 view_id)
 	LvDefinition *def;
 	int			nestlevel;
 
-	if (!view->distributed || !OidIsValid(view->relid))
+	if (!view->distributed)
 		return;
 	SPI_connect();
 	def = parse_definition(view);
-
-	/*
-	 * Citus propagates the relation to the workers, which update only after
-	 * this script: they keep the one they have (reads go through the
-	 * coordinator, which holds the catalog)
-	 */
 	/* the fold of every node's new keys is one statement from 1.4 on */
 	lv_catalog_sql("UPDATE lambda_views.views SET fold_sql = $2 WHERE view_id = $1",
 				   2, (Oid[]) {INT4OID, TEXTOID},
 				   (Datum[]) {Int32GetDatum(view->view_id),
 				   CStringGetTextDatum(lv_fold_sql(def, lv_storage_name(view, "speed")))},
 				   NULL, false, 0);
+	if (!OidIsValid(view->relid))
+	{
+		SPI_finish();
+		return;
+	}
+
+	/*
+	 * Citus propagates the relation to the workers, which update only after
+	 * this script: they keep the one they have (reads go through the
+	 * coordinator, which holds the catalog)
+	 */
 	nestlevel = lv_pin_settings(list_make1("citus.enable_ddl_propagation=off"));
 	outside_script(run_sql,
 				   psprintf("CREATE OR REPLACE VIEW %s AS %s",

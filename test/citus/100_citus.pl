@@ -267,6 +267,81 @@ exact('after concurrent inserts through three nodes');
 		'the folds go on once the reader ends');
 }
 
+# 3c. a reader whose statement began before a fold committed and who got
+# the read lock after it.  Shards on other nodes are read after the lock
+# (the latest mark fits them); a view whose source also has shards on the
+# coordinator would read those in the statement's older snapshot: such a
+# read is refused (40001, retry) rather than answered inconsistently.
+{
+	# hold_fold returns a session whose open transaction has folded the view
+	# and holds the fold-commit lock (a worker's fold may be at work: retry)
+	my $hold_fold = sub {
+		my ($view, $vid) = @_;
+		my $s = $coord->background_psql('postgres');
+		my $spid = $s->query_safe('SELECT pg_backend_pid()');
+		for my $try (1 .. 100)
+		{
+			$s->query_safe(qq{BEGIN; SELECT lambda_views.fold('$view')});
+			return $s if $coord->safe_psql('postgres', qq{SELECT EXISTS (SELECT 1 FROM pg_locks
+			  WHERE locktype = 'advisory' AND classid = $vid AND objid = 5 AND pid = $spid AND granted)}) eq 't';
+			$s->query_safe('ROLLBACK');
+			usleep(50_000);
+		}
+		die "no fold of $view got the fold-commit lock";
+	};
+	my $reader_waits = sub {
+		my ($pid) = @_;
+		return wait_for($coord, 'postgres', qq{SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $pid}, 30);
+	};
+
+	my $q5 = 'SELECT url, count(*) AS n FROM public.ev GROUP BY url';
+	$coord->safe_psql('postgres', qq{SELECT lambda_views.create_view('public.v5', \$\$$q5\$\$, speed_interval => '1 hour')});
+	my $vid = $coord->safe_psql('postgres', q{SELECT view_id FROM lambda_views.views WHERE view_name = 'v5'});
+	$coord->safe_psql('postgres', q{INSERT INTO public.ev (url, g, x) SELECT '/fold-race' || i, 1, i FROM generate_series(1, 30) i});
+	my $fold = $hold_fold->('public.v5', $vid);
+	my $reader = $coord->background_psql('postgres');
+	my $rpid = $reader->query_safe('SELECT pg_backend_pid()');
+	$reader->query_until(qr/reading/, "\\echo reading\n" . diff_sql('public.v5', $q5) . ";\n");
+	ok($reader_waits->($rpid), 'a reader whose statement began before the fold committed waits for it');
+	$fold->query_safe('COMMIT');
+	$fold->quit;
+	is($reader->query_safe('SELECT 0'), "0\n0", 'then reads the view exactly (its shards are all on other nodes)');
+	$reader->quit;
+	$coord->safe_psql('postgres', q{SELECT lambda_views.drop_view('public.v5')});
+
+	# a source with shards on the coordinator and on the workers
+	$coord->safe_psql('postgres', qq{
+SELECT citus_set_node_property('127.0.0.1', ${\ $coord->port}, 'shouldhaveshards', true);
+CREATE TABLE public.ev2 (id bigserial, url text NOT NULL, x int);
+SELECT create_distributed_table('public.ev2', 'url', shard_count => 6, colocate_with => 'none');
+CREATE INDEX ON public.ev2 (id);
+INSERT INTO public.ev2 (url, x) SELECT '/q' || (i % 30), i FROM generate_series(1, 300) i;
+SELECT citus_set_node_property('127.0.0.1', ${\ $coord->port}, 'shouldhaveshards', false);
+});
+	is($coord->safe_psql('postgres', q{SELECT count(DISTINCT p.groupid) FROM pg_dist_placement p JOIN pg_dist_shard s USING (shardid)
+	  WHERE s.logicalrelid = 'public.ev2'::regclass}), '3', 'ev2 has shards on the coordinator and both workers');
+	my $q6 = 'SELECT url, count(*) AS n, sum(x) AS s FROM public.ev2 GROUP BY url';
+	$coord->safe_psql('postgres', qq{SELECT lambda_views.create_view('public.v6', \$\$$q6\$\$, speed_interval => '1 hour')});
+	$vid = $coord->safe_psql('postgres', q{SELECT view_id FROM lambda_views.views WHERE view_name = 'v6'});
+	is($coord->safe_psql('postgres', "SET lambda_views.realtime = on;" . diff_sql('public.v6', $q6)), '0',
+		'a view over it reads exactly');
+	$coord->safe_psql('postgres', q{INSERT INTO public.ev2 (url, x) SELECT '/q' || i, i FROM generate_series(1, 30) i});
+	$fold = $hold_fold->('public.v6', $vid);
+	$reader = $coord->background_psql('postgres', on_error_stop => 0);
+	$rpid = $reader->query_safe('SELECT pg_backend_pid()');
+	$reader->query_until(qr/reading/, "\\echo reading\n\\set VERBOSITY verbose\nSELECT count(*) FROM public.v6;\n");
+	ok($reader_waits->($rpid), 'a reader of it waits for the fold too');
+	$fold->query_safe('COMMIT');
+	$fold->quit;
+	my ($out, $ret) = $reader->query('SELECT 1');
+	like($reader->{stderr}, qr/40001: could not read lambda view \d+ consistently/,
+		'then its read is refused with 40001 instead of mixing two marks');
+	$reader->quit;
+	is($coord->safe_psql('postgres', "SET lambda_views.realtime = on;" . diff_sql('public.v6', $q6)), '0',
+		'a retry reads the view exactly');
+	$coord->safe_psql('postgres', q{SELECT lambda_views.drop_view('public.v6'); DROP TABLE public.ev2});
+}
+
 # 4. an in-doubt commit: the shard's half of a transaction whose origin
 # committed is still prepared (its COMMIT PREPARED never arrived).  Built
 # as Citus builds it: the origin's transaction holds the shell table's
