@@ -64,6 +64,43 @@ static void check_append_key(LvDefinition *def, Relation rel,
 static void split_query(LvDefinition *def, Query *query);
 static char *deparse_over_source(LvDefinition *def, Node *expr);
 
+/* appends "SELECT k1.., partial states s1.., count(*) AS nrows" */
+static void
+partial_select_list(StringInfo buf, LvDefinition *def)
+{
+	ListCell   *lc;
+	int			i = 0;
+
+	appendStringInfoString(buf, "SELECT ");
+	foreach(lc, def->keys)
+	{
+		appendStringInfo(buf, "%s%s AS k%d", i > 0 ? ", " : "",
+						 ((LvKey *) lfirst(lc))->sql, i + 1);
+		i++;
+	}
+	foreach(lc, def->aggs)
+	{
+		appendStringInfo(buf, "%s%s AS s%d", i > 0 ? ", " : "",
+						 ((LvAgg *) lfirst(lc))->partial_sql,
+						 foreach_current_index(lc) + 1);
+		i++;
+	}
+	appendStringInfo(buf, "%scount(*) AS nrows", i > 0 ? ", " : "");
+}
+
+/* appends " GROUP BY 1, 2, .." over the keys, if any */
+static void
+group_by_keys(StringInfo buf, LvDefinition *def)
+{
+	int			i;
+
+	if (def->keys == NIL)
+		return;
+	appendStringInfoString(buf, " GROUP BY ");
+	for (i = 0; i < list_length(def->keys); i++)
+		appendStringInfo(buf, "%s%d", i > 0 ? ", " : "", i + 1);
+}
+
 /*
  * lv_partial_ranges_sql returns the partial query of the source rows whose
  * append key lies in one of the rows of ranges, a FROM item with columns
@@ -75,37 +112,17 @@ char *
 lv_partial_ranges_sql(LvDefinition *def, const char *ranges)
 {
 	StringInfoData buf;
-	ListCell   *lc;
 	const char *src = quote_identifier(get_rel_name(def->source));
 	const char *key = quote_identifier(def->append_key);
-	int			i = 0;
 
 	initStringInfo(&buf);
-	appendStringInfoString(&buf, "SELECT ");
-	foreach(lc, def->keys)
-	{
-		appendStringInfo(&buf, "%s%s AS k%d", i > 0 ? ", " : "",
-						 ((LvKey *) lfirst(lc))->sql, i + 1);
-		i++;
-	}
-	foreach(lc, def->aggs)
-	{
-		appendStringInfo(&buf, "%s%s AS s%d", i > 0 ? ", " : "",
-						 ((LvAgg *) lfirst(lc))->partial_sql,
-						 foreach_current_index(lc) + 1);
-		i++;
-	}
-	appendStringInfo(&buf, "%scount(*) AS nrows FROM %s lambda_views_r JOIN %s ON %s.%s >= lambda_views_r.lambda_views_lo "
+	partial_select_list(&buf, def);
+	appendStringInfo(&buf, " FROM %s lambda_views_r JOIN %s ON %s.%s >= lambda_views_r.lambda_views_lo "
 					 "AND %s.%s <= lambda_views_r.lambda_views_hi",
-					 i > 0 ? ", " : "", ranges, def->source_sql, src, key, src, key);
+					 ranges, def->source_sql, src, key, src, key);
 	if (def->where_sql)
 		appendStringInfo(&buf, " WHERE (%s)", def->where_sql);
-	if (def->keys != NIL)
-	{
-		appendStringInfoString(&buf, " GROUP BY ");
-		for (i = 0; i < list_length(def->keys); i++)
-			appendStringInfo(&buf, "%s%d", i > 0 ? ", " : "", i + 1);
-	}
+	group_by_keys(&buf, def);
 	return buf.data;
 }
 
@@ -119,26 +136,9 @@ static char *
 partial_query(LvDefinition *def, bool except_holes)
 {
 	StringInfoData buf;
-	ListCell   *lc;
-	int			i;
 
 	initStringInfo(&buf);
-	appendStringInfoString(&buf, "SELECT ");
-	i = 0;
-	foreach(lc, def->keys)
-	{
-		appendStringInfo(&buf, "%s%s AS k%d", i > 0 ? ", " : "",
-						 ((LvKey *) lfirst(lc))->sql, i + 1);
-		i++;
-	}
-	foreach(lc, def->aggs)
-	{
-		appendStringInfo(&buf, "%s%s AS s%d", i > 0 ? ", " : "",
-						 ((LvAgg *) lfirst(lc))->partial_sql,
-						 foreach_current_index(lc) + 1);
-		i++;
-	}
-	appendStringInfo(&buf, "%scount(*) AS nrows", i > 0 ? ", " : "");
+	partial_select_list(&buf, def);
 	appendStringInfo(&buf, " FROM %s WHERE %s > $1 AND %s <= $2",
 					 def->source_sql, quote_identifier(def->append_key),
 					 quote_identifier(def->append_key));
@@ -153,12 +153,7 @@ partial_query(LvDefinition *def, bool except_holes)
 						 quote_identifier(def->append_key));
 	if (def->where_sql)
 		appendStringInfo(&buf, " AND (%s)", def->where_sql);
-	if (def->keys != NIL)
-	{
-		appendStringInfoString(&buf, " GROUP BY ");
-		for (i = 0; i < list_length(def->keys); i++)
-			appendStringInfo(&buf, "%s%d", i > 0 ? ", " : "", i + 1);
-	}
+	group_by_keys(&buf, def);
 	return buf.data;
 }
 

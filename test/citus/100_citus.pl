@@ -87,6 +87,17 @@ SELECT count(DISTINCT p.colocationid) || ' ' || count(*)
                           'lambda_views_data.v2_batch'::regclass)}),
 	'1 5', 'speed and batch tables are distributed and co-located with the source');
 
+# hold_mark returns SQL that opens a transaction holding the view's read
+# lock: no fold or swap of it commits until that transaction ends, so a
+# statement after it sees the state row the view is read with (a statement
+# that compares the view with folded_sql must not see an older one)
+sub hold_mark
+{
+	my ($view) = @_;
+	return "BEGIN; DO \$\$ BEGIN PERFORM FROM lambda_views.serving_mark("
+	  . "(SELECT view_id FROM lambda_views.views WHERE view_name = '$view')); END \$\$;";
+}
+
 # the view equals its query; realtime on and off (off: once nothing is pending)
 sub exact
 {
@@ -159,7 +170,7 @@ SELECT lambda_views.recompute('public.v3');
 		$plan = $coord->safe_psql('postgres', "SET lambda_views.realtime = $rt; EXPLAIN (COSTS OFF) SELECT * FROM public.v3");
 		@tasks = $plan =~ /Task Count: (\d+)/g;
 		is("@tasks", '8', "a full read is one pushed-down query, a task per shard (realtime $rt)");
-		is($coord->safe_psql('postgres', "SET lambda_views.realtime = $rt; SELECT (SELECT n FROM public.v3 WHERE url = '/p1') = "
+		is($coord->safe_psql('postgres', "SET lambda_views.realtime = $rt; " . hold_mark('v3') . " SELECT (SELECT n FROM public.v3 WHERE url = '/p1') = "
 				. "(SELECT count(*) FROM public.ev WHERE url = '/p1'"
 				. ($rt eq 'off' ? ' AND ' . folded_sql('public.v3') : '') . ')'),
 			't', "the routed lookup is exact (realtime $rt)");
@@ -236,7 +247,7 @@ is($coord->safe_psql('postgres', q{SELECT count(*) FROM public.ev WHERE url LIKE
 ok($coord->safe_psql('postgres', q{SELECT count(DISTINCT id >> 48) FROM public.ev}) == 3,
 	'rows came from three origins');
 # realtime off: the view holds exactly the folded rows while /late is open
-is($coord->safe_psql('postgres', "SET lambda_views.realtime = off;"
+is($coord->safe_psql('postgres', "SET lambda_views.realtime = off; " . hold_mark('v1')
 		. diff_sql('public.v1', "SELECT url, count(*) AS n, sum(x) AS s, max(x) AS hi, avg(x) AS mean FROM public.ev WHERE "
 			. folded_sql('public.v1') . " GROUP BY url")),
 	'0', 'realtime off: v1 holds exactly its folded rows while a coordinator writer is open');
