@@ -27,6 +27,7 @@ typedef struct LvDbSlot
 	pid_t		pids[LV_MAX_FOLDERS];	/* folding workers, 0 where none */
 	TimestampTz status_since;
 	TimestampTz tail_read_at;	/* last realtime read of unfolded rows */
+	uint32		wakes;			/* times set back to LV_DB_UNKNOWN */
 } LvDbSlot;
 
 typedef struct LvShared
@@ -43,6 +44,8 @@ extern LvShared *lv_shared;
 extern void lv_shmem_register(void);
 extern LvDbSlot *lv_db_slot(Oid dbid, bool create);
 extern void lv_set_db_status(Oid dbid, LvDbStatus status);
+extern uint32 lv_db_wakes(Oid dbid);
+extern void lv_set_db_no_extension(Oid dbid, uint32 wakes);
 extern pid_t lv_db_worker_pid(Oid dbid);
 extern void lv_signal_db_workers(Oid dbid, int signo);
 extern bool lv_tail_read_recently(Oid dbid, long window_ms);

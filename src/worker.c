@@ -706,10 +706,11 @@ lv_db_worker_main(Datum main_arg)
 		{
 			/* early folds only while realtime readers read unfolded rows */
 			bool		early = lv_fold_backlog_rows > 0 && lv_tail_read_recently(dbid, LV_TAIL_READ_WINDOW_MS);
+			uint32		wakes = lv_db_wakes(dbid);	/* before the snapshot */
 
 			if (!due_views(&views))
 			{
-				lv_set_db_status(dbid, LV_DB_NO_EXTENSION);
+				lv_set_db_no_extension(dbid, wakes);
 				proc_exit(0);
 			}
 			if (schedules != NULL)

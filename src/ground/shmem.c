@@ -134,6 +134,53 @@ lv_set_db_status(Oid dbid, LvDbStatus status)
 	{
 		slot->status = status;
 		slot->status_since = GetCurrentTimestamp();
+		if (status == LV_DB_UNKNOWN)
+			slot->wakes++;
+	}
+	SpinLockRelease(&lv_shared->mutex);
+	if (lv_shared->launcher_latch)
+		SetLatch(lv_shared->launcher_latch);
+}
+
+/*
+ * lv_db_wakes returns how many times a database was put back in play (set
+ * to LV_DB_UNKNOWN); 0 when the library is not preloaded.
+ */
+uint32
+lv_db_wakes(Oid dbid)
+{
+	LvDbSlot   *slot;
+	uint32		wakes = 0;
+
+	if (lv_shared == NULL)
+		return 0;
+	SpinLockAcquire(&lv_shared->mutex);
+	slot = lv_db_slot(dbid, true);
+	if (slot)
+		wakes = slot->wakes;
+	SpinLockRelease(&lv_shared->mutex);
+	return wakes;
+}
+
+/*
+ * lv_set_db_no_extension marks a database "no extension" for a worker that
+ * found none, unless it was put back in play since the worker read wakes
+ * (lv_db_wakes) before looking: a CREATE EXTENSION that committed after the
+ * worker's snapshot must not be forgotten.
+ */
+void
+lv_set_db_no_extension(Oid dbid, uint32 wakes)
+{
+	LvDbSlot   *slot;
+
+	if (lv_shared == NULL)
+		return;
+	SpinLockAcquire(&lv_shared->mutex);
+	slot = lv_db_slot(dbid, true);
+	if (slot && slot->wakes == wakes)
+	{
+		slot->status = LV_DB_NO_EXTENSION;
+		slot->status_since = GetCurrentTimestamp();
 	}
 	SpinLockRelease(&lv_shared->mutex);
 	if (lv_shared->launcher_latch)

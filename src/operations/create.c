@@ -30,6 +30,7 @@
 #include "operations.h"
 #include "definition.h"
 #include "agg_state.h"
+#include "shmem.h"
 
 
 #define LV_MSECS_PER_DAY ((double) SECS_PER_DAY * 1000.0)
@@ -346,5 +347,7 @@ lv_create_view_op(const char *name, const char *query, const char *append_key,
 			(void) lv_fold_view(view, 0, 0, NULL, 0, NULL);
 		(void) lv_recompute_view(view);
 	}
+	/* the database has a view to fold: have the launcher look at it */
+	(void) lv_wake_launcher_at_commit();
 	return relid;
 }
