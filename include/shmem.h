@@ -35,6 +35,8 @@ typedef struct LvShared
 	slock_t		mutex;
 	Latch	   *launcher_latch;
 	int			workers;		/* running lambda_views workers of all kinds */
+	bool		first_wanted;	/* a database waits for its first folding
+								 * worker (the launcher sets it) */
 	LvDbSlot	dbs[LV_MAX_DATABASES];
 } LvShared;
 
@@ -52,6 +54,7 @@ extern bool lv_tail_read_recently(Oid dbid, long window_ms);
 extern bool lv_claim_worker_place(void);
 extern bool lv_join_pool(Oid dbid, int index);
 extern bool lv_worker_places_full(void);
+extern bool lv_first_worker_wanted(void);
 extern bool lv_wake_launcher_at_commit(void);
 
 #endif							/* LV_SHMEM_H */

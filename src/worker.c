@@ -253,6 +253,30 @@ lv_launcher_main(Datum main_arg)
 		 */
 		for (int k = 0; k < lv_fold_workers; k++)
 		{
+			/*
+			 * no further worker of any database while one still waits for
+			 * its first (the workers that are not first of their pool give
+			 * their places up meanwhile, see lv_db_worker_main)
+			 */
+			if (k == 1)
+			{
+				bool		missing = false;
+
+				foreach(lc, wanted)
+				{
+					pid_t		pid;
+
+					i = lfirst_int(lc);
+					if (handles[i][0] == NULL ||
+						GetBackgroundWorkerPid(handles[i][0], &pid) == BGWH_STOPPED)
+						missing = true;
+				}
+				SpinLockAcquire(&lv_shared->mutex);
+				lv_shared->first_wanted = missing;
+				SpinLockRelease(&lv_shared->mutex);
+				if (missing)
+					break;
+			}
 			foreach(lc, wanted)
 			{
 				pid_t		pid;
@@ -690,6 +714,9 @@ lv_db_worker_main(Datum main_arg)
 		}
 		/* the pool was made smaller */
 		if (pool >= lv_fold_workers)
+			proc_exit(0);
+		/* another database waits for its first worker: make room */
+		if (pool > 0 && lv_first_worker_wanted())
 			proc_exit(0);
 		MemoryContextReset(loopcxt);
 		MemoryContextSwitchTo(loopcxt);

@@ -242,6 +242,24 @@ lv_shmem_register(void)
 }
 
 /*
+ * lv_first_worker_wanted says whether a database waits for its first
+ * folding worker while every place is taken: a worker that is not the
+ * first of its pool should then exit.
+ */
+bool
+lv_first_worker_wanted(void)
+{
+	bool		wanted;
+
+	if (lv_shared == NULL)
+		return false;
+	SpinLockAcquire(&lv_shared->mutex);
+	wanted = lv_shared->first_wanted;
+	SpinLockRelease(&lv_shared->mutex);
+	return wanted && lv_worker_places_full();
+}
+
+/*
  * lv_worker_places_full says whether max_workers workers run already: a
  * first look before starting one (the worker itself claims its place).
  */
