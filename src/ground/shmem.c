@@ -120,9 +120,12 @@ lv_tail_read_recently(Oid dbid, long window_ms)
 	return !TimestampDifferenceExceeds(at, GetCurrentTimestamp(), window_ms);
 }
 
-/* lv_set_db_status records a database's status and wakes the launcher. */
-void
-lv_set_db_status(Oid dbid, LvDbStatus status)
+/*
+ * set_status records a database's status, if its wakes are *wakes when
+ * wakes is not NULL, and wakes the launcher.
+ */
+static void
+set_status(Oid dbid, LvDbStatus status, const uint32 *wakes)
 {
 	LvDbSlot   *slot;
 
@@ -130,7 +133,7 @@ lv_set_db_status(Oid dbid, LvDbStatus status)
 		return;
 	SpinLockAcquire(&lv_shared->mutex);
 	slot = lv_db_slot(dbid, true);
-	if (slot)
+	if (slot && (wakes == NULL || slot->wakes == *wakes))
 	{
 		slot->status = status;
 		slot->status_since = GetCurrentTimestamp();
@@ -140,6 +143,13 @@ lv_set_db_status(Oid dbid, LvDbStatus status)
 	SpinLockRelease(&lv_shared->mutex);
 	if (lv_shared->launcher_latch)
 		SetLatch(lv_shared->launcher_latch);
+}
+
+/* lv_set_db_status records a database's status and wakes the launcher. */
+void
+lv_set_db_status(Oid dbid, LvDbStatus status)
+{
+	set_status(dbid, status, NULL);
 }
 
 /*
@@ -171,20 +181,7 @@ lv_db_wakes(Oid dbid)
 void
 lv_set_db_no_extension(Oid dbid, uint32 wakes)
 {
-	LvDbSlot   *slot;
-
-	if (lv_shared == NULL)
-		return;
-	SpinLockAcquire(&lv_shared->mutex);
-	slot = lv_db_slot(dbid, true);
-	if (slot && slot->wakes == wakes)
-	{
-		slot->status = LV_DB_NO_EXTENSION;
-		slot->status_since = GetCurrentTimestamp();
-	}
-	SpinLockRelease(&lv_shared->mutex);
-	if (lv_shared->launcher_latch)
-		SetLatch(lv_shared->launcher_latch);
+	set_status(dbid, LV_DB_NO_EXTENSION, &wakes);
 }
 
 /*

@@ -86,6 +86,10 @@ sub launcher_pid
 ok(wait_for($node, 'postgres', q{
 	SELECT count(*) = 2 FROM pg_stat_activity WHERE backend_type = 'lambda_views worker'}, 30),
 	'two folding workers run');
+# a database's second worker gives its place up to another's first one
+ok(wait_for($node, 'postgres', q{
+	SELECT count(DISTINCT datid) = 2 FROM pg_stat_activity WHERE backend_type = 'lambda_views worker'}, 30),
+	'the two places serve two databases');
 my ($max, $at) = sample_workers(1);
 cmp_ok($max, '<=', 2, "before the restart at most 2 workers run (most seen: $at)");
 my (undef, $served) = split /\|/, running();
