@@ -485,26 +485,53 @@ check_tail_columns(TupleDesc expected, TupleDesc actual, int32 view_id)
 							   format_type_be(TupleDescAttr(expected, i)->atttypid))));
 }
 
+/* the catalog queries of the tail and of the read mark */
+#define TAIL_META_SQL "SELECT v.view_schema, v.view_name, v.owner, s.speed_watermark, " \
+	"v.settings, v.partial_sql, v.key_sequence, " \
+	"(SELECT pg_catalog.array_agg(pg_catalog.lower(r) ORDER BY 1) " \
+	" FROM pg_catalog.unnest(s.speed_holes) r), " \
+	"(SELECT pg_catalog.array_agg(pg_catalog.upper(r) ORDER BY 1) " \
+	" FROM pg_catalog.unnest(s.speed_holes) r) " \
+	"FROM lambda_views.views v " \
+	"JOIN lambda_views.view_state s USING (view_id) WHERE v.view_id = $1"
+#define MARK_META_SQL "SELECT v.view_schema, v.view_name, s.batch_gen::pg_catalog.int8, " \
+	"s.speed_watermark, s.speed_holes::pg_catalog.text, v.source::pg_catalog.oid " \
+	"FROM lambda_views.views v " \
+	"JOIN lambda_views.view_state s USING (view_id) WHERE v.view_id = $1"
+
 /*
- * view_meta runs a catalog query of a view (plan, its one argument the view
- * id; its first two columns the view's schema and name) as the catalog's
+ * view_meta runs a catalog query of a view (sql, prepared once into *plan;
+ * its one argument the view id; its first two columns the view's schema and
+ * name) as the catalog's
  * owner, in snapshot (InvalidSnapshot: the caller's), and checks that the
  * caller may read the view, which reading what asks for needs.  Returns
  * the row in SPI_tuptable, or NULL when there is no such view.  The caller
  * is connected to SPI.
  */
 static HeapTuple
-view_meta(SPIPlanPtr plan, int32 view_id, Snapshot snapshot, const char *what)
+view_meta(SPIPlanPtr *plan, const char *sql, int32 view_id, Snapshot snapshot,
+		  const char *what)
 {
 	Oid			cat_user;
 	int			cat_sec;
-	int			level = lv_become_catalog_owner(&cat_user, &cat_sec);
-	int			rc = SPI_execute_snapshot(plan, (Datum[]) {Int32GetDatum(view_id)},
-										  NULL, snapshot, InvalidSnapshot,
-										  true, false, 1);
+	int			level;
+	int			rc;
 	HeapTuple	meta;
 	TupleDesc	metadesc;
 	Oid			relid;
+
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, 1, (Oid[]) {INT4OID});
+
+		if (p == NULL)
+			elog(ERROR, "lambda_views: could not prepare the catalog query of %s", what);
+		SPI_keepplan(p);
+		*plan = p;
+	}
+	level = lv_become_catalog_owner(&cat_user, &cat_sec);
+	rc = SPI_execute_snapshot(*plan, (Datum[]) {Int32GetDatum(view_id)},
+							  NULL, snapshot, InvalidSnapshot, true, false, 1);
 
 	lv_restore_user(cat_user, cat_sec, level);
 	if (rc != SPI_OK_SELECT)
@@ -578,25 +605,8 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected)
 		lv_lock_view(view_id, LV_LOCK_FOLD_COMMIT, ShareLock);
 
 	SPI_connect();
-	if (meta_plan == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare("SELECT v.view_schema, v.view_name, v.owner, s.speed_watermark, "
-									   "v.settings, v.partial_sql, v.key_sequence, "
-									   "(SELECT pg_catalog.array_agg(pg_catalog.lower(r) ORDER BY 1) "
-									   " FROM pg_catalog.unnest(s.speed_holes) r), "
-									   "(SELECT pg_catalog.array_agg(pg_catalog.upper(r) ORDER BY 1) "
-									   " FROM pg_catalog.unnest(s.speed_holes) r) "
-									   "FROM lambda_views.views v "
-									   "JOIN lambda_views.view_state s USING (view_id) WHERE v.view_id = $1",
-									   1, (Oid[]) {INT4OID});
-
-		if (plan == NULL)
-			elog(ERROR, "lambda_views: could not prepare the tail's catalog query");
-		SPI_keepplan(plan);
-		meta_plan = plan;
-	}
 	/* read_only: the catalog and watermark in the caller's snapshot */
-	meta = view_meta(meta_plan, view_id, InvalidSnapshot, "the real-time tail");
+	meta = view_meta(&meta_plan, TAIL_META_SQL, view_id, InvalidSnapshot, "the real-time tail");
 	if (meta == NULL)
 	{
 		SPI_finish();
@@ -727,20 +737,7 @@ lv_serve_mark(int32 view_id, Tuplestorestate *store, TupleDesc desc)
 	lv_lock_view(view_id, LV_LOCK_FOLD_COMMIT, ShareLock);
 
 	SPI_connect();
-	if (mark_plan == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare("SELECT v.view_schema, v.view_name, s.batch_gen::pg_catalog.int8, "
-									   "s.speed_watermark, s.speed_holes::pg_catalog.text, v.source::pg_catalog.oid "
-									   "FROM lambda_views.views v "
-									   "JOIN lambda_views.view_state s USING (view_id) WHERE v.view_id = $1",
-									   1, (Oid[]) {INT4OID});
-
-		if (plan == NULL)
-			elog(ERROR, "lambda_views: could not prepare the read mark's catalog query");
-		SPI_keepplan(plan);
-		mark_plan = plan;
-	}
-	meta = view_meta(mark_plan, view_id, GetLatestSnapshot(), "the view's read mark");
+	meta = view_meta(&mark_plan, MARK_META_SQL, view_id, GetLatestSnapshot(), "the view's read mark");
 	if (meta == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -759,7 +756,7 @@ lv_serve_mark(int32 view_id, Tuplestorestate *store, TupleDesc desc)
 	 * snapshot: if a fold or swap committed between it and the lock, the
 	 * mark that snapshot sees is the one that fits them.
 	 */
-	meta = view_meta(mark_plan, view_id, InvalidSnapshot, "the view's read mark");
+	meta = view_meta(&mark_plan, MARK_META_SQL, view_id, InvalidSnapshot, "the view's read mark");
 	if (meta == NULL ||
 		DatumGetInt64(SPI_getbinval(meta, SPI_tuptable->tupdesc, 3, &isnull)) != gen ||
 		DatumGetInt64(SPI_getbinval(meta, SPI_tuptable->tupdesc, 4, &isnull)) != watermark ||
