@@ -93,6 +93,9 @@ extern int	lv_spi_exec(const char *sql, bool read_only, long tcount);
 extern int	lv_spi_exec_args(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls, bool read_only,
 							 long tcount);
+extern int	lv_spi_exec_once(const char *sql, int nargs, Oid *argtypes,
+							 Datum *values, const char *nulls, bool read_only,
+							 long tcount, Snapshot snapshot);
 extern int	lv_spi_exec_kept(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls, bool read_only,
 							 long tcount);

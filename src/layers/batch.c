@@ -438,8 +438,9 @@ lv_recompute_view(LvView *view)
 
 	/* build: the long part, blocking nobody */
 	/*
-	 * the holes as an int8multirange value, so that the one-shot plan
-	 * folds the batch's hole test to a constant when there are none
+	 * the holes as an int8multirange value, so that the plan made for
+	 * these values folds the batch's hole test to a constant when there
+	 * are none
 	 */
 	{
 		const char *build = view->batch_sql;
@@ -453,12 +454,12 @@ lv_recompute_view(LvView *view)
 				elog(ERROR, "lambda_views: unexpected batch statement of view %d", view->view_id);
 			build = psprintf("INSERT INTO %s %s", target, build + strlen(prefix));
 		}
-		lv_spi_exec_args(build, 4,
+		lv_spi_exec_once(build, 4,
 						 (Oid[]) {INT8OID, INT8OID, INT8OID, INT8MULTIRANGEOID},
 						 (Datum[]) {Int64GetDatum(PG_INT64_MIN), Int64GetDatum(watermark),
 							 Int64GetDatum(closed_gen),
 						 OidInputFunctionCall(F_MULTIRANGE_IN, holes, INT8MULTIRANGEOID, -1)},
-						 NULL, false, 0);
+						 NULL, false, 0, InvalidSnapshot);
 	}
 	lv_spi_exec(psprintf("SELECT coalesce(sum(nrows), 0)::bigint FROM %s", target), false, 1);
 	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
