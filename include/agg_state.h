@@ -42,6 +42,7 @@ typedef struct LvAggInfo
 	Oid			typioparam;
 	bool		has_final;
 	bool		final_extra;
+	bool		state_is_final; /* see lv_agg_state_is_final */
 	Oid			collation;
 	FunctionCallInfo transcall; /* reusable call frames */
 	FunctionCallInfo combinecall;
@@ -74,6 +75,7 @@ extern void lv_trans_deserialize(LvAggInfo *info, struct varlena *state,
 extern Datum lv_trans_finalize(LvAggInfo *info, LvTransValue *tv,
 							   fmNodePtr context, bool *isnull);
 extern void lv_check_aggregate_oid(Oid aggfnoid);
+extern bool lv_agg_state_is_final(Oid aggfnoid);
 extern void lv_check_arg_types(Oid aggfnoid, Oid *argtypes, int nargs);
 extern void lv_check_result_type(LvAggInfo *info, Oid type, const char *what);
 extern AggState *lv_standalone_agg_context(MemoryContext allocxt,

@@ -32,6 +32,7 @@ typedef struct LvAgg
 	char	   *null_final_sql; /* NULL::type [COLLATE x] of the result */
 	Oid			type;
 	Oid			collation;
+	bool		state_is_final; /* the batch keeps no state (agg_state.c) */
 } LvAgg;
 
 /* An output column of the view, as an expression over the storage columns. */

@@ -309,16 +309,28 @@ lv_state_deserialize(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state);
 }
 
-/* merge_combine_stored folds one stored state into the merge state. */
+/*
+ * merge_combine_stored folds one stored row into the merge state: its
+ * state, or for a batch row of an aggregate whose final value is its state
+ * (batches made since that rule keep no state for it: agg_state.c), that
+ * final value.
+ */
 static void
-merge_combine_stored(LvMergeState *state, struct varlena *stored, fmNodePtr context,
+merge_combine_stored(LvMergeState *state, struct varlena *stored, bool from_batch,
+					 Datum final, bool final_isnull, fmNodePtr context,
 					 MemoryContext aggcontext)
 {
 	Datum		value;
 	bool		isnull;
 
+	/* a state that is there is checked and read either way */
 	lv_trans_deserialize(state->info, stored, context, aggcontext,
 						 &value, &isnull);
+	if (from_batch && state->info->state_is_final)
+	{
+		value = final;
+		isnull = final_isnull;
+	}
 	lv_trans_combine(state->info, &state->tv, value, isnull, context,
 					 aggcontext);
 }
@@ -376,12 +388,14 @@ lv_merge_trans(PG_FUNCTION_ARGS)
 		state->started = true;
 		if (state->lone_batch)
 		{
-			merge_combine_stored(state, state->lone_state, fcinfo->context,
-								 aggcontext);
+			merge_combine_stored(state, state->lone_state, true,
+								 state->lone_final, state->lone_final_isnull,
+								 fcinfo->context, aggcontext);
 			state->lone_batch = false;
 		}
 	}
-	merge_combine_stored(state, stored, fcinfo->context, aggcontext);
+	merge_combine_stored(state, stored, from_batch, PG_GETARG_DATUM(3),
+						 PG_ARGISNULL(3), fcinfo->context, aggcontext);
 	PG_RETURN_POINTER(state);
 }
 

@@ -132,6 +132,37 @@ lv_check_aggregate_oid(Oid aggfnoid)
 }
 
 /*
+ * state_is_final: the aggregate's final value is its transition value
+ * itself (no final function, a transition type that is the result type,
+ * neither internal nor polymorphic: count, sum of integers, min, max,
+ * bool_and, bit_or ...).  A batch row stores no state for such an
+ * aggregate; merging starts from its final value (lambda_views.merge).
+ */
+static bool
+state_is_final(Form_pg_aggregate agg, Oid resulttype)
+{
+	return !OidIsValid(agg->aggfinalfn) &&
+		agg->aggtranstype == resulttype &&
+		agg->aggtranstype != INTERNALOID &&
+		!IsPolymorphicType(agg->aggtranstype);
+}
+
+/* lv_agg_state_is_final is state_is_final for an aggregate's oid. */
+bool
+lv_agg_state_is_final(Oid aggfnoid)
+{
+	HeapTuple	aggtup = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(aggfnoid));
+	bool		result;
+
+	if (!HeapTupleIsValid(aggtup))
+		return false;
+	result = state_is_final((Form_pg_aggregate) GETSTRUCT(aggtup),
+							get_func_rettype(aggfnoid));
+	ReleaseSysCache(aggtup);
+	return result;
+}
+
+/*
  * lv_agg_info looks up an aggregate's support functions and prepares call
  * frames for them, allocated in mcxt.  argtypes are the aggregate's
  * declared input types (see lv_check_arg_types for actual ones).
@@ -207,6 +238,7 @@ lv_agg_info(Oid aggfnoid, Oid *argtypes, int nargs, Oid collation,
 	}
 
 	info->has_final = OidIsValid(agg->aggfinalfn);
+	info->state_is_final = state_is_final(agg, resulttype);
 	info->final_extra = agg->aggfinalextra;
 	if (info->has_final)
 	{

@@ -49,6 +49,7 @@
 #include "utils/fmgroids.h"
 
 #include "lambda_views.h"
+#include "agg_state.h"
 #include "definition.h"
 
 /* settings that change what the view's expressions compute */
@@ -1006,6 +1007,7 @@ split_query(LvDefinition *def, Query *query)
 		agg->aggref = aggref;
 		agg->type = aggref->aggtype;
 		agg->collation = aggref->aggcollid;
+		agg->state_is_final = lv_agg_state_is_final(aggref->aggfnoid);
 		agg->type_sql = type_sql(agg->type, -1);
 		agg_partial_sql(def, agg);
 		agg->null_final_sql = psprintf("NULL::%s%s", agg->type_sql,

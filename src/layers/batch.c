@@ -66,8 +66,10 @@ batch_columns(StringInfo buf, LvDefinition *def)
 						 strchr(agg->null_final_sql, ':') + 2);
 	}
 	appendStringInfoString(buf, ", nrows bigint");
+	/* no state where the final value is the state (merged from it) */
 	foreach(lc, def->aggs)
-		appendStringInfo(buf, ", s%d lambda_views.state", foreach_current_index(lc) + 1);
+		if (!((LvAgg *) lfirst(lc))->state_is_final)
+			appendStringInfo(buf, ", s%d lambda_views.state", foreach_current_index(lc) + 1);
 }
 
 /*
@@ -213,7 +215,8 @@ lv_batch_sql(void *defp, const char *next)
 	}
 	appendStringInfoString(&buf, ", p.nrows");
 	foreach(lc, def->aggs)
-		appendStringInfo(&buf, ", p.s%d", foreach_current_index(lc) + 1);
+		if (!((LvAgg *) lfirst(lc))->state_is_final)
+			appendStringInfo(&buf, ", p.s%d", foreach_current_index(lc) + 1);
 	appendStringInfo(&buf, " FROM (%s) p", def->partial_except_sql);
 	return buf.data;
 }

@@ -116,15 +116,27 @@ touched(StringInfo buf, LvDefinition *def, const char *speed_name)
 	key_match(buf, def, "d.", "b.");
 }
 
-/* appends ", p.s1, ..." and ", p.f1, ..." (or typed NULLs for finals) */
+/*
+ * appends ", p.s1, ..." and ", p.f1, ..." (or typed NULLs for finals).  For
+ * rows of batch_table (InvalidOid: other rows), a state the table does not
+ * keep is NULL: the final value is the state (lambda_views.merge).
+ */
 static void
 states_and_finals(StringInfo buf, LvDefinition *def, const char *p,
-				  bool null_finals)
+				  bool null_finals, Oid batch_table)
 {
 	ListCell   *lc;
 
 	foreach(lc, def->aggs)
-		appendStringInfo(buf, ", %ss%d", p, foreach_current_index(lc) + 1);
+	{
+		int			j = foreach_current_index(lc) + 1;
+
+		if (OidIsValid(batch_table) &&
+			get_attnum(batch_table, psprintf("s%d", j)) == InvalidAttrNumber)
+			appendStringInfo(buf, ", NULL::lambda_views.state AS s%d", j);
+		else
+			appendStringInfo(buf, ", %ss%d", p, j);
+	}
 	foreach(lc, def->aggs)
 	{
 		LvAgg	   *agg = lfirst(lc);
@@ -223,15 +235,15 @@ routed_view_sql(LvDefinition *def, int32 view_id, Oid batch_table,
 	merged_groups(&buf, def);
 	appendStringInfoString(&buf, " FROM (SELECT ");
 	keys(&buf, def, "b.", false);
-	states_and_finals(&buf, def, "b.", false);
+	states_and_finals(&buf, def, "b.", false, batch_table);
 	appendStringInfo(&buf, ", true AS from_batch FROM lv_batch g JOIN %s b ON b.gen = g.lambda_views_gen "
 					 "WHERE b.nrows IS NOT NULL UNION ALL SELECT ", batch_name);
 	keys(&buf, def, "s.", false);
-	states_and_finals(&buf, def, "s.", true);
+	states_and_finals(&buf, def, "s.", true, InvalidOid);
 	appendStringInfo(&buf, ", false FROM lv_batch g JOIN %s s ON s.gen > g.lambda_views_gen UNION ALL SELECT ",
 					 speed_name);
 	keys(&buf, def, "t.", false);
-	states_and_finals(&buf, def, "t.", true);
+	states_and_finals(&buf, def, "t.", true, InvalidOid);
 	appendStringInfo(&buf, ", false FROM (%s) t", lv_partial_ranges_sql(def, "lv_batch"));
 	appendStringInfoString(&buf, ") u GROUP BY ");
 	keys(&buf, def, "u.", false);
@@ -311,7 +323,7 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 		merged_groups(&buf, def);
 		appendStringInfoString(&buf, " FROM (SELECT ");
 		keys(&buf, def, "b.", false);
-		states_and_finals(&buf, def, "b.", false);
+		states_and_finals(&buf, def, "b.", false, batch_table);
 		appendStringInfo(&buf, ", true AS from_batch FROM %s b WHERE %s", batch_name, BUSY_GEN);
 		keys_not_null(&buf, def, "b.");
 		appendStringInfoString(&buf, " AND EXISTS (");
@@ -329,17 +341,17 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 		{
 			appendStringInfoString(&buf, " UNION ALL SELECT ");
 			keys(&buf, def, "b.", false);
-			states_and_finals(&buf, def, "b.", false);
+			states_and_finals(&buf, def, "b.", false, batch_table);
 			appendStringInfo(&buf, ", true FROM %s b WHERE %s AND (%s)",
 							 batch_name, BUSY_GEN, nullpred);
 		}
 		appendStringInfoString(&buf, " UNION ALL SELECT ");
 		keys(&buf, def, "s.", false);
-		states_and_finals(&buf, def, "s.", true);
+		states_and_finals(&buf, def, "s.", true, InvalidOid);
 		appendStringInfo(&buf, ", false FROM %s s WHERE %s AND NOT " QUIET " UNION ALL SELECT ",
 						 speed_name, SPEED_GEN);
 		keys(&buf, def, "t.", false);
-		states_and_finals(&buf, def, "t.", true);
+		states_and_finals(&buf, def, "t.", true, InvalidOid);
 		appendStringInfoString(&buf, ", false FROM lv_tail t) u GROUP BY ");
 		keys(&buf, def, "u.", false);
 	}
@@ -356,13 +368,13 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 							 j > 1 ? ", " : "", agg->signature_sql, j, j, j);
 		}
 		appendStringInfoString(&buf, " FROM (SELECT true AS lv");
-		states_and_finals(&buf, def, "b.", false);
+		states_and_finals(&buf, def, "b.", false, batch_table);
 		appendStringInfo(&buf, ", true AS from_batch FROM %s b WHERE %s", batch_name, BATCH_GEN);
 		appendStringInfoString(&buf, " UNION ALL SELECT true");
-		states_and_finals(&buf, def, "s.", true);
+		states_and_finals(&buf, def, "s.", true, InvalidOid);
 		appendStringInfo(&buf, ", false FROM %s s WHERE %s UNION ALL SELECT true",
 						 speed_name, SPEED_GEN);
-		states_and_finals(&buf, def, "t.", true);
+		states_and_finals(&buf, def, "t.", true, InvalidOid);
 		appendStringInfoString(&buf, ", false FROM lv_tail t) u");
 	}
 	appendStringInfoString(&buf, ") x");
