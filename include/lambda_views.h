@@ -190,7 +190,7 @@ extern int64 lv_fold_view(LvView *view, int max_chunks, int64 max_keys,
 extern void lv_create_speed_table(void *def, const char *speed_table);
 
 /* layers/batch.c */
-extern char *lv_batch_sql(void *def, const char *next);
+extern char *lv_batch_sql(void *def, const char *next, Oid batch_table);
 extern void lv_create_batch_table(void *def, const char *schema, const char *name);
 extern int64 lv_recompute_view(LvView *view);
 extern void lv_drop_old_batches(LvView *view, int32 batch_gen,

@@ -182,10 +182,12 @@ lv_create_batch_table(void *defp, const char *schema, const char *name)
 /*
  * lv_batch_sql returns the INSERT that builds generation $3 from the rows
  * $1 < key <= $2 into the table named next (created empty, like the batch
- * table, by the catalog's owner: see lv_recompute_view).
+ * table batch_table, by the catalog's owner: see lv_recompute_view).  It
+ * writes the states batch_table has columns for: a batch table made before
+ * states were left out where the final value is the state has them all.
  */
 char *
-lv_batch_sql(void *defp, const char *next)
+lv_batch_sql(void *defp, const char *next, Oid batch_table)
 {
 	LvDefinition *def = defp;
 	StringInfoData buf;
@@ -215,8 +217,12 @@ lv_batch_sql(void *defp, const char *next)
 	}
 	appendStringInfoString(&buf, ", p.nrows");
 	foreach(lc, def->aggs)
-		if (!((LvAgg *) lfirst(lc))->state_is_final)
-			appendStringInfo(&buf, ", p.s%d", foreach_current_index(lc) + 1);
+	{
+		char	   *column = psprintf("s%d", foreach_current_index(lc) + 1);
+
+		if (get_attnum(batch_table, column) != InvalidAttrNumber)
+			appendStringInfo(&buf, ", p.%s", column);
+	}
 	appendStringInfo(&buf, " FROM (%s) p", def->partial_except_sql);
 	return buf.data;
 }

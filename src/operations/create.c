@@ -176,7 +176,8 @@ lv_create_version(LvDefinition *def, Oid nspid, const char *relname,
 						  3, (Oid[]) {INT4OID, TEXTOID, TEXTOID},
 						  (Datum[]) {Int32GetDatum(view_id),
 							  CStringGetTextDatum(lv_fold_sql(def, speed)),
-						  CStringGetTextDatum(lv_batch_sql(def, quote_qualified_identifier(dataschema, psprintf("v%d_batch_next", view_id))))},
+						  CStringGetTextDatum(lv_batch_sql(def, quote_qualified_identifier(dataschema, psprintf("v%d_batch_next", view_id)),
+														   get_relname_relid(psprintf("v%d_batch", view_id), datanspid)))},
 						  NULL, false, 0);
 
 	{

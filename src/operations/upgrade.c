@@ -172,7 +172,8 @@ lv_upgrade_1_1_attach_view(int32 view_id)
 				   4, (Oid[]) {INT4OID, TEXTOID, TEXTOID, TEXTOID},
 				   (Datum[]) {Int32GetDatum(view->view_id),
 					   CStringGetTextDatum(lv_fold_sql(def, speed)),
-					   CStringGetTextDatum(lv_batch_sql(def, lv_storage_name(view, "batch_next"))),
+					   CStringGetTextDatum(lv_batch_sql(def, lv_storage_name(view, "batch_next"),
+													 view->batch_table)),
 				   CStringGetTextDatum(def->partial_sql)},
 				   NULL, false, 0);
 	if (OidIsValid(view->relid))
@@ -346,7 +347,8 @@ lv_upgrade_1_2_move_view(int32 view_id)
 				   3, (Oid[]) {INT4OID, TEXTOID, TEXTOID},
 				   (Datum[]) {Int32GetDatum(view_id),
 					   CStringGetTextDatum(lv_fold_sql(def, lv_storage_name(step.view, "speed"))),
-				   CStringGetTextDatum(lv_batch_sql(def, lv_storage_name(step.view, "batch_next")))},
+				   CStringGetTextDatum(lv_batch_sql(def, lv_storage_name(step.view, "batch_next"),
+												   step.view->batch_table))},
 				   NULL, false, 0);
 	lv_unpin_settings(nestlevel);
 	outside_script(revoke_data_usage, &step);
