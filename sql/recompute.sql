@@ -145,5 +145,18 @@ SELECT lambda_views.merge('pg_catalog.count()'::pg_catalog.regprocedure, u.s, u.
   FROM (SELECT 1 AS ord, (SELECT lambda_views.partial('pg_catalog.count()'::pg_catalog.regprocedure)
                             FROM generate_series(1, 3)) AS s, NULL::bigint AS f, false AS from_batch
         UNION ALL SELECT 2, NULL, 5::bigint, true) u;
+-- a final value that stands for a state is checked as a stored state is:
+-- an array state of an aggregate with no final function may not hold NULLs
+CREATE AGGREGATE arr_max(int[]) (SFUNC = array_larger, STYPE = int[],
+                                 COMBINEFUNC = array_larger, PARALLEL = SAFE);
+SELECT lambda_views.merge('arr_max(int[])'::regprocedure, u.s, u.f, u.b ORDER BY u.o) AS merged
+  FROM (SELECT 1 AS o, (SELECT lambda_views.partial('arr_max(int[])'::regprocedure, ARRAY[i, 1])
+                          FROM generate_series(1, 3) i) AS s, NULL::int[] AS f, false AS b
+        UNION ALL SELECT 2, NULL, ARRAY[9, 9], true) u;
+SELECT lambda_views.merge('arr_max(int[])'::regprocedure, u.s, u.f, u.b ORDER BY u.o) AS merged
+  FROM (SELECT 1 AS o, (SELECT lambda_views.partial('arr_max(int[])'::regprocedure, ARRAY[i, 1])
+                          FROM generate_series(1, 3) i) AS s, NULL::int[] AS f, false AS b
+        UNION ALL SELECT 2, NULL, ARRAY[9, NULL], true) u;
+DROP AGGREGATE arr_max(int[]);
 SELECT lambda_views.drop_view('orders2_by_shop');
 DROP TABLE orders2;

@@ -328,6 +328,7 @@ merge_combine_stored(LvMergeState *state, struct varlena *stored, bool from_batc
 						 &value, &isnull);
 	if (from_batch && state->info->state_is_final)
 	{
+		lv_trans_from_final(state->info, final, final_isnull);
 		value = final;
 		isnull = final_isnull;
 	}

@@ -889,9 +889,10 @@ lv_db_worker_main(Datum main_arg)
  * merges into the speed layer); with glibc's defaults each such free gives
  * the memory back to the kernel (brk, and an mmap per allocation at first)
  * and the next group takes it again: measured, half of an hll view's fold
- * was page faults and brk.  The worker keeps up to 32 MB freed at the top
- * of its heap and takes allocations below 4 MB from its heap; both are the
- * process's own and bounded.
+ * was page faults and brk.  The worker takes allocations below 4 MB from
+ * its heap and keeps up to 32 MB freed at its top: its memory stays near
+ * its peak use (a fold's, at most a chunk of fold_chunk_rows) instead of
+ * going back to the kernel between folds.
  */
 static void
 keep_freed_memory(void)

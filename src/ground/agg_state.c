@@ -545,6 +545,18 @@ lv_trans_deserialize(LvAggInfo *info, struct varlena *state, fmNodePtr context,
 }
 
 /*
+ * lv_trans_from_final checks a batch row's final value that stands for its
+ * state (state_is_final) as a received state is checked: lambda_views.merge
+ * takes it from its caller.
+ */
+void
+lv_trans_from_final(LvAggInfo *info, Datum final, bool final_isnull)
+{
+	if (!final_isnull)
+		check_array_shape(info, final);
+}
+
+/*
  * lv_check_arg_types refuses actual argument types that are not the
  * aggregate's declared ones (any type for "any"): its transition function
  * would read a datum of one type as another.

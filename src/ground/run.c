@@ -271,15 +271,21 @@ wants_sorted_groups(SPIPlanPtr plan)
 /*
  * run_plan executes a plan in snapshot (InvalidSnapshot: as SPI would),
  * undoing the settings user code changed in it, and fails on any SPI error.
- * sort_groups: plan it without hash aggregation (wants_sorted_groups).
+ * sort_groups: plan it without hash aggregation (wants_sorted_groups);
+ * custom_plan: plan it for the values given.
  */
 static int
 run_plan(SPIPlanPtr plan, const char *sql, Datum *values, const char *nulls,
-		 bool read_only, long tcount, Snapshot snapshot, bool sort_groups)
+		 bool read_only, long tcount, Snapshot snapshot, bool sort_groups,
+		 bool custom_plan)
 {
 	int			level = NewGUCNestLevel();
 	int			rc;
 
+	/* a plan for these values, whatever plan_cache_mode the role has */
+	if (custom_plan)
+		(void) set_config_option("plan_cache_mode", "force_custom_plan", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	if (sort_groups)
 		(void) set_config_option("enable_hashagg", "off", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
@@ -351,12 +357,13 @@ lv_spi_exec_kept_snapshot(const char *sql, int nargs, Oid *argtypes, Datum *valu
 		entry->sort_groups = wants_sorted_groups(plan);
 	}
 	return run_plan(entry->plan, sql, values, nulls, read_only, tcount, snapshot,
-					entry->sort_groups);
+					entry->sort_groups, false);
 }
 
 /*
- * lv_spi_exec_once plans and runs a statement once, in snapshot
- * (InvalidSnapshot: as SPI would), with the rule of wants_sorted_groups.
+ * lv_spi_exec_once plans and runs a statement once, for the values given
+ * (as a one-shot plan would be), in snapshot (InvalidSnapshot: as SPI
+ * would), with the rule of wants_sorted_groups.
  */
 int
 lv_spi_exec_once(const char *sql, int nargs, Oid *argtypes, Datum *values,
@@ -364,7 +371,7 @@ lv_spi_exec_once(const char *sql, int nargs, Oid *argtypes, Datum *values,
 {
 	SPIPlanPtr	plan = prepare(sql, nargs, argtypes);
 	int			rc = run_plan(plan, sql, values, nulls, read_only, tcount, snapshot,
-							  wants_sorted_groups(plan));
+							  wants_sorted_groups(plan), true);
 
 	SPI_freeplan(plan);
 	return rc;

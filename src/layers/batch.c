@@ -193,6 +193,8 @@ lv_batch_sql(void *defp, const char *next, Oid batch_table)
 	StringInfoData buf;
 	ListCell   *lc;
 
+	if (!OidIsValid(batch_table))
+		elog(ERROR, "lambda_views: no batch table to build the batch statement for");
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "INSERT INTO %s SELECT $3::int AS gen", next);
 	foreach(lc, def->keys)

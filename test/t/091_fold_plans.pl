@@ -93,11 +93,15 @@ INSERT INTO events (url, user_id, ts)
 SELECT '/p/' || (i % 7000), i % 1013, '2026-12-03'::timestamptz
   FROM generate_series(1, 20000) i;
 });
-my $recompute = plans(q{SELECT lambda_views.recompute('users_by_url')});
+# a role may force generic plans: the batch is still planned for its values
+my $recompute = plans(q{SET plan_cache_mode = force_generic_plan;
+SELECT lambda_views.recompute('users_by_url')});
 $plan = source_plan($recompute, $hll);
 isnt($plan, '', 'auto_explain shows the recompute of the hll view');
 like($plan, qr/GroupAggregate/, 'the recompute of an hll view aggregates sorted groups');
 unlike($plan, qr/HashAggregate|MixedAggregate/, 'the recompute of an hll view does not hash its groups');
+unlike($plan =~ s/^.*?Query Text:[^\n]*\n//sr, qr/\$\d/,
+	'the recompute is planned for its values under plan_cache_mode = force_generic_plan');
 
 # the folds after the recompute, and exactness against the source
 $node->safe_psql('postgres', q{
