@@ -93,6 +93,9 @@ extern int	lv_spi_exec(const char *sql, bool read_only, long tcount);
 extern int	lv_spi_exec_args(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls, bool read_only,
 							 long tcount);
+struct _SPI_plan;
+extern bool lv_wants_sorted_groups(struct _SPI_plan *plan);
+extern void lv_sort_groups(void);
 extern int	lv_spi_exec_once(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls, bool read_only,
 							 long tcount, Snapshot snapshot);

@@ -137,7 +137,7 @@ typedef struct KeptPlan
 	int			nargs;
 	Oid		   *argtypes;
 	SPIPlanPtr	plan;
-	bool		sort_groups;	/* see wants_sorted_groups */
+	bool		sort_groups;	/* see lv_wants_sorted_groups */
 } KeptPlan;
 
 static HTAB *kept_plans = NULL;
@@ -237,7 +237,7 @@ large_partial_walker(Node *node, Oid *partial_namespace)
 }
 
 /*
- * wants_sorted_groups says whether a statement partially aggregates
+ * lv_wants_sorted_groups says whether a statement partially aggregates
  * (lambda_views.partial) an aggregate with a large transition state.  The
  * planner sizes a hash aggregation by the transition space of the
  * aggregate it sees, and lambda_views.partial declares the small one its
@@ -248,8 +248,8 @@ large_partial_walker(Node *node, Oid *partial_namespace)
  * with enable_hashagg off, as the planner would choose for the aggregate
  * itself.
  */
-static bool
-wants_sorted_groups(SPIPlanPtr plan)
+bool
+lv_wants_sorted_groups(SPIPlanPtr plan)
 {
 	Oid			partial_namespace = get_namespace_oid("lambda_views", true);
 	ListCell   *lc;
@@ -269,9 +269,20 @@ wants_sorted_groups(SPIPlanPtr plan)
 }
 
 /*
+ * lv_sort_groups turns hash aggregation off in the current GUC nest level
+ * (see lv_wants_sorted_groups).
+ */
+void
+lv_sort_groups(void)
+{
+	(void) set_config_option("enable_hashagg", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
  * run_plan executes a plan in snapshot (InvalidSnapshot: as SPI would),
  * undoing the settings user code changed in it, and fails on any SPI error.
- * sort_groups: plan it without hash aggregation (wants_sorted_groups);
+ * sort_groups: plan it without hash aggregation (lv_wants_sorted_groups);
  * custom_plan: plan it for the values given.
  */
 static int
@@ -287,8 +298,7 @@ run_plan(SPIPlanPtr plan, const char *sql, Datum *values, const char *nulls,
 		(void) set_config_option("plan_cache_mode", "force_custom_plan", PGC_USERSET,
 								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	if (sort_groups)
-		(void) set_config_option("enable_hashagg", "off", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		lv_sort_groups();
 	rc = SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot,
 							  read_only, true, tcount);
 	lv_unpin_settings(level);
@@ -354,7 +364,7 @@ lv_spi_exec_kept_snapshot(const char *sql, int nargs, Oid *argtypes, Datum *valu
 			memcpy(entry->argtypes, argtypes, nargs * sizeof(Oid));
 		}
 		entry->plan = plan;
-		entry->sort_groups = wants_sorted_groups(plan);
+		entry->sort_groups = lv_wants_sorted_groups(plan);
 	}
 	return run_plan(entry->plan, sql, values, nulls, read_only, tcount, snapshot,
 					entry->sort_groups, false);
@@ -363,7 +373,7 @@ lv_spi_exec_kept_snapshot(const char *sql, int nargs, Oid *argtypes, Datum *valu
 /*
  * lv_spi_exec_once plans and runs a statement once, for the values given
  * (as a one-shot plan would be), in snapshot (InvalidSnapshot: as SPI
- * would), with the rule of wants_sorted_groups.
+ * would), with the rule of lv_wants_sorted_groups.
  */
 int
 lv_spi_exec_once(const char *sql, int nargs, Oid *argtypes, Datum *values,
@@ -371,7 +381,7 @@ lv_spi_exec_once(const char *sql, int nargs, Oid *argtypes, Datum *values,
 {
 	SPIPlanPtr	plan = prepare(sql, nargs, argtypes);
 	int			rc = run_plan(plan, sql, values, nulls, read_only, tcount, snapshot,
-							  wants_sorted_groups(plan), true);
+							  lv_wants_sorted_groups(plan), true);
 
 	SPI_freeplan(plan);
 	return rc;

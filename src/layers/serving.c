@@ -398,6 +398,7 @@ typedef struct TailCache
 	int32		view_id;
 	char	   *partial_sql;	/* NULL until a plan is prepared */
 	SPIPlanPtr	plan;
+	bool		sort_groups;	/* the plan aggregates large states sorted */
 	bool		valid;			/* watermark read, no relcache inval since */
 	Oid			key_sequence;
 	int64		watermark;
@@ -468,6 +469,7 @@ tail_plan(TailCache *tc, const char *partial_sql)
 	if (tc->plan == NULL)
 		elog(ERROR, "lambda_views: could not prepare the tail of view %d", tc->view_id);
 	SPI_keepplan(tc->plan);
+	tc->sort_groups = lv_wants_sorted_groups(tc->plan);
 	tc->partial_sql = MemoryContextStrdup(TopMemoryContext, partial_sql);
 	return tc->plan;
 }
@@ -677,6 +679,9 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected)
 						   SECURITY_RESTRICTED_OPERATION);
 	nestlevel = lv_pin_settings(settings);
 	plan = tail_plan(tc, SPI_getvalue(meta, metadesc, 6));
+	/* hll_add_agg & co. sorted, as for folds (run.c) */
+	if (tc->sort_groups)
+		lv_sort_groups();
 
 	/*
 	 * the rows beyond the watermark, and those of its holes: keys passed

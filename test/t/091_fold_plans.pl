@@ -3,8 +3,9 @@
 # would plan a hash aggregation for a fold of hll_add_agg (128 kB per group)
 # and spill, where the GROUP BY with hll_add_agg itself is sorted.  The
 # extension plans such statements without hash aggregation (src/ground/run.c,
-# wants_sorted_groups) and leaves every other view's plan to the planner.
-# auto_explain shows the plans of the fold and of the recompute; each view is
+# lv_wants_sorted_groups), the real-time tail too, and leaves every other view's plan
+# to the planner.
+# auto_explain shows the plans of the fold, the recompute and the tail; each view is
 # then compared with its query on the source.
 use strict;
 use warnings;
@@ -102,6 +103,16 @@ like($plan, qr/GroupAggregate/, 'the recompute of an hll view aggregates sorted 
 unlike($plan, qr/HashAggregate|MixedAggregate/, 'the recompute of an hll view does not hash its groups');
 unlike($plan =~ s/^.*?Query Text:[^\n]*\n//sr, qr/\$\d/,
 	'the recompute is planned for its values under plan_cache_mode = force_generic_plan');
+
+# the real-time tail aggregates the unfolded rows of a read the same way
+$node->safe_psql('postgres', q{
+INSERT INTO events (url, user_id, ts)
+SELECT '/p/' || (i % 3000), i % 101, '2026-12-03'::timestamptz FROM generate_series(1, 6000) i;
+});
+$plan = source_plan(plans(q{SELECT count(*) FROM public.users_by_url}), $hll);
+isnt($plan, '', 'auto_explain shows the real-time tail of the hll view');
+like($plan, qr/GroupAggregate/, 'the real-time tail of an hll view aggregates sorted groups');
+unlike($plan, qr/HashAggregate|MixedAggregate/, 'the real-time tail of an hll view does not hash its groups');
 
 # the folds after the recompute, and exactness against the source
 $node->safe_psql('postgres', q{
