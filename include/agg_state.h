@@ -76,6 +76,7 @@ extern Datum lv_trans_finalize(LvAggInfo *info, LvTransValue *tv,
 							   fmNodePtr context, bool *isnull);
 extern void lv_check_aggregate_oid(Oid aggfnoid);
 extern bool lv_agg_state_is_final(Oid aggfnoid);
+extern bool lv_agg_large_state(Oid aggoid);
 extern void lv_trans_from_final(LvAggInfo *info, Datum final, bool final_isnull);
 extern void lv_check_arg_types(Oid aggfnoid, Oid *argtypes, int nargs);
 extern void lv_check_result_type(LvAggInfo *info, Oid type, const char *what);

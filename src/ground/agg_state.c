@@ -163,6 +163,31 @@ lv_agg_state_is_final(Oid aggfnoid)
 }
 
 /*
+ * lv_agg_large_state says whether the planner takes the transition
+ * state of aggregate aggoid for large: as large as it assumes for an
+ * internal state whose size the aggregate does not declare
+ * (ALLOCSET_DEFAULT_INITSIZE) or larger.  hll_add_agg declares 128 kB.
+ * Statements that partially aggregate such an aggregate are planned
+ * without hash aggregation (run.c, lv_wants_sorted_groups).
+ */
+bool
+lv_agg_large_state(Oid aggoid)
+{
+	HeapTuple	tup = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(aggoid));
+	Form_pg_aggregate agg;
+	int32		space;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	agg = (Form_pg_aggregate) GETSTRUCT(tup);
+	space = agg->aggtransspace;
+	if (space <= 0 && agg->aggtranstype == INTERNALOID)
+		space = ALLOCSET_DEFAULT_INITSIZE;
+	ReleaseSysCache(tup);
+	return space >= ALLOCSET_DEFAULT_INITSIZE;
+}
+
+/*
  * lv_agg_info looks up an aggregate's support functions and prepares call
  * frames for them, allocated in mcxt.  argtypes are the aggregate's
  * declared input types (see lv_check_arg_types for actual ones).

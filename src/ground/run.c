@@ -21,7 +21,6 @@
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_aggregate.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
@@ -40,9 +39,18 @@
 #include "utils/syscache.h"
 
 #include "lambda_views.h"
+#include "agg_state.h"
 
 /* the search_path every statement of the extension's own runs under */
 #define LV_SAFE_SEARCH_PATH "pg_catalog, pg_temp"
+
+/* set_in_level sets a setting until the current GUC nest level ends */
+static void
+set_in_level(const char *name, const char *value)
+{
+	(void) set_config_option(name, value, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
 
 /*
  * lv_catalog_owner returns the owner of the catalog tables (the role that
@@ -79,9 +87,7 @@ lv_pin_search_path(void)
 {
 	int			nestlevel = NewGUCNestLevel();
 
-	(void) set_config_option("search_path", LV_SAFE_SEARCH_PATH,
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	set_in_level("search_path", LV_SAFE_SEARCH_PATH);
 	return nestlevel;
 }
 
@@ -186,29 +192,9 @@ prepare(const char *sql, int nargs, Oid *argtypes)
 }
 
 /*
- * large_transition_state says whether the planner takes the transition
- * state of aggregate aggoid for large: as large as it assumes for an
- * internal state whose size the aggregate does not declare
- * (ALLOCSET_DEFAULT_INITSIZE) or larger.  hll_add_agg declares 128 kB.
+ * large_partial_walker finds a lambda_views.partial() of an aggregate with a
+ * large state (lv_agg_large_state)
  */
-static bool
-large_transition_state(Oid aggoid)
-{
-	HeapTuple	tup = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(aggoid));
-	Form_pg_aggregate agg;
-	int32		space;
-
-	if (!HeapTupleIsValid(tup))
-		return false;
-	agg = (Form_pg_aggregate) GETSTRUCT(tup);
-	space = agg->aggtransspace;
-	if (space <= 0 && agg->aggtranstype == INTERNALOID)
-		space = ALLOCSET_DEFAULT_INITSIZE;
-	ReleaseSysCache(tup);
-	return space >= ALLOCSET_DEFAULT_INITSIZE;
-}
-
-/* large_partial_walker finds a lambda_views.partial() of such an aggregate */
 static bool
 large_partial_walker(Node *node, Oid *partial_namespace)
 {
@@ -229,7 +215,7 @@ large_partial_walker(Node *node, Oid *partial_namespace)
 
 			if (name != NULL && strcmp(name, "partial") == 0 &&
 				IsA(tle->expr, Const) && !((Const *) tle->expr)->constisnull &&
-				large_transition_state(DatumGetObjectId(((Const *) tle->expr)->constvalue)))
+				lv_agg_large_state(DatumGetObjectId(((Const *) tle->expr)->constvalue)))
 				return true;
 		}
 	}
@@ -275,8 +261,7 @@ lv_wants_sorted_groups(SPIPlanPtr plan)
 void
 lv_sort_groups(void)
 {
-	(void) set_config_option("enable_hashagg", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	set_in_level("enable_hashagg", "off");
 }
 
 /*
@@ -295,8 +280,7 @@ run_plan(SPIPlanPtr plan, const char *sql, Datum *values, const char *nulls,
 
 	/* a plan for these values, whatever plan_cache_mode the role has */
 	if (custom_plan)
-		(void) set_config_option("plan_cache_mode", "force_custom_plan", PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+		set_in_level("plan_cache_mode", "force_custom_plan");
 	if (sort_groups)
 		lv_sort_groups();
 	rc = SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot,
@@ -500,12 +484,9 @@ lv_pin_settings(List *settings)
 		if (eq == NULL)
 			continue;
 		*eq = '\0';
-		(void) set_config_option(setting, eq + 1, PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		set_in_level(setting, eq + 1);
 	}
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	set_in_level("search_path", LV_SAFE_SEARCH_PATH);
 	return nestlevel;
 }
 
@@ -539,8 +520,7 @@ lv_lock_relation_briefly(Oid relid, int timeout_ms)
 	if (timeout_ms <= 0)
 		return false;
 	nestlevel = NewGUCNestLevel();
-	(void) set_config_option("lock_timeout", psprintf("%d", timeout_ms),
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	set_in_level("lock_timeout", psprintf("%d", timeout_ms));
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
