@@ -203,8 +203,18 @@ extern void lv_drop_retired_batches(LvView *view, int wait_ms);
 /* layers/serving.c */
 struct Tuplestorestate;
 struct TupleDescData;
+/* the groups a tail is asked for: key keyno[i] (1-based) equals values[i] */
+typedef struct LvTailFilter
+{
+	int			n;
+	int		   *keyno;
+	Datum	   *values;
+	Oid		   *types;
+	bool		any_null;		/* a value is NULL: no group matches */
+} LvTailFilter;
 extern void lv_serve_tail(int32 view_id, struct Tuplestorestate *store,
-						  struct TupleDescData *expected);
+						  struct TupleDescData *expected,
+						  const LvTailFilter *filter);
 extern void lv_serve_mark(int32 view_id, struct Tuplestorestate *store,
 						  struct TupleDescData *desc);
 extern char *lv_view_sql(void *def, int32 view_id, Oid batch_table,

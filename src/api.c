@@ -24,6 +24,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "tcop/utility.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -38,6 +39,7 @@ PG_FUNCTION_INFO_V1(lv_alter_view);
 PG_FUNCTION_INFO_V1(lv_rollback_view);
 PG_FUNCTION_INFO_V1(lv_drop_view);
 PG_FUNCTION_INFO_V1(lv_tail);
+PG_FUNCTION_INFO_V1(lv_tail_where);
 PG_FUNCTION_INFO_V1(lv_serving_mark);
 PG_FUNCTION_INFO_V1(lv_worker_pid);
 PG_FUNCTION_INFO_V1(lv_wake_launcher);
@@ -208,7 +210,66 @@ lv_tail(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	if (lv_realtime)
-		lv_serve_tail(PG_GETARG_INT32(0), rsinfo->setResult, rsinfo->expectedDesc);
+		lv_serve_tail(PG_GETARG_INT32(0), rsinfo->setResult, rsinfo->expectedDesc, NULL);
+	return (Datum) 0;
+}
+
+/*
+ * lv_tail_where is lambda_views.tail_where(view_id, source, key_numbers,
+ * VARIADIC key_values): the tail of the groups whose key key_numbers[i]
+ * equals key_values[i] (serving.c).  The planner puts it in place of
+ * lambda_views.tail in a read filtered on group keys (quiet.c).
+ */
+Datum
+lv_tail_where(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	LvTailFilter filter;
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			i;
+
+	if (get_fn_expr_variadic(fcinfo->flinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("lambda_views.tail_where takes its key values one by one, not as a VARIADIC array")));
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("view_id and key_numbers must not be null")));
+	arr = PG_GETARG_ARRAYTYPE_P(2);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("key_numbers must be a one-dimensional array")));
+	deconstruct_array(arr, INT4OID, 4, true, TYPALIGN_INT, &elems, &nulls, &filter.n);
+	if (filter.n != PG_NARGS() - 3)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lambda_views.tail_where got %d key numbers and %d key values",
+						filter.n, PG_NARGS() - 3),
+				 errhint("Pass one value per key number.")));
+	filter.keyno = palloc(Max(filter.n, 1) * sizeof(int));
+	filter.values = palloc(Max(filter.n, 1) * sizeof(Datum));
+	filter.types = palloc(Max(filter.n, 1) * sizeof(Oid));
+	filter.any_null = false;
+	for (i = 0; i < filter.n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("key_numbers must not contain nulls")));
+		filter.keyno[i] = DatumGetInt32(elems[i]);
+		filter.types[i] = get_fn_expr_argtype(fcinfo->flinfo, i + 3);
+		if (!OidIsValid(filter.types[i]))
+			elog(ERROR, "lambda_views.tail_where: could not determine the type of key value %d", i + 1);
+		filter.any_null |= PG_ARGISNULL(i + 3);
+		filter.values[i] = PG_ARGISNULL(i + 3) ? (Datum) 0 : PG_GETARG_DATUM(i + 3);
+	}
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	if (lv_realtime)
+		lv_serve_tail(PG_GETARG_INT32(0), rsinfo->setResult, rsinfo->expectedDesc, &filter);
 	return (Datum) 0;
 }
 

@@ -70,6 +70,7 @@
 #include "rewrite/prs2lock.h"
 #include "storage/lmgr.h"
 #include "storage/sinval.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -79,6 +80,7 @@
 #include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "lambda_views.h"
 
@@ -119,6 +121,7 @@ typedef struct QuietCatalog
 	Oid			views_relid;
 	Oid			views_index;
 	Oid			tail_func;
+	Oid			tail_where_func;	/* InvalidOid before 1.5 */
 	Oid			mark_func;		/* InvalidOid before 1.4 */
 	AttrNumber	st_speed;
 	AttrNumber	st_batch;
@@ -188,6 +191,8 @@ load_catalog(void)
 		return false;
 	cat.tail_func = LookupFuncName(list_make2(makeString("lambda_views"), makeString("tail")),
 								   2, (Oid[]) {INT4OID, REGCLASSOID}, true);
+	cat.tail_where_func = LookupFuncName(list_make2(makeString("lambda_views"), makeString("tail_where")),
+										 4, (Oid[]) {INT4OID, REGCLASSOID, INT4ARRAYOID, ANYOID}, true);
 	cat.mark_func = LookupFuncName(list_make2(makeString("lambda_views"), makeString("serving_mark")),
 								   1, (Oid[]) {INT4OID}, true);
 	cat.st_speed = get_attnum(cat.state_relid, "speed_watermark");
@@ -956,10 +961,120 @@ lv_quiet_leave_utility(void)
 		utility_depth--;
 }
 
+/* a value a tail can be asked for: a constant or a parameter of the statement */
+static bool
+key_value(Node *node)
+{
+	return IsA(node, Const) ||
+		(IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN);
+}
+
 /*
- * substitute_walker looks for lambda views in a rewritten query; it does
- * not walk into the merged query of one (only storage in there), which is
- * most of the tree the planner gets for a view that is not quiet.
+ * tail_key_quals has the real-time tail of a merged lambda view v (range
+ * table entry vi of q, merged subquery xi) aggregate only the groups a
+ * conjunct of q's WHERE keeps, when there are such conjuncts: "column =
+ * value" on a column that is a group key, with the key type's equality
+ * operator and the key's collation (those its GROUP BY groups by), value
+ * a constant or a parameter.  The CTE lv_tail then calls tail_where with
+ * those key numbers and values in place of tail.
+ *
+ * Every row of q has that key equal to that value, so rows of v for other
+ * groups, whatever the filtered tail makes of them, reach no row of q:
+ * what a filtered tail leaves out is the rows of those groups alone.  The
+ * conjuncts stay where they are.
+ */
+static void
+tail_key_quals(Query *q, Index vi, Query *v, int xi)
+{
+	CommonTableExpr *cte = NULL;
+	RangeTblFunction *rtf;
+	FuncExpr   *fe;
+	FuncExpr   *where;
+	List	   *keynos = NIL;
+	List	   *values = NIL;
+	Datum	   *elems;
+	ListCell   *lc;
+	int			i;
+
+	if (!OidIsValid(cat.tail_where_func) || q->jointree == NULL ||
+		q->jointree->quals == NULL || lambda_view_id(v) < 0)
+		return;
+	foreach(lc, v->cteList)
+		if (strcmp(((CommonTableExpr *) lfirst(lc))->ctename, "lv_tail") == 0)
+			cte = lfirst(lc);
+	if (cte == NULL)
+		return;
+	rtf = linitial(((RangeTblEntry *) linitial(((Query *) cte->ctequery)->rtable))->functions);
+	fe = (FuncExpr *) rtf->funcexpr;
+
+	foreach(lc, make_ands_implicit((Expr *) q->jointree->quals))
+	{
+		OpExpr	   *op = lfirst(lc);
+		Node	   *side;
+		Node	   *value;
+		Var		   *var;
+		Var		   *key;
+		TargetEntry *tle;
+
+		if (!IsA(op, OpExpr) || list_length(op->args) != 2)
+			continue;
+		side = linitial(op->args);
+		value = lsecond(op->args);
+		if (!key_value(value))
+		{
+			side = lsecond(op->args);
+			value = linitial(op->args);
+			if (!key_value(value))
+				continue;
+		}
+		/* a key of a type that compares as another (varchar as text) */
+		if (IsA(side, RelabelType))
+			side = (Node *) ((RelabelType *) side)->arg;
+		if (!IsA(side, Var))
+			continue;
+		var = (Var *) side;
+		if (var->varno != vi || var->varlevelsup != 0 || var->varattno <= 0)
+			continue;
+		tle = get_tle_by_resno(v->targetList, var->varattno);
+		if (tle == NULL || tle->resjunk || !IsA(tle->expr, Var))
+			continue;
+		key = (Var *) tle->expr;
+		/* x's columns: the group keys k1.., then the aggregates */
+		if (key->varno != xi || key->varlevelsup != 0 || key->varattno <= 0 ||
+			key->varattno >= list_length(rtf->funccolnames) ||
+			strcmp(strVal(list_nth(rtf->funccolnames, key->varattno - 1)),
+				   psprintf("k%d", key->varattno)) != 0)
+			continue;
+		if (op->opno != lookup_type_cache(key->vartype, TYPECACHE_EQ_OPR)->eq_opr ||
+			op->inputcollid != key->varcollid)
+			continue;
+		keynos = lappend_int(keynos, key->varattno);
+		values = lappend(values, copyObject(value));
+	}
+	if (keynos == NIL)
+		return;
+
+	elems = palloc(list_length(keynos) * sizeof(Datum));
+	i = 0;
+	foreach(lc, keynos)
+		elems[i++] = Int32GetDatum(lfirst_int(lc));
+	where = makeFuncExpr(cat.tail_where_func, RECORDOID,
+						 list_concat(list_make2(linitial(fe->args), lsecond(fe->args)),
+									 lcons(makeConst(INT4ARRAYOID, -1, InvalidOid, -1,
+													 PointerGetDatum(construct_array(elems, i, INT4OID, 4, true, TYPALIGN_INT)),
+													 false, false),
+										   values)),
+						 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	where->funcretset = true;
+	rtf->funcexpr = (Node *) where;
+}
+
+/*
+ * substitute_walker looks for lambda views in a rewritten query: a quiet
+ * one is read as its batch (when context, a bool, allows: try_quiet), the
+ * tail of one still merged only for the groups asked for (tail_key_quals).
+ * It does not walk into the merged query of one (only storage in there),
+ * which is most of the tree the planner gets for a view that is not quiet.
  */
 static bool
 substitute_walker(Node *node, void *context)
@@ -984,8 +1099,11 @@ substitute_walker(Node *node, void *context)
 			}
 			else if (lambda_view_shape(rte->subquery, &xi) >= 0)
 			{
-				try_quiet(rte);
+				if (*(bool *) context)
+					try_quiet(rte);
 				register_substituted(rte->subquery);
+				if (rte->subquery->cteList != NIL)
+					tail_key_quals(q, foreach_current_index(lc) + 1, rte->subquery, xi);
 			}
 			else if (substitute_walker((Node *) rte->subquery, context))
 				return true;
@@ -1008,8 +1126,10 @@ lv_planner(Query *parse, const char *query_string, int cursorOptions,
 	{
 		ListCell   *lc;
 
-		if (lv_quiet_scan && !in_fallback && ActiveSnapshotSet() && !IsParallelWorker())
-			(void) substitute_walker((Node *) parse, NULL);
+		bool		quiet = lv_quiet_scan && !in_fallback && ActiveSnapshotSet();
+
+		if (!IsParallelWorker())
+			(void) substitute_walker((Node *) parse, &quiet);
 		mine = quiet_targets;
 		if (prev_planner)
 			result = prev_planner(parse, query_string, cursorOptions, boundParams);

@@ -30,10 +30,13 @@
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "parser/parse_coerce.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -42,8 +45,12 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
+#include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
+#include "utils/typcache.h"
 
 #include "lambda_views.h"
 #include "definition.h"
@@ -399,6 +406,10 @@ typedef struct TailCache
 	char	   *partial_sql;	/* NULL until a plan is prepared */
 	SPIPlanPtr	plan;
 	bool		sort_groups;	/* the plan aggregates large states sorted */
+	char	   *where_key;		/* the filtered tail's query and parameter
+								 * types, NULL until one is prepared */
+	SPIPlanPtr	where_plan;
+	bool		where_sort_groups;
 	bool		valid;			/* watermark read, no relcache inval since */
 	Oid			key_sequence;
 	int64		watermark;
@@ -472,6 +483,96 @@ tail_plan(TailCache *tc, const char *partial_sql)
 	tc->sort_groups = lv_wants_sorted_groups(tc->plan);
 	tc->partial_sql = MemoryContextStrdup(TopMemoryContext, partial_sql);
 	return tc->plan;
+}
+
+/*
+ * tail_where_plan returns the saved plan of the tail of the groups filter
+ * asks for: the view's partial query (plan, prepared) wrapped in "WHERE
+ * p.kN = $3 AND ...", which the planner moves below the aggregation (quals
+ * on grouping columns), so that only those groups' source rows are
+ * aggregated.  Each key is compared with its type's equality operator and
+ * collation, the ones its GROUP BY uses; the values' types must be those
+ * the operator takes.  Parameters: the key range ($1, $2), then the values.
+ */
+static SPIPlanPtr
+tail_where_plan(TailCache *tc, SPIPlanPtr plan, const char *partial_sql,
+				const LvTailFilter *filter, bool *sort_groups)
+{
+	CachedPlanSource *src = linitial(SPI_plan_get_plan_sources(plan));
+	TupleDesc	desc = src->resultDesc;
+	StringInfoData buf;
+	StringInfoData key;
+	Oid		   *types = palloc((filter->n + 2) * sizeof(Oid));
+	int			nkeys = 0;
+	int			i;
+
+	while (nkeys < desc->natts &&
+		   strcmp(NameStr(TupleDescAttr(desc, nkeys)->attname), psprintf("k%d", nkeys + 1)) == 0)
+		nkeys++;
+	types[0] = types[1] = INT8OID;
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "SELECT * FROM (%s) p WHERE ", partial_sql);
+	for (i = 0; i < filter->n; i++)
+	{
+		int			k = filter->keyno[i];
+		Form_pg_attribute att;
+		TypeCacheEntry *tce;
+		HeapTuple	optup;
+		Form_pg_operator op;
+
+		if (k < 1 || k > nkeys)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("lambda view %d has no group key number %d", tc->view_id, k),
+					 errdetail("Its group keys are numbered 1 to %d.", nkeys)));
+		att = TupleDescAttr(desc, k - 1);
+		tce = lookup_type_cache(att->atttypid, TYPECACHE_EQ_OPR);
+		if (!OidIsValid(tce->eq_opr))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("group key %d of lambda view %d has no equality operator", k, tc->view_id)));
+		optup = SearchSysCache1(OPEROID, ObjectIdGetDatum(tce->eq_opr));
+		if (!HeapTupleIsValid(optup))
+			elog(ERROR, "cache lookup failed for operator %u", tce->eq_opr);
+		op = (Form_pg_operator) GETSTRUCT(optup);
+		if (!IsBinaryCoercible(filter->types[i], op->oprright))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("value for group key %d of lambda view %d is of type %s, not %s",
+							k, tc->view_id, format_type_be(filter->types[i]),
+							format_type_be(att->atttypid))));
+		appendStringInfo(&buf, "%sp.k%d OPERATOR(%s.%s) $%d", i > 0 ? " AND " : "", k,
+						 quote_identifier(get_namespace_name(op->oprnamespace)),
+						 NameStr(op->oprname), i + 3);
+		if (OidIsValid(att->attcollation) && att->attcollation != DEFAULT_COLLATION_OID)
+			appendStringInfo(&buf, " COLLATE %s", generate_collation_name(att->attcollation));
+		ReleaseSysCache(optup);
+		types[i + 2] = filter->types[i];
+	}
+	initStringInfo(&key);
+	appendStringInfoString(&key, buf.data);
+	for (i = 0; i < filter->n; i++)
+		appendStringInfo(&key, " %u", filter->types[i]);
+	if (tc->where_key != NULL && strcmp(tc->where_key, key.data) == 0)
+	{
+		*sort_groups = tc->where_sort_groups;
+		return tc->where_plan;
+	}
+	if (tc->where_key != NULL)
+	{
+		SPI_freeplan(tc->where_plan);
+		pfree(tc->where_key);
+		tc->where_key = NULL;
+	}
+	tc->where_plan = SPI_prepare(buf.data, filter->n + 2, types);
+	if (tc->where_plan == NULL)
+		elog(ERROR, "lambda_views: could not prepare the filtered tail of view %d: %s",
+			 tc->view_id, SPI_result_code_string(SPI_result));
+	SPI_keepplan(tc->where_plan);
+	tc->where_sort_groups = lv_wants_sorted_groups(tc->where_plan);
+	tc->where_key = MemoryContextStrdup(TopMemoryContext, key.data);
+	*sort_groups = tc->where_sort_groups;
+	return tc->where_plan;
 }
 
 /*
@@ -574,7 +675,8 @@ view_meta(SPIPlanPtr *plan, const char *sql, int32 view_id, Snapshot snapshot,
  * checked against the tail's real columns.
  */
 void
-lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected)
+lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected,
+			  const LvTailFilter *filter)
 {
 	Oid			saved_user;
 	int			saved_sec;
@@ -594,7 +696,12 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected)
 	TailCache  *tc;
 	List	   *holes_lo = NIL;
 	List	   *holes_hi = NIL;
+	Datum	   *args;
+	bool		sort_groups;
 
+	/* equality with NULL: no group asked for */
+	if (filter != NULL && filter->any_null)
+		return;
 	tc = tail_cache(view_id, false);
 	if (tc != NULL && tc->valid && !tc->holes &&
 		lv_sequence_last_value(tc->key_sequence) <= tc->watermark)
@@ -679,8 +786,15 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected)
 						   SECURITY_RESTRICTED_OPERATION);
 	nestlevel = lv_pin_settings(settings);
 	plan = tail_plan(tc, SPI_getvalue(meta, metadesc, 6));
+	sort_groups = tc->sort_groups;
+	args = palloc0(((filter ? filter->n : 0) + 2) * sizeof(Datum));
+	if (filter != NULL && filter->n > 0)
+	{
+		plan = tail_where_plan(tc, plan, tc->partial_sql, filter, &sort_groups);
+		memcpy(args + 2, filter->values, filter->n * sizeof(Datum));
+	}
 	/* hll_add_agg & co. sorted, as for folds (run.c) */
-	if (tc->sort_groups)
+	if (sort_groups)
 		lv_sort_groups();
 
 	/*
@@ -693,8 +807,9 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected)
 		int64		lo = i < 0 ? watermark : *(int64 *) list_nth(holes_lo, i) - 1;
 		int64		hi = i < 0 ? PG_INT64_MAX : *(int64 *) list_nth(holes_hi, i) - 1;
 
-		if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(lo), Int64GetDatum(hi)},
-							 NULL, true, 0) != SPI_OK_SELECT)
+		args[0] = Int64GetDatum(lo);
+		args[1] = Int64GetDatum(hi);
+		if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "lambda_views: the tail of view %d failed", view_id);
 		check_tail_columns(expected, SPI_tuptable->tupdesc, view_id);
 		for (row = 0; row < SPI_processed; row++)
