@@ -2,8 +2,9 @@
 -- those groups' rows of the real-time tail: the planner has the view's tail
 -- call lambda_views.tail_where with the key numbers and values in place of
 -- lambda_views.tail.  Only a conjunct of the read's WHERE on a group key,
--- with the key type's equality and the key's collation, against a constant
--- or a parameter, is taken.  Every filtered read is compared with the
+-- with the key type's equality and the key's collation, against a value
+-- (constants, parameters, immutable and stable functions of them), is
+-- taken.  Every filtered read is compared with the
 -- view's query on the source under the same filter, EXCEPT ALL both ways.
 SET client_min_messages = warning;
 CREATE TABLE clicks (
@@ -77,7 +78,10 @@ SELECT f AS filter, tail_called('SELECT * FROM clicks_daily WHERE ' || f) AS tai
                ($$url = '/u/1' COLLATE "C"$$),
                ($$url = '/u/1' OR url = '/u/2'$$),
                ($$url IS NULL$$),
+               ($$url = '/u/' || 1 AND day = timestamptz '2026-05-02 00:00-07' + interval '0 hours'$$),
                ($$url = (random() * 10)::int::text$$),
+               ($$url = (SELECT '/u/1')$$),
+               ($$url = code$$),
                ($$day = date '2026-05-02'$$),
                ($$true$$)) v(f);
 SELECT tail_called($$SELECT * FROM clicks_by_tag WHERE tag = 'a'$$) AS tag_c,
@@ -90,6 +94,8 @@ SELECT tail_called($$SELECT * FROM (SELECT * FROM clicks_daily WHERE url = '/u/1
 SET plan_cache_mode = force_generic_plan;
 PREPARE lookup(text, timestamptz) AS SELECT * FROM clicks_daily WHERE url = $1 AND day = $2;
 SELECT tail_called($$EXECUTE lookup('/u/1', '2026-05-02 00:00-07')$$) AS generic_plan;
+PREPARE lookup_expr(int, float8) AS SELECT * FROM clicks_daily WHERE url = '/u/' || $1 AND day = to_timestamp($2);
+SELECT tail_called($$EXECUTE lookup_expr(1, 1777705200)$$) AS generic_plan_expressions;
 RESET plan_cache_mode;
 
 -- Each filtered read equals the query under the same filter.
@@ -102,7 +108,8 @@ SELECT f AS filter, lv_diff_where('clicks_daily', :'q', f) AS differing_rows
                ($$url = '/u/2' AND code = 'c2'$$),
                ($$url = NULL$$),
                ($$url IS NULL$$),
-               ($$url = '/u/1' COLLATE "C"$$)) v(f);
+               ($$url = '/u/1' COLLATE "C"$$),
+               ($$url = '/u/' || 1 AND day = timestamptz '2026-05-02 00:00-07' + interval '0 hours'$$)) v(f);
 SELECT f AS filter, lv_diff_where('clicks_by_tag', :'qt', f) AS differing_rows
   FROM (VALUES ($$tag = 'a'$$), ($$tag = 'B'$$), ($$tag = 'b'$$)) v(f);
 SELECT count(*) AS differing_rows FROM (
@@ -117,7 +124,7 @@ SELECT count(*) AS differing_rows FROM (
 CREATE TEMP TABLE got1 AS EXECUTE lookup('/t/new', '2026-05-02 00:00-07');
 SET plan_cache_mode = force_generic_plan;
 CREATE TEMP TABLE got2 AS EXECUTE lookup('/u/1', '2026-05-02 00:00-07');
-CREATE TEMP TABLE got3 AS EXECUTE lookup('/u/9', '2026-05-02 00:00-07');
+CREATE TEMP TABLE got3 AS EXECUTE lookup_expr(9, 1777705200);
 RESET plan_cache_mode;
 SELECT count(*) AS differing_rows FROM (
   (SELECT * FROM got1 UNION ALL SELECT * FROM got2 UNION ALL SELECT * FROM got3

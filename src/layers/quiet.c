@@ -961,12 +961,33 @@ lv_quiet_leave_utility(void)
 		utility_depth--;
 }
 
-/* a value a tail can be asked for: a constant or a parameter of the statement */
+/* not_a_value finds what makes an expression other than a value (key_value) */
+static bool
+not_a_value(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var) || IsA(node, PlaceHolderVar) || IsA(node, Aggref) ||
+		IsA(node, WindowFunc) || IsA(node, GroupingFunc) || IsA(node, SubLink) ||
+		IsA(node, CurrentOfExpr) || IsA(node, NextValueExpr) ||
+		(IsA(node, Param) && ((Param *) node)->paramkind != PARAM_EXTERN) ||
+		(IsA(node, FuncExpr) && ((FuncExpr *) node)->funcretset) ||
+		(IsA(node, OpExpr) && ((OpExpr *) node)->opretset))
+		return true;
+	return expression_tree_walker(node, not_a_value, context);
+}
+
+/*
+ * key_value says whether an expression is a value a tail can be asked for:
+ * one value per execution of the statement, whatever row it is computed
+ * for (constants, the statement's parameters, immutable and stable
+ * functions of them: '/p/' || $1, to_timestamp($2)).  The tail's arguments
+ * are computed once, in the reader's settings, as the filter's are.
+ */
 static bool
 key_value(Node *node)
 {
-	return IsA(node, Const) ||
-		(IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN);
+	return !not_a_value(node, NULL) && !contain_volatile_functions(node);
 }
 
 /*

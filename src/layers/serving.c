@@ -496,7 +496,7 @@ tail_plan(TailCache *tc, const char *partial_sql)
  */
 static SPIPlanPtr
 tail_where_plan(TailCache *tc, SPIPlanPtr plan, const char *partial_sql,
-				const LvTailFilter *filter, bool *sort_groups)
+				const char *view_name, const LvTailFilter *filter, bool *sort_groups)
 {
 	CachedPlanSource *src = linitial(SPI_plan_get_plan_sources(plan));
 	TupleDesc	desc = src->resultDesc;
@@ -523,14 +523,14 @@ tail_where_plan(TailCache *tc, SPIPlanPtr plan, const char *partial_sql,
 		if (k < 1 || k > nkeys)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("lambda view %d has no group key number %d", tc->view_id, k),
+					 errmsg("lambda view %s has no group key number %d", view_name, k),
 					 errdetail("Its group keys are numbered 1 to %d.", nkeys)));
 		att = TupleDescAttr(desc, k - 1);
 		tce = lookup_type_cache(att->atttypid, TYPECACHE_EQ_OPR);
 		if (!OidIsValid(tce->eq_opr))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_FUNCTION),
-					 errmsg("group key %d of lambda view %d has no equality operator", k, tc->view_id)));
+					 errmsg("group key %d of lambda view %s has no equality operator", k, view_name)));
 		optup = SearchSysCache1(OPEROID, ObjectIdGetDatum(tce->eq_opr));
 		if (!HeapTupleIsValid(optup))
 			elog(ERROR, "cache lookup failed for operator %u", tce->eq_opr);
@@ -538,8 +538,8 @@ tail_where_plan(TailCache *tc, SPIPlanPtr plan, const char *partial_sql,
 		if (!IsBinaryCoercible(filter->types[i], op->oprright))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("value for group key %d of lambda view %d is of type %s, not %s",
-							k, tc->view_id, format_type_be(filter->types[i]),
+					 errmsg("value for group key %d of lambda view %s is of type %s, not %s",
+							k, view_name, format_type_be(filter->types[i]),
 							format_type_be(att->atttypid))));
 		appendStringInfo(&buf, "%sp.k%d OPERATOR(%s.%s) $%d", i > 0 ? " AND " : "", k,
 						 quote_identifier(get_namespace_name(op->oprnamespace)),
@@ -790,7 +790,10 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected,
 	args = palloc0(((filter ? filter->n : 0) + 2) * sizeof(Datum));
 	if (filter != NULL && filter->n > 0)
 	{
-		plan = tail_where_plan(tc, plan, tc->partial_sql, filter, &sort_groups);
+		plan = tail_where_plan(tc, plan, tc->partial_sql,
+							   quote_qualified_identifier(SPI_getvalue(meta, metadesc, 1),
+														  SPI_getvalue(meta, metadesc, 2)),
+							   filter, &sort_groups);
 		memcpy(args + 2, filter->values, filter->n * sizeof(Datum));
 	}
 	/* hll_add_agg & co. sorted, as for folds (run.c) */

@@ -540,6 +540,17 @@ ok( wait_for(
 		$node, 'app', qq{
 SELECT speed_watermark = $next_row - 1 FROM lambda_views.status WHERE view = 'public.users_by_grp'}, 60),
 	'updated: the worker folds new rows');
+# a read filtered on a group key of a view made before 1.5 aggregates that
+# group's unfolded rows alone (its relation is unchanged: the planner finds
+# the tail in it)
+like(
+	$node->safe_psql('app', "EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM public.by_kind WHERE kind = 'k1'"),
+	qr/lambda_views\.tail_where\(/,
+	'updated: a read of an old view filtered on a group key calls the tail of that group');
+is( $node->safe_psql('app',
+		diff_sql("(SELECT * FROM public.by_kind WHERE kind = 'k1') v",
+			"SELECT * FROM ($q{'public.by_kind'}) q WHERE kind = 'k1'")),
+	'0', 'updated: that read equals its query');
 is( as_analyst('app', "SELECT lambda_views.fold('public.by_kind')"),
 	'700', 'updated: fold() folds new rows');
 # (the replay, which the worker drives meanwhile, is checked below)
