@@ -35,6 +35,7 @@ extern int	lv_fold_chunk_rows;
 extern bool lv_workers_enabled;
 extern int	lv_naptime_ms;
 extern int	lv_fold_backlog_rows;
+extern int	lv_max_lag_ms;
 extern int	lv_max_workers;
 extern int	lv_fold_workers;
 
@@ -170,6 +171,7 @@ typedef struct LvCheckpoint
 } LvCheckpoint;
 extern int64 lv_capture_settled(LvView *view, List **checkpoints, MemoryContext cxt);
 extern bool lv_capture_writing(LvView *view);
+extern void lv_capture_wait_for_folds(Oid relid);
 
 /* the head of one Citus node's range of append keys (capture.c) */
 typedef struct LvOrigin

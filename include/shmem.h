@@ -30,6 +30,24 @@ typedef struct LvDbSlot
 	uint32		wakes;			/* times set back to LV_DB_UNKNOWN */
 } LvDbSlot;
 
+/*
+ * How far the folds of a view have caught up, for the writers of its source
+ * (lambda_views.max_lag): the start of its last fold that left no settled
+ * row behind, and when a worker last worked on it.
+ */
+#define LV_MAX_LAG_SLOTS 1024
+
+typedef struct LvLagSlot
+{
+	Oid			dbid;			/* InvalidOid: free */
+	Oid			source;
+	int32		view_id;
+	int32		period_ms;		/* its speed_interval */
+	bool		failing;		/* its last fold failed */
+	TimestampTz caught_up_at;	/* start of the last fold that caught up */
+	TimestampTz heartbeat;		/* a worker last began a fold of it */
+} LvLagSlot;
+
 typedef struct LvShared
 {
 	slock_t		mutex;
@@ -38,6 +56,8 @@ typedef struct LvShared
 	bool		first_wanted;	/* a database waits for its first folding
 								 * worker (the launcher sets it) */
 	LvDbSlot	dbs[LV_MAX_DATABASES];
+	slock_t		lag_mutex;		/* protects lags */
+	LvLagSlot	lags[LV_MAX_LAG_SLOTS];
 } LvShared;
 
 /* NULL unless the library was preloaded */
@@ -51,6 +71,11 @@ extern void lv_set_db_no_extension(Oid dbid, uint32 wakes);
 extern pid_t lv_db_worker_pid(Oid dbid);
 extern void lv_signal_db_workers(Oid dbid, int signo);
 extern bool lv_tail_read_recently(Oid dbid, long window_ms);
+extern void lv_lag_fold_begins(Oid dbid, Oid source, int32 view_id, int32 period_ms);
+extern void lv_lag_fold_ends(Oid dbid, int32 view_id, TimestampTz began, bool caught_up,
+							 bool failed);
+extern void lv_lag_forget(Oid dbid, int32 view_id);
+extern long lv_lag_behind_ms(Oid dbid, Oid source, int max_lag_ms);
 extern bool lv_claim_worker_place(void);
 extern bool lv_join_pool(Oid dbid, int index);
 extern bool lv_worker_places_full(void);

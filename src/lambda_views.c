@@ -11,10 +11,13 @@
 
 #include <signal.h>
 
+#include "catalog/namespace.h"
 #include "commands/dbcommands.h"
+#include "executor/executor.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "parser/parsetree.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
 
@@ -26,6 +29,30 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 
 static ProcessUtility_hook_type prev_process_utility_hook = NULL;
+static ExecutorStart_hook_type prev_executor_start_hook = NULL;
+
+/*
+ * lv_executor_start lets an INSERT into the source of a view that has
+ * fallen behind wait for the folds first (lambda_views.max_lag, capture.c).
+ * Installed only when preloaded: the workers' progress is in shared memory.
+ */
+static void
+lv_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	if (lv_max_lag_ms > 0 && queryDesc->operation == CMD_INSERT &&
+		!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+	{
+		ListCell   *lc;
+
+		foreach(lc, queryDesc->plannedstmt->resultRelations)
+			lv_capture_wait_for_folds(rt_fetch(lfirst_int(lc),
+											   queryDesc->plannedstmt->rtable)->relid);
+	}
+	if (prev_executor_start_hook)
+		prev_executor_start_hook(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
 
 /*
  * lv_process_utility makes the folding worker of a database step aside
@@ -56,6 +83,12 @@ lv_process_utility(PlannedStmt *pstmt, const char *queryString,
 		}
 	}
 	lv_guard_utility(pstmt->utilityStmt);
+	/* COPY into a source waits as an INSERT does (lambda_views.max_lag) */
+	if (lv_max_lag_ms > 0 && IsA(pstmt->utilityStmt, CopyStmt) &&
+		((CopyStmt *) pstmt->utilityStmt)->is_from &&
+		((CopyStmt *) pstmt->utilityStmt)->relation != NULL)
+		lv_capture_wait_for_folds(RangeVarGetRelid(((CopyStmt *) pstmt->utilityStmt)->relation,
+												   NoLock, true));
 	/* queries analyzed inside a command keep their lambda views (quiet.c) */
 	lv_quiet_enter_utility();
 	PG_TRY();
@@ -91,5 +124,7 @@ _PG_init(void)
 	lv_shmem_register();
 	prev_process_utility_hook = ProcessUtility_hook;
 	ProcessUtility_hook = lv_process_utility;
+	prev_executor_start_hook = ExecutorStart_hook;
+	ExecutorStart_hook = lv_executor_start;
 	lv_register_launcher();
 }

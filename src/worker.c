@@ -421,7 +421,8 @@ log_step_error(ErrorData *edata, const char *what)
  * error is logged and recorded in the view's status row, and false returned.
  */
 static bool
-run_view_step(int32 view_id, bool recompute, ViewSchedule *sched, bool *more)
+run_view_step(int32 view_id, bool recompute, ViewSchedule *sched, bool *more,
+			  TimestampTz began)
 {
 	volatile bool ok = true;
 
@@ -458,6 +459,9 @@ run_view_step(int32 view_id, bool recompute, ViewSchedule *sched, bool *more)
 				 * as far as rows are settled, never waiting for a writer
 				 * (once: Max evaluates its arguments twice)
 				 */
+				if (replay_keys < 0)
+					lv_lag_fold_begins(MyDatabaseId, view->source, view_id,
+									   (int32) Min(view->speed_interval_ms, PG_INT32_MAX));
 				settled = lv_capture_settled(view, &sched->checkpoints,
 											 TopMemoryContext);
 				sched->settled = Max(sched->settled, settled);
@@ -468,6 +472,9 @@ run_view_step(int32 view_id, bool recompute, ViewSchedule *sched, bool *more)
 				(void) lv_fold_view(view, 1, Max(replay_keys, 0), &sched->settled,
 									lv_capture_around(sched->checkpoints, LV_SETTLE_POLL_MS),
 									more);
+				/* writers of the source may wait for this (max_lag) */
+				if (replay_keys < 0)
+					lv_lag_fold_ends(MyDatabaseId, view_id, began, !*more, false);
 				if (replay_keys >= 0)
 				{
 					/*
@@ -497,6 +504,8 @@ run_view_step(int32 view_id, bool recompute, ViewSchedule *sched, bool *more)
 
 		log_step_error(edata, psprintf("%s of view %d",
 									   recompute ? "recompute" : "fold", view_id));
+		if (!recompute)
+			lv_lag_fold_ends(MyDatabaseId, view_id, began, false, true);
 		begin_step();
 		lv_record_error(view_id, edata->message);
 		end_step();
@@ -784,7 +793,7 @@ lv_db_worker_main(Datum main_arg)
 					while (more && ok && !s->busy)
 					{
 						CHECK_FOR_INTERRUPTS();
-						ok = run_view_step(s->view_id, false, s, &more);
+						ok = run_view_step(s->view_id, false, s, &more, now);
 					}
 					if (s->busy)
 					{
@@ -864,6 +873,7 @@ lv_db_worker_main(Datum main_arg)
 					if (s->seen)
 						continue;
 					total_fold_ms -= s->fold_ms;
+					lv_lag_forget(MyDatabaseId, s->view_id);
 					if (s->batch)
 						pfree(s->batch);
 					list_free_deep(s->checkpoints);
@@ -920,6 +930,6 @@ lv_batch_worker_main(Datum main_arg)
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
 	pin_worker_search_path();
 	pgstat_report_appname("lambda_views batch");
-	(void) run_view_step(view_id, true, NULL, &more);
+	(void) run_view_step(view_id, true, NULL, &more, 0);
 	proc_exit(0);
 }

@@ -52,6 +52,7 @@ lv_shmem_startup(void)
 	{
 		memset(lv_shared, 0, sizeof(LvShared));
 		SpinLockInit(&lv_shared->mutex);
+		SpinLockInit(&lv_shared->lag_mutex);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -118,6 +119,139 @@ lv_tail_read_recently(Oid dbid, long window_ms)
 		at = slot->tail_read_at;
 	SpinLockRelease(&lv_shared->mutex);
 	return !TimestampDifferenceExceeds(at, GetCurrentTimestamp(), window_ms);
+}
+
+/*
+ * A worker that has not begun a fold of a view for this long is not working
+ * on it (stopped, or stuck): writers do not wait for it.
+ */
+#define LV_LAG_STALE_MS 30000
+
+/* lag_slot returns the slot of a view, taking a free one if asked; under lag_mutex */
+static LvLagSlot *
+lag_slot(Oid dbid, int32 view_id, bool create, TimestampTz now)
+{
+	LvLagSlot  *free_slot = NULL;
+	int			i;
+
+	for (i = 0; i < LV_MAX_LAG_SLOTS; i++)
+	{
+		LvLagSlot  *slot = &lv_shared->lags[i];
+
+		if (slot->dbid == dbid && slot->view_id == view_id)
+			return slot;
+		/* a free slot, or one no worker has touched for a long time */
+		if (create && free_slot == NULL &&
+			(slot->dbid == InvalidOid ||
+			 TimestampDifferenceExceeds(slot->heartbeat, now, 10 * LV_LAG_STALE_MS)))
+			free_slot = slot;
+	}
+	if (free_slot == NULL)
+		return NULL;
+	memset(free_slot, 0, sizeof(LvLagSlot));
+	free_slot->dbid = dbid;
+	free_slot->view_id = view_id;
+	return free_slot;
+}
+
+/*
+ * lv_lag_fold_begins notes that a worker begins a fold of a view (its
+ * source, its speed_interval): the heartbeat writers look for.  Without a
+ * slot left the view takes no part in lambda_views.max_lag.
+ */
+void
+lv_lag_fold_begins(Oid dbid, Oid source, int32 view_id, int32 period_ms)
+{
+	LvLagSlot  *slot;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (lv_shared == NULL)
+		return;
+	SpinLockAcquire(&lv_shared->lag_mutex);
+	slot = lag_slot(dbid, view_id, true, now);
+	if (slot != NULL)
+	{
+		if (slot->source != source)
+		{
+			slot->source = source;
+			slot->caught_up_at = 0;
+		}
+		slot->period_ms = period_ms;
+		slot->heartbeat = now;
+	}
+	SpinLockRelease(&lv_shared->lag_mutex);
+}
+
+/*
+ * lv_lag_fold_ends notes how a fold of a view that began at began ended:
+ * caught up (no settled row left behind), or failed.
+ */
+void
+lv_lag_fold_ends(Oid dbid, int32 view_id, TimestampTz began, bool caught_up, bool failed)
+{
+	LvLagSlot  *slot;
+
+	if (lv_shared == NULL)
+		return;
+	SpinLockAcquire(&lv_shared->lag_mutex);
+	slot = lag_slot(dbid, view_id, false, 0);
+	if (slot != NULL)
+	{
+		slot->failing = failed;
+		if (caught_up && !failed && began > slot->caught_up_at)
+			slot->caught_up_at = began;
+	}
+	SpinLockRelease(&lv_shared->lag_mutex);
+}
+
+/* lv_lag_forget frees the slot of a view that is gone. */
+void
+lv_lag_forget(Oid dbid, int32 view_id)
+{
+	LvLagSlot  *slot;
+
+	if (lv_shared == NULL)
+		return;
+	SpinLockAcquire(&lv_shared->lag_mutex);
+	slot = lag_slot(dbid, view_id, false, 0);
+	if (slot != NULL)
+		slot->dbid = InvalidOid;
+	SpinLockRelease(&lv_shared->lag_mutex);
+}
+
+/*
+ * lv_lag_behind_ms returns by how much the views of a source that workers
+ * are folding are behind more than max_lag_ms past their speed_interval
+ * (the most of them), 0 when none is.  A view is behind by the time since
+ * its last fold that caught up began; a view that has never caught up, or
+ * whose last fold failed, or that no worker has begun to fold for
+ * LV_LAG_STALE_MS, does not count.
+ */
+long
+lv_lag_behind_ms(Oid dbid, Oid source, int max_lag_ms)
+{
+	TimestampTz now;
+	long		worst = 0;
+	int			i;
+
+	if (lv_shared == NULL)
+		return 0;
+	now = GetCurrentTimestamp();
+	SpinLockAcquire(&lv_shared->lag_mutex);
+	for (i = 0; i < LV_MAX_LAG_SLOTS; i++)
+	{
+		LvLagSlot  *slot = &lv_shared->lags[i];
+		long		behind;
+
+		if (slot->dbid != dbid || slot->source != source || slot->failing ||
+			slot->caught_up_at == 0 ||
+			TimestampDifferenceExceeds(slot->heartbeat, now, LV_LAG_STALE_MS))
+			continue;
+		behind = (long) ((now - slot->caught_up_at) / 1000) - slot->period_ms - max_lag_ms;
+		worst = Max(worst, behind);
+	}
+	SpinLockRelease(&lv_shared->lag_mutex);
+	return worst;
 }
 
 /*

@@ -23,6 +23,9 @@
 #include "catalog/pg_inherits.h"
 #include "commands/sequence.h"
 #include "miscadmin.h"
+#include "access/parallel.h"
+#include "pgstat.h"
+#include "storage/latch.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
@@ -37,6 +40,7 @@
 #include "catalog/pg_type.h"
 
 #include "lambda_views.h"
+#include "shmem.h"
 
 /*
  * lv_sequence_last_value reads the last value a sequence handed out straight
@@ -263,6 +267,34 @@ lv_capture_around(List *checkpoints, int grace_ms)
 	if (!TimestampDifferenceExceeds(oldest->taken, GetCurrentTimestamp(), grace_ms))
 		return 0;
 	return ((LvCheckpoint *) llast(checkpoints))->high_water;
+}
+
+/*
+ * lv_capture_wait_for_folds makes a writer about to insert into relation
+ * relid wait while a view of it is more than lambda_views.max_lag behind
+ * its speed_interval (shmem.c: as far as the workers folding it know), so
+ * that folds catch up under an ingest they cannot keep up with.  It waits
+ * before the writer draws any append key, so no row of its waits unfolded;
+ * a cancel or statement_timeout ends the wait as any other.  Never without
+ * the workers, nor for views none of them is folding.
+ */
+void
+lv_capture_wait_for_folds(Oid relid)
+{
+	if (lv_max_lag_ms <= 0 || lv_shared == NULL || !OidIsValid(relid) ||
+		IsBackgroundWorker || IsParallelWorker())
+		return;
+	for (;;)
+	{
+		long		behind = lv_lag_behind_ms(MyDatabaseId, relid, lv_max_lag_ms);
+
+		if (behind <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Min(Max(behind, 1), 10), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 /* lv_capture_writing says whether some transaction holds a write lock on the source. */
