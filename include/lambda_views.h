@@ -100,6 +100,8 @@ extern void lv_sort_groups(void);
 extern int	lv_spi_exec_once(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls, bool read_only,
 							 long tcount, Snapshot snapshot);
+extern int64 lv_spi_exec_once_sum(const char *sql, int nargs, Oid *argtypes,
+								  Datum *values, const char *nulls);
 extern int	lv_spi_exec_kept(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls, bool read_only,
 							 long tcount);

@@ -47,6 +47,21 @@ SELECT lambda_views.recompute('sales_by_region') = (SELECT count(*) FROM sales) 
 SELECT live_speed_rows() AS live_speed_rows_after_recompute;
 SELECT batch_gen, batch_watermark = speed_watermark AS batch_at_speed_watermark, rows_recomputed
   FROM lambda_views.status WHERE view = 'public.sales_by_region';
+-- The new partition has each index of the batch table once, attached to
+-- the batch table's (the partial ones are made before the load, the key
+-- index by ATTACH), and no other.
+SELECT format('%I.%I', storage_schema, 'v' || view_id || '_batch') AS bt,
+       format('%I.%I', storage_schema, 'v' || view_id || '_batch_' || batch_gen) AS bp
+  FROM lambda_views.views JOIN lambda_views.view_state USING (view_id)
+ WHERE view_name = 'sales_by_region' \gset
+SELECT (SELECT count(*) FROM pg_index WHERE indrelid = :'bt'::regclass) AS batch_table_indexes,
+       count(*) AS partition_indexes,
+       count(DISTINCT h.inhparent) FILTER (WHERE p.indrelid = :'bt'::regclass) AS attached,
+       count(*) FILTER (WHERE i.indpred IS NOT NULL) AS partial
+  FROM pg_index i
+  LEFT JOIN pg_inherits h ON h.inhrelid = i.indexrelid
+  LEFT JOIN pg_index p ON p.indexrelid = h.inhparent
+ WHERE i.indrelid = :'bp'::regclass;
 SELECT lv_diff('sales_by_region', :'q') AS differing_rows;
 SELECT lambda_views.fold('sales_by_region');
 SELECT speed_rows() AS speed_rows_after_fold, batch_partitions() AS batch_partitions_after_fold;

@@ -27,6 +27,8 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "nodes/params.h"
+#include "executor/tuptable.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "common/hashfn.h"
@@ -369,6 +371,85 @@ lv_spi_exec_once(const char *sql, int nargs, Oid *argtypes, Datum *values,
 
 	SPI_freeplan(plan);
 	return rc;
+}
+
+/* what lv_spi_exec_once_sum's statement returns goes here: the sum of a column */
+typedef struct SumReceiver
+{
+	DestReceiver pub;
+	int64		sum;
+} SumReceiver;
+
+static void
+sum_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	if (typeinfo->natts != 1 || TupleDescAttr(typeinfo, 0)->atttypid != INT8OID)
+		elog(ERROR, "lambda_views: a summed statement must return one bigint column");
+}
+
+static bool
+sum_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	bool		isnull;
+	Datum		value = slot_getattr(slot, 1, &isnull);
+
+	if (!isnull)
+		((SumReceiver *) self)->sum += DatumGetInt64(value);
+	return true;
+}
+
+static void
+sum_nothing(DestReceiver *self)
+{
+}
+
+/*
+ * lv_spi_exec_once_sum is lv_spi_exec_once (in the caller's snapshot) for
+ * a statement that returns one bigint column, an INSERT ... RETURNING:
+ * its rows are summed as they come, never kept, and the sum returned.
+ */
+int64
+lv_spi_exec_once_sum(const char *sql, int nargs, Oid *argtypes, Datum *values,
+					 const char *nulls)
+{
+	SPIPlanPtr	plan = prepare(sql, nargs, argtypes);
+	SPIExecuteOptions options;
+	SumReceiver receiver;
+	int			level = NewGUCNestLevel();
+	int			rc;
+	int			i;
+
+	memset(&receiver, 0, sizeof(receiver));
+	receiver.pub.receiveSlot = sum_receive;
+	receiver.pub.rStartup = sum_startup;
+	receiver.pub.rShutdown = sum_nothing;
+	receiver.pub.rDestroy = sum_nothing;
+	receiver.pub.mydest = DestNone;
+
+	memset(&options, 0, sizeof(options));
+	options.params = makeParamList(nargs);
+	for (i = 0; i < nargs; i++)
+	{
+		ParamExternData *prm = &options.params->params[i];
+
+		prm->value = values[i];
+		prm->isnull = nulls != NULL && nulls[i] == 'n';
+		prm->pflags = PARAM_FLAG_CONST;
+		prm->ptype = argtypes[i];
+	}
+	options.dest = (DestReceiver *) &receiver;
+
+	/* as run_plan: planned for these values, large states sorted */
+	set_in_level("plan_cache_mode", "force_custom_plan");
+	if (lv_wants_sorted_groups(plan))
+		lv_sort_groups();
+	rc = SPI_execute_plan_extended(plan, &options);
+	lv_unpin_settings(level);
+	if (rc < 0)
+		elog(ERROR, "lambda_views: statement failed (%s): %s",
+			 SPI_result_code_string(rc), sql);
+	SPI_freeplan(plan);
+	return receiver.sum;
 }
 
 /* lv_view_locktag fills tag with one of a view's own lock tags. */

@@ -120,6 +120,37 @@ index_sql(LvDefinition *def, const char *table)
 }
 
 /*
+ * partial_indexes creates on table, a batch partition to be and still
+ * empty, the batch table's partial indexes (those of the marker rows and of
+ * groups with a NULL key): ATTACH PARTITION finds them and builds only the
+ * others, so that each costs the load its few rows instead of a scan of the
+ * whole partition.
+ */
+static void
+partial_indexes(Oid batch_table, const char *table)
+{
+	List	   *stmts = NIL;
+	ListCell   *lc;
+	uint64		i;
+
+	lv_spi_exec_args("SELECT (SELECT pg_catalog.string_agg(pg_catalog.pg_get_indexdef(i.indexrelid, n, false), ', ' ORDER BY n) "
+					 "FROM pg_catalog.generate_series(1, i.indnkeyatts) n), "
+					 "pg_catalog.pg_get_expr(i.indpred, i.indrelid) "
+					 "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
+					 "JOIN pg_catalog.pg_am a ON a.oid = c.relam "
+					 "WHERE i.indrelid = $1 AND i.indpred IS NOT NULL AND a.amname = 'btree' "
+					 "AND i.indexprs IS NULL ORDER BY i.indexrelid",
+					 1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(batch_table)},
+					 NULL, true, 0);
+	for (i = 0; i < SPI_processed; i++)
+		stmts = lappend(stmts, psprintf("CREATE INDEX ON %s (%s) WHERE %s", table,
+										SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
+										SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)));
+	foreach(lc, stmts)
+		lv_spi_exec(lfirst(lc), false, 0);
+}
+
+/*
  * insert_marker inserts the marker row of generation gen into table (a
  * batch table or partition).  On Citus the row needs a value of the
  * distribution column dist_column, of type dist_type (a group key; readers
@@ -413,8 +444,8 @@ lv_recompute_view(LvView *view)
 
 	/*
 	 * nobody may create in a storage schema (a name taken there would stop
-	 * every recompute): the catalog's owner creates the empty table, the
-	 * view's owner fills it
+	 * every recompute): the catalog's owner creates the empty table and
+	 * its partial indexes, the view's owner fills it
 	 */
 	{
 		Oid			cat_user;
@@ -441,6 +472,8 @@ lv_recompute_view(LvView *view)
 			lv_spi_exec(psprintf("ALTER TABLE %s REPLICA IDENTITY FULL", target), false, 0);
 			lv_citus_distribute(target, dist_column, view->source);
 		}
+		else
+			partial_indexes(view->batch_table, target);
 		lv_spi_exec(psprintf("ALTER TABLE %s OWNER TO %s", target,
 							 quote_identifier(GetUserNameFromId(view->owner, false))),
 					false, 0);
@@ -455,6 +488,10 @@ lv_recompute_view(LvView *view)
 	 */
 	{
 		const char *build = view->batch_sql;
+		Oid			types[] = {INT8OID, INT8OID, INT8OID, INT8MULTIRANGEOID};
+		Datum		values[] = {Int64GetDatum(PG_INT64_MIN), Int64GetDatum(watermark),
+			Int64GetDatum(closed_gen),
+		OidInputFunctionCall(F_MULTIRANGE_IN, holes, INT8MULTIRANGEOID, -1)};
 
 		if (target != next)
 		{
@@ -464,16 +501,19 @@ lv_recompute_view(LvView *view)
 			if (strncmp(build, prefix, strlen(prefix)) != 0)
 				elog(ERROR, "lambda_views: unexpected batch statement of view %d", view->view_id);
 			build = psprintf("INSERT INTO %s %s", target, build + strlen(prefix));
+			lv_spi_exec_once(build, 4, types, values, NULL, false, 0, InvalidSnapshot);
+			lv_spi_exec(psprintf("SELECT coalesce(sum(nrows), 0)::bigint FROM %s", target), false, 1);
+			rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		}
-		lv_spi_exec_once(build, 4,
-						 (Oid[]) {INT8OID, INT8OID, INT8OID, INT8MULTIRANGEOID},
-						 (Datum[]) {Int64GetDatum(PG_INT64_MIN), Int64GetDatum(watermark),
-							 Int64GetDatum(closed_gen),
-						 OidInputFunctionCall(F_MULTIRANGE_IN, holes, INT8MULTIRANGEOID, -1)},
-						 NULL, false, 0, InvalidSnapshot);
+		else
+		{
+			/*
+			 * the source rows the batch holds, summed as the rows are
+			 * written instead of by a scan of the partition afterwards
+			 */
+			rows = lv_spi_exec_once_sum(psprintf("%s RETURNING nrows", build), 4, types, values, NULL);
+		}
 	}
-	lv_spi_exec(psprintf("SELECT coalesce(sum(nrows), 0)::bigint FROM %s", target), false, 1);
-	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	insert_marker(target, (int32) closed_gen, dist_column,
 				  dist_column ? get_atttype(view->batch_table, get_attnum(view->batch_table, dist_column)) : InvalidOid);
 
