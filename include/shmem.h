@@ -76,7 +76,7 @@ extern void lv_lag_fold_ends(Oid dbid, int32 view_id, TimestampTz began, bool ca
 							 bool failed);
 extern void lv_lag_forget(Oid dbid, int32 view_id);
 extern long lv_lag_behind_ms(Oid dbid, Oid source, int max_lag_ms);
-extern bool lv_claim_worker_place(void);
+extern bool lv_claim_worker_place(bool further);
 extern bool lv_join_pool(Oid dbid, int index);
 extern bool lv_worker_places_full(void);
 extern bool lv_first_worker_wanted(void);

@@ -268,16 +268,19 @@ lv_launcher_main(Datum main_arg)
 			{
 				bool		missing = false;
 
+				/*
+				 * from the pools in shared memory, not from this launcher's
+				 * handles: a first worker registered but not started may
+				 * still find no place, and a restarted launcher has no
+				 * handles of the workers that run
+				 */
+				SpinLockAcquire(&lv_shared->mutex);
 				foreach(lc, wanted)
 				{
-					pid_t		pid;
-
 					i = lfirst_int(lc);
-					if (handles[i][0] == NULL ||
-						GetBackgroundWorkerPid(handles[i][0], &pid) == BGWH_STOPPED)
+					if (lv_shared->dbs[i].pids[0] == 0)
 						missing = true;
 				}
-				SpinLockAcquire(&lv_shared->mutex);
 				lv_shared->first_wanted = missing;
 				SpinLockRelease(&lv_shared->mutex);
 				if (missing)
@@ -292,6 +295,12 @@ lv_launcher_main(Datum main_arg)
 				i = lfirst_int(lc);
 				if (handles[i][k] != NULL &&
 					GetBackgroundWorkerPid(handles[i][k], &pid) != BGWH_STOPPED)
+					continue;
+				/* running, maybe started by the launcher before a restart */
+				SpinLockAcquire(&lv_shared->mutex);
+				pid = lv_shared->dbs[i].pids[k];
+				SpinLockRelease(&lv_shared->mutex);
+				if (pid != 0)
 					continue;
 				if (!TimestampDifferenceExceeds(started[i][k], GetCurrentTimestamp(),
 												lv_naptime_ms))
@@ -703,7 +712,7 @@ lv_db_worker_main(Datum main_arg)
 	BackgroundWorkerUnblockSignals();
 	keep_freed_memory();
 	memcpy(&pool, MyBgworkerEntry->bgw_extra, sizeof(int32));
-	if (!lv_claim_worker_place())
+	if (!lv_claim_worker_place(pool > 0))
 		proc_exit(0);			/* the launcher tries again after naptime */
 	if (!lv_join_pool(dbid, pool))
 		proc_exit(0);
@@ -925,7 +934,7 @@ lv_batch_worker_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	keep_freed_memory();
-	if (!lv_claim_worker_place())
+	if (!lv_claim_worker_place(false))
 		proc_exit(0);			/* still due: the next round starts it again */
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
 	pin_worker_search_path();

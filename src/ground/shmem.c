@@ -434,13 +434,17 @@ worker_exited(int code, Datum arg)
  * lv_claim_worker_place counts the calling worker among the running ones, within
  * max_workers, and has worker_exited give the place back when it exits.
  * Only running workers count, each once: a worker that never started, or
- * a launcher that restarts while workers run, cannot skew the count.
+ * a launcher that restarts while workers run, cannot skew the count.  A
+ * further worker of a database's pool (not its first) takes no place while
+ * another database waits for its first one: the places go to first
+ * workers first, whatever order the workers happen to start in.
  */
 bool
-lv_claim_worker_place(void)
+lv_claim_worker_place(bool further)
 {
 	SpinLockAcquire(&lv_shared->mutex);
-	if (lv_shared->workers >= lv_max_workers)
+	if (lv_shared->workers >= lv_max_workers ||
+		(further && lv_shared->first_wanted))
 	{
 		SpinLockRelease(&lv_shared->mutex);
 		return false;
