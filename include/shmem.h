@@ -27,6 +27,7 @@ typedef struct LvDbSlot
 	pid_t		pids[LV_MAX_FOLDERS];	/* folding workers, 0 where none */
 	TimestampTz status_since;
 	TimestampTz tail_read_at;	/* last realtime read of unfolded rows */
+	TimestampTz paced_write_at;	/* last insert with max_lag set */
 	uint32		wakes;			/* times set back to LV_DB_UNKNOWN */
 } LvDbSlot;
 
@@ -70,12 +71,13 @@ extern uint32 lv_db_wakes(Oid dbid);
 extern void lv_set_db_no_extension(Oid dbid, uint32 wakes);
 extern pid_t lv_db_worker_pid(Oid dbid);
 extern void lv_signal_db_workers(Oid dbid, int signo);
-extern bool lv_tail_read_recently(Oid dbid, long window_ms);
+extern bool lv_early_folds_wanted(Oid dbid, long window_ms);
+extern void lv_note_paced_write(void);
 extern void lv_lag_fold_begins(Oid dbid, Oid source, int32 view_id, int32 period_ms);
 extern void lv_lag_fold_ends(Oid dbid, int32 view_id, TimestampTz began, bool caught_up,
 							 bool failed);
 extern void lv_lag_forget(Oid dbid, int32 view_id);
-extern long lv_lag_behind_ms(Oid dbid, Oid source, int max_lag_ms);
+extern long lv_lag_behind_ms(Oid dbid, Oid source, int max_lag_ms, bool *folded);
 extern bool lv_claim_worker_place(bool further);
 extern bool lv_join_pool(Oid dbid, int index);
 extern bool lv_worker_places_full(void);

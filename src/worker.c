@@ -756,8 +756,11 @@ lv_db_worker_main(Datum main_arg)
 
 		if (lv_workers_enabled)
 		{
-			/* early folds only while realtime readers read unfolded rows */
-			bool		early = lv_fold_backlog_rows > 0 && lv_tail_read_recently(dbid, LV_TAIL_READ_WINDOW_MS);
+			/*
+			 * early folds only while realtime readers read unfolded rows or
+			 * writers ask for fresh views (max_lag)
+			 */
+			bool		early = lv_fold_backlog_rows > 0 && lv_early_folds_wanted(dbid, LV_TAIL_READ_WINDOW_MS);
 			uint32		wakes = lv_db_wakes(dbid);	/* before the snapshot */
 
 			if (!due_views(&views))

@@ -79,34 +79,67 @@ lv_db_slot(Oid dbid, bool create)
 }
 
 /*
- * lv_note_tail_read records that a backend of this database read unfolded
- * rows with lambda_views.realtime on (at most once a second per backend).
- * Early folds only pay off while such reads happen.  Without the shared
- * state (library not preloaded) there are no workers to tell.
+ * note_early_folds_wanted records, at most once a second per backend and
+ * kind, that a backend of this database wants the workers to fold early:
+ * see lv_note_tail_read and lv_note_paced_write.  Without the shared state
+ * (library not preloaded) there are no workers to tell.
  */
-void
-lv_note_tail_read(void)
+static void
+note_early_folds_wanted(TimestampTz *noted, bool paced)
 {
-	static TimestampTz noted = 0;
 	TimestampTz now;
 	LvDbSlot   *slot;
 
 	if (lv_shared == NULL)
 		return;
 	now = GetCurrentTimestamp();
-	if (!TimestampDifferenceExceeds(noted, now, 1000))
+	if (!TimestampDifferenceExceeds(*noted, now, 1000))
 		return;
-	noted = now;
+	*noted = now;
 	SpinLockAcquire(&lv_shared->mutex);
 	slot = lv_db_slot(MyDatabaseId, false);
 	if (slot != NULL)
-		slot->tail_read_at = now;
+	{
+		if (paced)
+			slot->paced_write_at = now;
+		else
+			slot->tail_read_at = now;
+	}
 	SpinLockRelease(&lv_shared->mutex);
 }
 
-/* lv_tail_read_recently says whether a realtime read noted itself lately. */
+/*
+ * lv_note_tail_read records that a backend of this database read unfolded
+ * rows with lambda_views.realtime on: early folds keep what such reads
+ * aggregate short, and only pay off while they happen.
+ */
+void
+lv_note_tail_read(void)
+{
+	static TimestampTz noted = 0;
+
+	note_early_folds_wanted(&noted, false);
+}
+
+/*
+ * lv_note_paced_write records that a writer of this database inserted with
+ * lambda_views.max_lag set: early folds keep the rows each fold takes few,
+ * and so the time from a commit to the fold that takes it short.
+ */
+void
+lv_note_paced_write(void)
+{
+	static TimestampTz noted = 0;
+
+	note_early_folds_wanted(&noted, true);
+}
+
+/*
+ * lv_early_folds_wanted says whether a realtime read or a paced write noted
+ * itself in the database within window_ms.
+ */
 bool
-lv_tail_read_recently(Oid dbid, long window_ms)
+lv_early_folds_wanted(Oid dbid, long window_ms)
 {
 	LvDbSlot   *slot;
 	TimestampTz at = 0;
@@ -116,7 +149,7 @@ lv_tail_read_recently(Oid dbid, long window_ms)
 	SpinLockAcquire(&lv_shared->mutex);
 	slot = lv_db_slot(dbid, false);
 	if (slot != NULL)
-		at = slot->tail_read_at;
+		at = Max(slot->tail_read_at, slot->paced_write_at);
 	SpinLockRelease(&lv_shared->mutex);
 	return !TimestampDifferenceExceeds(at, GetCurrentTimestamp(), window_ms);
 }
@@ -225,15 +258,16 @@ lv_lag_forget(Oid dbid, int32 view_id)
  * (the most of them), 0 when none is.  A view is behind by the time since
  * its last fold that caught up began; a view that has never caught up, or
  * whose last fold failed, or that no worker has begun to fold for
- * LV_LAG_STALE_MS, does not count.
+ * LV_LAG_STALE_MS, does not count.  *folded says whether any view counted.
  */
 long
-lv_lag_behind_ms(Oid dbid, Oid source, int max_lag_ms)
+lv_lag_behind_ms(Oid dbid, Oid source, int max_lag_ms, bool *folded)
 {
 	TimestampTz now;
 	long		worst = 0;
 	int			i;
 
+	*folded = false;
 	if (lv_shared == NULL)
 		return 0;
 	now = GetCurrentTimestamp();
@@ -247,6 +281,7 @@ lv_lag_behind_ms(Oid dbid, Oid source, int max_lag_ms)
 			slot->caught_up_at == 0 ||
 			TimestampDifferenceExceeds(slot->heartbeat, now, LV_LAG_STALE_MS))
 			continue;
+		*folded = true;
 		behind = (long) ((now - slot->caught_up_at) / 1000) - slot->period_ms - max_lag_ms;
 		worst = Max(worst, behind);
 	}

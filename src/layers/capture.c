@@ -284,10 +284,14 @@ lv_capture_wait_for_folds(Oid relid)
 	if (lv_max_lag_ms <= 0 || lv_shared == NULL || !OidIsValid(relid) ||
 		IsBackgroundWorker || IsParallelWorker())
 		return;
-	for (;;)
+	for (bool first = true;; first = false)
 	{
-		long		behind = lv_lag_behind_ms(MyDatabaseId, relid, lv_max_lag_ms);
+		bool		folded;
+		long		behind = lv_lag_behind_ms(MyDatabaseId, relid, lv_max_lag_ms, &folded);
 
+		/* the workers fold such a source's views early (worker.c) */
+		if (first && folded)
+			lv_note_paced_write();
 		if (behind <= 0)
 			break;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

@@ -14,6 +14,8 @@
 #   4. a view whose fold fails is not waited for;
 #   5. a view whose worker has not begun a fold of it for 30 s (stuck) is
 #      not waited for: the waiting INSERT goes on;
+#   6. a write with max_lag makes the workers fold its views early (as soon
+#      as fold_backlog_rows keys wait), and only such a write;
 # and every view equals its query at the end.
 use strict;
 use warnings;
@@ -184,6 +186,40 @@ ok(time() - $t0 < 1.0, 'a view whose fold fails is not waited for');
 # (the worker backs off a failing view: fold it by hand once it can read c)
 $node->safe_psql('postgres',
 	"SET ROLE lag_owner; GRANT SELECT ON public.c TO lag_owner; SELECT lambda_views.fold('public.c_by_k')");
+
+# ------------------------------- 6. paced writers get their views folded early
+# In a database of its own (no paced writer or realtime reader there yet), a
+# view with a long speed_interval: rows written without max_lag wait for its
+# schedule; a write with max_lag makes the workers fold it early, as soon as
+# fold_backlog_rows keys wait, instead of a speed_interval after its last
+# fold.  No realtime read in between (that would fold early too).
+$node->safe_psql('postgres', 'CREATE DATABASE pace');
+$node->safe_psql('pace', q{
+CREATE EXTENSION lambda_views;
+CREATE TABLE e (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, k int NOT NULL);
+INSERT INTO e (k) SELECT i % 7 FROM generate_series(1, 10) i;
+});
+my $qe = 'SELECT k, count(*) AS n FROM public.e GROUP BY k';
+$node->safe_psql('pace',
+	"SELECT lambda_views.create_view('public.e_by_k', \$\$$qe\$\$, speed_interval => '30 seconds', initial_batch => false)");
+ok(wait_for($node, 'pace', q{
+	SELECT pending_keys = 0 AND last_fold_at IS NOT NULL FROM lambda_views.status}, 60),
+	'e_by_k (speed_interval 30 s) gets its first fold');
+my $first_fold = time();
+$node->safe_psql('pace', 'INSERT INTO e (k) SELECT i % 7 FROM generate_series(1, 3000) i');
+usleep(3_000_000);
+is($node->safe_psql('pace', 'SELECT pending_keys FROM lambda_views.status'), '3000',
+	'3000 rows written without max_lag wait for the schedule (3 s later: not folded)');
+$t0 = time();
+$node->safe_psql('pace', "SET lambda_views.max_lag = '1s'; INSERT INTO e (k) VALUES (1)");
+ok(wait_for($node, 'pace', 'SELECT pending_keys = 0 FROM lambda_views.status', 60),
+	'after a write with max_lag the view is folded');
+my $early = time() - $t0;
+ok(time() - $first_fold < 20,
+	sprintf('early: %.1f s after the write, %.1f s after the first fold (speed_interval 30 s)',
+		$early, time() - $first_fold));
+is($node->safe_psql('pace', 'SET lambda_views.realtime = off; ' . diff_sql('public.e_by_k', $qe)),
+	'0', 'e_by_k folded early equals its query');
 
 # every view catches up and equals its query
 ok(wait_for($node, 'postgres', 'SELECT bool_and(pending_keys = 0) FROM lambda_views.status', 60),
