@@ -168,6 +168,21 @@ SELECT count(*) AS rows_found FROM clicks_daily WHERE url = '/u/1' AND day = '20
 RESET TimeZone;
 DROP TABLE truth;
 
+-- A MERGE's ON condition is no WHERE: the view's rows that fail it are
+-- the NOT MATCHED ones, inserted here, so the tail stays whole.
+CREATE TABLE merged (url text, code varchar(20), day timestamptz, n bigint, last_ts timestamptz);
+SELECT tail_called($$MERGE INTO merged m USING clicks_daily v ON v.url = '/u/1' AND m.url = v.url
+  WHEN MATCHED THEN UPDATE SET n = v.n
+  WHEN NOT MATCHED THEN INSERT VALUES (v.url, v.code, v.day, v.n, v.last_ts)$$) AS merge_tail;
+MERGE INTO merged m USING clicks_daily v ON v.url = '/u/1' AND m.url = v.url
+  WHEN MATCHED THEN UPDATE SET n = v.n
+  WHEN NOT MATCHED THEN INSERT VALUES (v.url, v.code, v.day, v.n, v.last_ts);
+SELECT count(*) AS merged_differing_rows FROM (
+  (SELECT * FROM merged EXCEPT ALL SELECT * FROM (:q) q)
+  UNION ALL
+  (SELECT * FROM (:q) q EXCEPT ALL SELECT * FROM merged)) d;
+DROP TABLE merged;
+
 -- With lambda_views.realtime off the filtered tail is empty as the whole
 -- one is: batch and speed only.
 SET lambda_views.realtime = off;

@@ -24,6 +24,7 @@
 #include "commands/sequence.h"
 #include "miscadmin.h"
 #include "access/parallel.h"
+#include "access/xact.h"
 #include "pgstat.h"
 #include "storage/latch.h"
 #include "storage/bufmgr.h"
@@ -276,13 +277,29 @@ lv_capture_around(List *checkpoints, int grace_ms)
  * that folds catch up under an ingest they cannot keep up with.  It waits
  * before the writer draws any append key, so no row of its waits unfolded;
  * a cancel or statement_timeout ends the wait as any other.  Never without
- * the workers, nor for views none of them is folding.
+ * the workers, nor for views none of them is folding, nor in a transaction
+ * that has written already.
  */
 void
 lv_capture_wait_for_folds(Oid relid)
 {
+	LOCKTAG		tag;
+
 	if (lv_max_lag_ms <= 0 || lv_shared == NULL || !OidIsValid(relid) ||
 		IsBackgroundWorker || IsParallelWorker())
+		return;
+
+	/*
+	 * Only before the transaction's first write.  A transaction that has
+	 * written or locked rows (it has an xid: a hand-run fold locks the
+	 * view's state row), or that holds the source exclusively, may hold
+	 * what the fold it would wait for needs, and no deadlock check sees a
+	 * latch wait.  Its rows are few next to an ingest's.
+	 */
+	if (TransactionIdIsValid(GetTopTransactionIdIfAny()))
+		return;
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
+	if (LockHeldByMe(&tag, AccessExclusiveLock))
 		return;
 	for (bool first = true;; first = false)
 	{

@@ -1017,8 +1017,12 @@ tail_key_quals(Query *q, Index vi, Query *v, int xi)
 	ListCell   *lc;
 	int			i;
 
-	if (!OidIsValid(cat.tail_where_func) || q->jointree == NULL ||
-		q->jointree->quals == NULL || lambda_view_id(v) < 0)
+	/*
+	 * a MERGE's jointree quals are its ON condition, not a WHERE: the
+	 * source rows that fail it are the NOT MATCHED ones
+	 */
+	if (!OidIsValid(cat.tail_where_func) || q->commandType == CMD_MERGE ||
+		q->jointree == NULL || q->jointree->quals == NULL || lambda_view_id(v) < 0)
 		return;
 	foreach(lc, v->cteList)
 		if (strcmp(((CommonTableExpr *) lfirst(lc))->ctename, "lv_tail") == 0)

@@ -541,18 +541,25 @@ tail_where_plan(TailCache *tc, SPIPlanPtr plan, const char *partial_sql,
 					 errmsg("value for group key %d of lambda view %s is of type %s, not %s",
 							k, view_name, format_type_be(filter->types[i]),
 							format_type_be(att->atttypid))));
-		appendStringInfo(&buf, "%sp.k%d OPERATOR(%s.%s) $%d", i > 0 ? " AND " : "", k,
+		/*
+		 * both sides of the exact types of the key type's equality
+		 * operator, so that the operator named is that one and no other
+		 * of the name (the caller's value type could match another one
+		 * better, made by whoever may create in that schema)
+		 */
+		appendStringInfo(&buf, "%sp.k%d", i > 0 ? " AND " : "", k);
+		if (op->oprleft != att->atttypid)
+			appendStringInfo(&buf, "::%s", format_type_be_qualified(op->oprleft));
+		appendStringInfo(&buf, " OPERATOR(%s.%s) $%d::%s",
 						 quote_identifier(get_namespace_name(op->oprnamespace)),
-						 NameStr(op->oprname), i + 3);
+						 NameStr(op->oprname), i + 3, format_type_be_qualified(op->oprright));
 		if (OidIsValid(att->attcollation) && att->attcollation != DEFAULT_COLLATION_OID)
 			appendStringInfo(&buf, " COLLATE %s", generate_collation_name(att->attcollation));
+		types[i + 2] = op->oprright;
 		ReleaseSysCache(optup);
-		types[i + 2] = filter->types[i];
 	}
 	initStringInfo(&key);
 	appendStringInfoString(&key, buf.data);
-	for (i = 0; i < filter->n; i++)
-		appendStringInfo(&key, " %u", filter->types[i]);
 	if (tc->where_key != NULL && strcmp(tc->where_key, key.data) == 0)
 	{
 		*sort_groups = tc->where_sort_groups;
