@@ -54,8 +54,9 @@ typedef struct LvShared
 	slock_t		mutex;
 	Latch	   *launcher_latch;
 	int			workers;		/* running lambda_views workers of all kinds */
-	bool		first_wanted;	/* a database waits for its first folding
-								 * worker (the launcher sets it) */
+	int			first_wanted;	/* databases waiting for their first
+								 * folding worker (the launcher counts
+								 * them) */
 	LvDbSlot	dbs[LV_MAX_DATABASES];
 	slock_t		lag_mutex;		/* protects lags */
 	LvLagSlot	lags[LV_MAX_LAG_SLOTS];

@@ -260,13 +260,15 @@ lv_launcher_main(Datum main_arg)
 		for (int k = 0; k < lv_fold_workers; k++)
 		{
 			/*
-			 * no further worker of any database while one still waits for
-			 * its first (the workers that are not first of their pool give
-			 * their places up meanwhile, see lv_db_worker_main)
+			 * further workers only in the places left when every database
+			 * waiting for its first has one (the workers that are not
+			 * first of their pool give their places up while none is
+			 * free, see lv_db_worker_main)
 			 */
 			if (k == 1)
 			{
-				bool		missing = false;
+				int			missing = 0;
+				bool		room;
 
 				/*
 				 * from the pools in shared memory, not from this launcher's
@@ -279,11 +281,12 @@ lv_launcher_main(Datum main_arg)
 				{
 					i = lfirst_int(lc);
 					if (lv_shared->dbs[i].pids[0] == 0)
-						missing = true;
+						missing++;
 				}
 				lv_shared->first_wanted = missing;
+				room = lv_shared->workers + missing < lv_max_workers;
 				SpinLockRelease(&lv_shared->mutex);
-				if (missing)
+				if (!room)
 					break;
 			}
 			foreach(lc, wanted)

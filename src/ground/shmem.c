@@ -415,14 +415,14 @@ lv_shmem_register(void)
 bool
 lv_first_worker_wanted(void)
 {
-	bool		wanted;
+	int			wanted;
 
 	if (lv_shared == NULL)
 		return false;
 	SpinLockAcquire(&lv_shared->mutex);
 	wanted = lv_shared->first_wanted;
 	SpinLockRelease(&lv_shared->mutex);
-	return wanted && lv_worker_places_full();
+	return wanted > 0 && lv_worker_places_full();
 }
 
 /*
@@ -470,16 +470,18 @@ worker_exited(int code, Datum arg)
  * max_workers, and has worker_exited give the place back when it exits.
  * Only running workers count, each once: a worker that never started, or
  * a launcher that restarts while workers run, cannot skew the count.  A
- * further worker of a database's pool (not its first) takes no place while
- * another database waits for its first one: the places go to first
- * workers first, whatever order the workers happen to start in.
+ * further worker of a database's pool (not its first) leaves a place free
+ * for each database that waits for its first one: the places go to first
+ * workers first, whatever order the workers happen to start in, and a
+ * database whose first worker cannot run (it fails at once) holds back
+ * one place, not every database's further workers.
  */
 bool
 lv_claim_worker_place(bool further)
 {
 	SpinLockAcquire(&lv_shared->mutex);
 	if (lv_shared->workers >= lv_max_workers ||
-		(further && lv_shared->first_wanted))
+		(further && lv_shared->workers + 1 + lv_shared->first_wanted > lv_max_workers))
 	{
 		SpinLockRelease(&lv_shared->mutex);
 		return false;
