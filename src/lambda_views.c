@@ -33,13 +33,17 @@ static ExecutorStart_hook_type prev_executor_start_hook = NULL;
 
 /*
  * lv_executor_start lets an INSERT into the source of a view that has
- * fallen behind wait for the folds first (lambda_views.max_lag, capture.c).
- * Installed only when preloaded: the workers' progress is in shared memory.
+ * fallen behind wait for the folds first (lambda_views.max_lag, capture.c):
+ * an INSERT, a MERGE, or a statement with a data-modifying WITH, whose
+ * result relations are all listed in the plan.  Installed only when
+ * preloaded: the workers' progress is in shared memory.
  */
 static void
 lv_executor_start(QueryDesc *queryDesc, int eflags)
 {
-	if (lv_max_lag_ms > 0 && queryDesc->operation == CMD_INSERT &&
+	if (lv_max_lag_ms > 0 &&
+		(queryDesc->operation == CMD_INSERT || queryDesc->operation == CMD_MERGE ||
+		 queryDesc->plannedstmt->hasModifyingCTE) &&
 		!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
 	{
 		ListCell   *lc;

@@ -5,7 +5,7 @@
 # fall behind on purpose, a test session holds its speed table locked: the
 # worker's next fold of it blocks.  Checked:
 #   1. max_lag off (the default): an INSERT does not wait;
-#   2. with max_lag an INSERT and a COPY wait, before drawing any append
+#   2. with max_lag an INSERT (also in a WITH) and a COPY wait, before drawing any append
 #      key (the view folds around nothing of theirs), shown waiting in
 #      pg_stat_activity; a writer of another source does not wait, nor a
 #      session that sets max_lag to 0, nor a transaction that has an xid;
@@ -120,9 +120,13 @@ my $key_before = $node->safe_psql('postgres',
 $ins->query_until(qr/sent/, "\\echo sent\nINSERT INTO a (url) VALUES ('/waited');\n");
 my $copy = session('lag_copy', '300ms');
 $copy->query_until(qr/sent/, "\\echo sent\nCOPY a (url) FROM STDIN;\n/copied\n/copied\n\\.\n");
+my $cte = session('lag_cte', '300ms');
+$cte->query_until(qr/sent/,
+	"\\echo sent\nWITH w AS (INSERT INTO a (url) VALUES ('/cte') RETURNING 1) SELECT count(*) FROM w;\n");
 usleep(1_000_000);
 ok(waiting('lag_insert'), 'max_lag 300 ms: an INSERT into the source of a view behind waits');
 ok(waiting('lag_copy'), 'max_lag 300 ms: a COPY into it waits too');
+ok(waiting('lag_cte'), 'max_lag 300 ms: an INSERT in a WITH waits too');
 is( $node->safe_psql('postgres', "SELECT last_value FROM pg_sequences WHERE sequencename = 'a_id_seq'"),
 	$key_before, 'the waiting writers have drawn no append key yet');
 $t0 = time();
@@ -148,12 +152,16 @@ $blocker->query_safe('COMMIT');
 $blocker->quit;
 $ins->query_safe('SELECT 1');
 $copy->query_safe('SELECT 1');
+$cte->query_safe('SELECT 1');
 my $took = time() - $t0;
 ok($took < 10, sprintf('once the fold can go on, the INSERT and the COPY finish (%.2f s)', $took));
 is($node->safe_psql('postgres', "SELECT count(*) FROM a WHERE url IN ('/waited', '/copied')"),
 	'3', 'the waiting writers inserted their rows');
+is($node->safe_psql('postgres', "SELECT count(*) FROM a WHERE url = '/cte'"), '1',
+	'the INSERT in a WITH inserted its row');
 $ins->quit;
 $copy->quit;
+$cte->quit;
 
 # ------------------------------------------------------ 3. statement_timeout
 $blocker = block_a(1500);
