@@ -5,9 +5,9 @@
 # fall behind on purpose, a test session holds its speed table locked: the
 # worker's next fold of it blocks.  Checked:
 #   1. max_lag off (the default): an INSERT does not wait;
-#   2. with max_lag an INSERT (also in a WITH) and a COPY wait, before drawing any append
-#      key (the view folds around nothing of theirs), shown waiting in
-#      pg_stat_activity; a writer of another source does not wait, nor a
+#   2. with max_lag an INSERT (also in a WITH) and a COPY wait, before
+#      drawing any append key (the view folds around nothing of theirs),
+#      shown waiting in pg_stat_activity; a writer of another source does not wait, nor a
 #      session that sets max_lag to 0, nor a transaction that has an xid;
 #      once the lock goes, the fold catches up and they finish;
 #   3. statement_timeout ends a wait (57014) and inserts nothing;
