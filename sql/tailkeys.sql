@@ -168,6 +168,26 @@ SELECT count(*) AS rows_found FROM clicks_daily WHERE url = '/u/1' AND day = '20
 RESET TimeZone;
 DROP TABLE truth;
 
+-- Keys whose type's equality is a polymorphic operator (anyenum = anyenum,
+-- anyarray = anyarray) are taken too.
+CREATE TYPE tk_mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TABLE moods (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    mood tk_mood NOT NULL, tags int[] NOT NULL);
+INSERT INTO moods (mood, tags)
+SELECT (ARRAY['sad', 'ok', 'happy'])[1 + i % 3]::tk_mood, ARRAY[i % 2, i % 5]
+  FROM generate_series(1, 300) i;
+SELECT lambda_views.create_view('moods_by',
+  $$SELECT mood, tags, count(*) AS n FROM moods GROUP BY mood, tags$$);
+INSERT INTO moods (mood, tags) VALUES ('ok', '{1,2}'), ('ok', '{1,2}'), ('happy', '{0,4}');
+\set qm 'SELECT mood, tags, count(*) AS n FROM moods GROUP BY mood, tags'
+SELECT tail_called($$SELECT * FROM moods_by WHERE mood = 'ok' AND tags = '{1,2}'$$) AS tail;
+SELECT n FROM moods_by WHERE mood = 'ok' AND tags = '{1,2}';
+SELECT lv_diff_where('moods_by', :'qm', $$mood = 'ok' AND tags = '{1,2}'$$) AS enum_array_differing,
+       lv_diff_where('moods_by', :'qm', $$mood = 'happy'$$) AS enum_differing;
+SELECT lambda_views.drop_view('moods_by');
+DROP TABLE moods;
+DROP TYPE tk_mood;
+
 -- A MERGE's ON condition is no WHERE: the view's rows that fail it are
 -- the NOT MATCHED ones, inserted here, so the tail stays whole.
 CREATE TABLE merged (url text, code varchar(20), day timestamptz, n bigint, last_ts timestamptz);

@@ -299,9 +299,15 @@ lv_launcher_main(Datum main_arg)
 				if (handles[i][k] != NULL &&
 					GetBackgroundWorkerPid(handles[i][k], &pid) != BGWH_STOPPED)
 					continue;
-				/* running, maybe started by the launcher before a restart */
+				/*
+				 * running, maybe started by the launcher before a restart;
+				 * or a further worker of a database whose first is not
+				 * running (it waits for a place, or fails at once)
+				 */
 				SpinLockAcquire(&lv_shared->mutex);
 				pid = lv_shared->dbs[i].pids[k];
+				if (k > 0 && lv_shared->dbs[i].pids[0] == 0)
+					pid = -1;
 				SpinLockRelease(&lv_shared->mutex);
 				if (pid != 0)
 					continue;

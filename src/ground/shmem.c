@@ -548,6 +548,9 @@ lv_join_pool(Oid dbid, int index)
 	slot = lv_db_slot(dbid, true);
 	if (slot != NULL && slot->status == LV_DB_UNKNOWN && slot->pids[index] == 0)
 	{
+		/* one database fewer waits for its first worker */
+		if (index == 0 && lv_shared->first_wanted > 0)
+			lv_shared->first_wanted--;
 		slot->pids[index] = MyProcPid;
 		pool_db = dbid;
 		pool_index = index;

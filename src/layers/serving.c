@@ -535,27 +535,36 @@ tail_where_plan(TailCache *tc, SPIPlanPtr plan, const char *partial_sql,
 		if (!HeapTupleIsValid(optup))
 			elog(ERROR, "cache lookup failed for operator %u", tce->eq_opr);
 		op = (Form_pg_operator) GETSTRUCT(optup);
-		if (!IsBinaryCoercible(filter->types[i], op->oprright))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("value for group key %d of lambda view %s is of type %s, not %s",
-							k, view_name, format_type_be(filter->types[i]),
-							format_type_be(att->atttypid))));
+
 		/*
-		 * both sides of the exact types of the key type's equality
+		 * Both sides of the exact types of the key type's equality
 		 * operator, so that the operator named is that one and no other
 		 * of the name (the caller's value type could match another one
-		 * better, made by whoever may create in that schema)
+		 * better, made by whoever may create in that schema).  An
+		 * operator of a polymorphic type (anyenum, anyarray, anyrange:
+		 * built in) takes the key's own type on both sides.
 		 */
-		appendStringInfo(&buf, "%sp.k%d", i > 0 ? " AND " : "", k);
-		if (op->oprleft != att->atttypid)
-			appendStringInfo(&buf, "::%s", format_type_be_qualified(op->oprleft));
-		appendStringInfo(&buf, " OPERATOR(%s.%s) $%d::%s",
-						 quote_identifier(get_namespace_name(op->oprnamespace)),
-						 NameStr(op->oprname), i + 3, format_type_be_qualified(op->oprright));
+		{
+			bool		generic = get_typtype(op->oprright) == TYPTYPE_PSEUDO ||
+				get_typtype(op->oprleft) == TYPTYPE_PSEUDO;
+			Oid			right = generic ? getBaseType(att->atttypid) : op->oprright;
+
+			if (!IsBinaryCoercible(filter->types[i], right))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("value for group key %d of lambda view %s is of type %s, not %s",
+								k, view_name, format_type_be(filter->types[i]),
+								format_type_be(att->atttypid))));
+			appendStringInfo(&buf, "%sp.k%d", i > 0 ? " AND " : "", k);
+			if (!generic && op->oprleft != att->atttypid)
+				appendStringInfo(&buf, "::%s", format_type_be_qualified(op->oprleft));
+			appendStringInfo(&buf, " OPERATOR(%s.%s) $%d::%s",
+							 quote_identifier(get_namespace_name(op->oprnamespace)),
+							 NameStr(op->oprname), i + 3, format_type_be_qualified(right));
+			types[i + 2] = right;
+		}
 		if (OidIsValid(att->attcollation) && att->attcollation != DEFAULT_COLLATION_OID)
 			appendStringInfo(&buf, " COLLATE %s", generate_collation_name(att->attcollation));
-		types[i + 2] = op->oprright;
 		ReleaseSysCache(optup);
 	}
 	initStringInfo(&key);
