@@ -33,6 +33,8 @@ typedef struct LvAgg
 	Oid			type;
 	Oid			collation;
 	bool		state_is_final; /* the batch keeps no state (agg_state.c) */
+	char	   *direct_sql;		/* the aggregate's own call, when its state
+								 * is its final value; else NULL */
 } LvAgg;
 
 /* An output column of the view, as an expression over the storage columns. */
@@ -74,5 +76,7 @@ extern LvDefinition *lv_parse_definition(const char *query_text,
 										 const char *append_key);
 extern char *lv_deparse_over(Node *expr, const char *alias, Oid relid);
 extern char *lv_partial_ranges_sql(LvDefinition *def, const char *ranges);
+
+extern char *lv_batch_partial_query(LvDefinition *def, const bool *direct);
 
 #endif							/* LV_DEFINITION_H */

@@ -65,9 +65,12 @@ static void check_append_key(LvDefinition *def, Relation rel,
 static void split_query(LvDefinition *def, Query *query);
 static char *deparse_over_source(LvDefinition *def, Node *expr);
 
-/* appends "SELECT k1.., partial states s1.., count(*) AS nrows" */
+/*
+ * appends "SELECT k1.., partial states s1.., count(*) AS nrows"; where
+ * direct[j] (direct not NULL), s(j+1) is aggregate j's own final value
+ */
 static void
-partial_select_list(StringInfo buf, LvDefinition *def)
+partial_select_list(StringInfo buf, LvDefinition *def, const bool *direct)
 {
 	ListCell   *lc;
 	int			i = 0;
@@ -81,9 +84,11 @@ partial_select_list(StringInfo buf, LvDefinition *def)
 	}
 	foreach(lc, def->aggs)
 	{
+		LvAgg	   *agg = lfirst(lc);
+		int			j = foreach_current_index(lc);
+
 		appendStringInfo(buf, "%s%s AS s%d", i > 0 ? ", " : "",
-						 ((LvAgg *) lfirst(lc))->partial_sql,
-						 foreach_current_index(lc) + 1);
+						 direct && direct[j] ? agg->direct_sql : agg->partial_sql, j + 1);
 		i++;
 	}
 	appendStringInfo(buf, "%scount(*) AS nrows", i > 0 ? ", " : "");
@@ -117,7 +122,7 @@ lv_partial_ranges_sql(LvDefinition *def, const char *ranges)
 	const char *key = quote_identifier(def->append_key);
 
 	initStringInfo(&buf);
-	partial_select_list(&buf, def);
+	partial_select_list(&buf, def, NULL);
 	appendStringInfo(&buf, " FROM %s lambda_views_r JOIN %s ON %s.%s >= lambda_views_r.lambda_views_lo "
 					 "AND %s.%s <= lambda_views_r.lambda_views_hi",
 					 ranges, def->source_sql, src, key, src, key);
@@ -134,12 +139,12 @@ lv_partial_ranges_sql(LvDefinition *def, const char *ranges)
  * leaves out the keys the speed layer has not folded yet: speed.c).
  */
 static char *
-partial_query(LvDefinition *def, bool except_holes)
+partial_query(LvDefinition *def, bool except_holes, const bool *direct)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	partial_select_list(&buf, def);
+	partial_select_list(&buf, def, direct);
 	appendStringInfo(&buf, " FROM %s WHERE %s > $1 AND %s <= $2",
 					 def->source_sql, quote_identifier(def->append_key),
 					 quote_identifier(def->append_key));
@@ -940,6 +945,59 @@ agg_partial_sql(LvDefinition *def, LvAgg *agg)
 		appendStringInfo(&buf, " FILTER (WHERE %s)",
 						 deparse_over_source(def, (Node *) agg->aggref->aggfilter));
 	agg->partial_sql = buf.data;
+
+	/*
+	 * An aggregate whose state is its final value is computed by its own
+	 * call where a build wants only that value (the batch: no state kept),
+	 * without the wrapper's per-row call and per-group serialization.  The
+	 * name qualified and every argument cast to its declared type: this
+	 * aggregate and no other of the name.
+	 */
+	agg->direct_sql = NULL;
+	if (agg->state_is_final && agg->aggref->aggdistinct == NIL &&
+		agg->aggref->aggorder == NIL && agg->aggref->aggdirectargs == NIL &&
+		agg->aggref->aggkind == AGGKIND_NORMAL && !agg->aggref->aggvariadic)
+	{
+		Oid		   *argtypes;
+		int			nargs;
+		bool		exact;
+
+		/*
+		 * only where each argument is of the declared type (no
+		 * polymorphic one): the call then resolves to this aggregate by
+		 * its exact signature
+		 */
+		get_func_signature(agg->aggref->aggfnoid, &argtypes, &nargs);
+		exact = nargs == list_length(agg->aggref->args);
+		foreach(lc, agg->aggref->args)
+			if (exact && argtypes[foreach_current_index(lc)] !=
+				exprType((Node *) lfirst_node(TargetEntry, lc)->expr))
+				exact = false;
+		if (exact)
+		{
+			initStringInfo(&buf);
+			appendStringInfo(&buf, "%s(",
+							 quote_qualified_identifier(get_namespace_name(get_func_namespace(agg->aggref->aggfnoid)),
+														get_func_name(agg->aggref->aggfnoid)));
+			if (agg->aggref->aggstar)
+				appendStringInfoChar(&buf, '*');
+			foreach(lc, agg->aggref->args)
+			{
+				TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+				appendStringInfo(&buf, "%sCAST(%s AS %s)",
+								 foreach_current_index(lc) > 0 ? ", " : "",
+								 deparse_over_source(def, (Node *) tle->expr),
+								 type_sql(exprType((Node *) tle->expr),
+										  exprTypmod((Node *) tle->expr)));
+			}
+			appendStringInfoChar(&buf, ')');
+			if (agg->aggref->aggfilter != NULL)
+				appendStringInfo(&buf, " FILTER (WHERE %s)",
+								 deparse_over_source(def, (Node *) agg->aggref->aggfilter));
+			agg->direct_sql = buf.data;
+		}
+	}
 }
 
 /* key_is_notnull says whether a key is a NOT NULL column of the source. */
@@ -1040,6 +1098,16 @@ split_query(LvDefinition *def, Query *query)
 	if (query->jointree->quals)
 		def->where_sql = deparse_over_source(def, query->jointree->quals);
 
-	def->partial_sql = partial_query(def, false);
-	def->partial_except_sql = partial_query(def, true);
+	def->partial_sql = partial_query(def, false, NULL);
+	def->partial_except_sql = partial_query(def, true, NULL);
+}
+
+/*
+ * lv_batch_partial_query is partial_except_sql with, where direct[j], the
+ * final value of aggregate j (its direct_sql) in place of its state.
+ */
+char *
+lv_batch_partial_query(LvDefinition *def, const bool *direct)
+{
+	return partial_query(def, true, direct);
 }

@@ -223,6 +223,7 @@ lv_batch_sql(void *defp, const char *next, Oid batch_table)
 	LvDefinition *def = defp;
 	StringInfoData buf;
 	ListCell   *lc;
+	bool	   *direct;
 
 	if (!OidIsValid(batch_table))
 		elog(ERROR, "lambda_views: no batch table to build the batch statement for");
@@ -240,13 +241,23 @@ lv_batch_sql(void *defp, const char *next, Oid batch_table)
 			appendStringInfo(&buf, ", p.k%d::%s%s AS k%d", i, key->type_sql,
 							 key->collate_sql, i);
 	}
+	/*
+	 * an aggregate whose state the batch does not keep (it is the final
+	 * value) is computed by its own call, where it can be
+	 */
+	direct = palloc0(sizeof(bool) * Max(list_length(def->aggs), 1));
 	foreach(lc, def->aggs)
 	{
 		LvAgg	   *agg = lfirst(lc);
 		int			j = foreach_current_index(lc) + 1;
 
-		appendStringInfo(&buf, ", lambda_views.finalize(%s, p.s%d, %s) AS f%d",
-						 agg->signature_sql, j, agg->null_final_sql, j);
+		direct[j - 1] = agg->direct_sql != NULL &&
+			get_attnum(batch_table, psprintf("s%d", j)) == InvalidAttrNumber;
+		if (direct[j - 1])
+			appendStringInfo(&buf, ", p.s%d AS f%d", j, j);
+		else
+			appendStringInfo(&buf, ", lambda_views.finalize(%s, p.s%d, %s) AS f%d",
+							 agg->signature_sql, j, agg->null_final_sql, j);
 	}
 	appendStringInfoString(&buf, ", p.nrows");
 	foreach(lc, def->aggs)
@@ -256,7 +267,7 @@ lv_batch_sql(void *defp, const char *next, Oid batch_table)
 		if (get_attnum(batch_table, column) != InvalidAttrNumber)
 			appendStringInfo(&buf, ", p.%s", column);
 	}
-	appendStringInfo(&buf, " FROM (%s) p", def->partial_except_sql);
+	appendStringInfo(&buf, " FROM (%s) p", lv_batch_partial_query(def, direct));
 	return buf.data;
 }
 
