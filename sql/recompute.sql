@@ -139,6 +139,12 @@ SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type
     ON a.attrelid = format('lambda_views_data.v%s_batch', v.view_id)::regclass
  WHERE v.view_name = 'orders2_by_shop' AND a.attnum > 0 AND NOT a.attisdropped
  ORDER BY a.attnum;
+-- The batch statement computes those aggregates by their own call (it
+-- keeps no state for them), avg through partial() and finalize().
+SELECT (SELECT array_agg(m[1] ORDER BY m[1])
+          FROM regexp_matches(batch_sql, '[ (](pg_catalog\.(?:count|sum|min|max|bool_and|avg))\(', 'g') m) AS direct,
+       (SELECT count(*) FROM regexp_matches(batch_sql, 'lambda_views\.finalize\(', 'g')) AS finalized
+  FROM lambda_views.views WHERE view_name = 'orders2_by_shop';
 INSERT INTO orders2 (shop, amount, price, item)
 SELECT CASE WHEN i % 11 = 0 THEN NULL ELSE 's' || (i % 9) END, i % 4, i / 7.0, 'zitem' || i
   FROM generate_series(1, 200) i;
