@@ -914,6 +914,34 @@ to_storage(Node *node, StorageMap *map)
 	return expression_tree_mutator(node, to_storage, map);
 }
 
+/*
+ * agg_call_rest appends an aggregate call's arguments (after_first: each
+ * after a comma, as when another argument comes before them), the closing
+ * parenthesis and its FILTER.  Each argument is cast to its type: the
+ * deparser hides implicit casts, which the aggregate's own call relied on,
+ * and partial() takes VARIADIC "any", which would coerce nothing.
+ */
+static void
+agg_call_rest(StringInfo buf, LvDefinition *def, LvAgg *agg, bool after_first)
+{
+	ListCell   *lc;
+
+	foreach(lc, agg->aggref->args)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		appendStringInfo(buf, "%sCAST(%s AS %s)",
+						 after_first || foreach_current_index(lc) > 0 ? ", " : "",
+						 deparse_over_source(def, (Node *) tle->expr),
+						 type_sql(exprType((Node *) tle->expr),
+								  exprTypmod((Node *) tle->expr)));
+	}
+	appendStringInfoChar(buf, ')');
+	if (agg->aggref->aggfilter != NULL)
+		appendStringInfo(buf, " FILTER (WHERE %s)",
+						 deparse_over_source(def, (Node *) agg->aggref->aggfilter));
+}
+
 /* agg_partial_sql writes the lambda_views.partial call for one aggregate. */
 static void
 agg_partial_sql(LvDefinition *def, LvAgg *agg)
@@ -926,24 +954,7 @@ agg_partial_sql(LvDefinition *def, LvAgg *agg)
 				 quote_literal_cstr(format_procedure_qualified(agg->aggref->aggfnoid)));
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "lambda_views.partial(%s", agg->signature_sql);
-	foreach(lc, agg->aggref->args)
-	{
-		TargetEntry *tle = lfirst_node(TargetEntry, lc);
-
-		/*
-		 * partial() takes VARIADIC "any", so nothing would coerce an argument
-		 * to the aggregate's declared type: the deparser hides implicit
-		 * casts, which the aggregate's own call relied on.  Cast explicitly.
-		 */
-		appendStringInfo(&buf, ", CAST(%s AS %s)",
-						 deparse_over_source(def, (Node *) tle->expr),
-						 type_sql(exprType((Node *) tle->expr),
-								  exprTypmod((Node *) tle->expr)));
-	}
-	appendStringInfoChar(&buf, ')');
-	if (agg->aggref->aggfilter != NULL)
-		appendStringInfo(&buf, " FILTER (WHERE %s)",
-						 deparse_over_source(def, (Node *) agg->aggref->aggfilter));
+	agg_call_rest(&buf, def, agg, true);
 	agg->partial_sql = buf.data;
 
 	/*
@@ -981,20 +992,7 @@ agg_partial_sql(LvDefinition *def, LvAgg *agg)
 														get_func_name(agg->aggref->aggfnoid)));
 			if (agg->aggref->aggstar)
 				appendStringInfoChar(&buf, '*');
-			foreach(lc, agg->aggref->args)
-			{
-				TargetEntry *tle = lfirst_node(TargetEntry, lc);
-
-				appendStringInfo(&buf, "%sCAST(%s AS %s)",
-								 foreach_current_index(lc) > 0 ? ", " : "",
-								 deparse_over_source(def, (Node *) tle->expr),
-								 type_sql(exprType((Node *) tle->expr),
-										  exprTypmod((Node *) tle->expr)));
-			}
-			appendStringInfoChar(&buf, ')');
-			if (agg->aggref->aggfilter != NULL)
-				appendStringInfo(&buf, " FILTER (WHERE %s)",
-								 deparse_over_source(def, (Node *) agg->aggref->aggfilter));
+			agg_call_rest(&buf, def, agg, false);
 			agg->direct_sql = buf.data;
 		}
 	}
