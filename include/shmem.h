@@ -26,8 +26,8 @@ typedef struct LvDbSlot
 	LvDbStatus	status;
 	pid_t		pids[LV_MAX_FOLDERS];	/* folding workers, 0 where none */
 	TimestampTz status_since;
-	TimestampTz tail_read_at;	/* last realtime read of unfolded rows */
-	TimestampTz paced_write_at;	/* last insert with max_lag set */
+	TimestampTz early_wanted_at;	/* last realtime read of unfolded rows
+									 * or insert with max_lag set */
 	uint32		wakes;			/* times set back to LV_DB_UNKNOWN */
 } LvDbSlot;
 

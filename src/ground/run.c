@@ -267,6 +267,33 @@ lv_sort_groups(void)
 }
 
 /*
+ * begin_run sets, in a nest level of its own, what a statement runs
+ * under: a plan for its values whatever plan_cache_mode the role has
+ * (custom_plan), its large states aggregated sorted (sort_groups); end_run
+ * restores the settings and fails on an SPI error.
+ */
+static int
+begin_run(bool sort_groups, bool custom_plan)
+{
+	int			level = NewGUCNestLevel();
+
+	if (custom_plan)
+		set_in_level("plan_cache_mode", "force_custom_plan");
+	if (sort_groups)
+		lv_sort_groups();
+	return level;
+}
+
+static void
+end_run(int level, int rc, const char *sql)
+{
+	lv_unpin_settings(level);
+	if (rc < 0)
+		elog(ERROR, "lambda_views: statement failed (%s): %s",
+			 SPI_result_code_string(rc), sql);
+}
+
+/*
  * run_plan executes a plan in snapshot (InvalidSnapshot: as SPI would),
  * undoing the settings user code changed in it, and fails on any SPI error.
  * sort_groups: plan it without hash aggregation (lv_wants_sorted_groups);
@@ -277,20 +304,12 @@ run_plan(SPIPlanPtr plan, const char *sql, Datum *values, const char *nulls,
 		 bool read_only, long tcount, Snapshot snapshot, bool sort_groups,
 		 bool custom_plan)
 {
-	int			level = NewGUCNestLevel();
+	int			level = begin_run(sort_groups, custom_plan);
 	int			rc;
 
-	/* a plan for these values, whatever plan_cache_mode the role has */
-	if (custom_plan)
-		set_in_level("plan_cache_mode", "force_custom_plan");
-	if (sort_groups)
-		lv_sort_groups();
 	rc = SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot,
 							  read_only, true, tcount);
-	lv_unpin_settings(level);
-	if (rc < 0)
-		elog(ERROR, "lambda_views: statement failed (%s): %s",
-			 SPI_result_code_string(rc), sql);
+	end_run(level, rc, sql);
 	return rc;
 }
 
@@ -415,7 +434,7 @@ lv_spi_exec_once_sum(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	SPIPlanPtr	plan = prepare(sql, nargs, argtypes);
 	SPIExecuteOptions options;
 	SumReceiver receiver;
-	int			level = NewGUCNestLevel();
+	int			level;
 	int			rc;
 	int			i;
 
@@ -439,15 +458,9 @@ lv_spi_exec_once_sum(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	}
 	options.dest = (DestReceiver *) &receiver;
 
-	/* as run_plan: planned for these values, large states sorted */
-	set_in_level("plan_cache_mode", "force_custom_plan");
-	if (lv_wants_sorted_groups(plan))
-		lv_sort_groups();
+	level = begin_run(lv_wants_sorted_groups(plan), true);
 	rc = SPI_execute_plan_extended(plan, &options);
-	lv_unpin_settings(level);
-	if (rc < 0)
-		elog(ERROR, "lambda_views: statement failed (%s): %s",
-			 SPI_result_code_string(rc), sql);
+	end_run(level, rc, sql);
 	SPI_freeplan(plan);
 	return receiver.sum;
 }

@@ -85,7 +85,7 @@ lv_db_slot(Oid dbid, bool create)
  * (library not preloaded) there are no workers to tell.
  */
 static void
-note_early_folds_wanted(TimestampTz *noted, bool paced)
+note_early_folds_wanted(TimestampTz *noted)
 {
 	TimestampTz now;
 	LvDbSlot   *slot;
@@ -99,12 +99,7 @@ note_early_folds_wanted(TimestampTz *noted, bool paced)
 	SpinLockAcquire(&lv_shared->mutex);
 	slot = lv_db_slot(MyDatabaseId, false);
 	if (slot != NULL)
-	{
-		if (paced)
-			slot->paced_write_at = now;
-		else
-			slot->tail_read_at = now;
-	}
+		slot->early_wanted_at = now;
 	SpinLockRelease(&lv_shared->mutex);
 }
 
@@ -118,7 +113,7 @@ lv_note_tail_read(void)
 {
 	static TimestampTz noted = 0;
 
-	note_early_folds_wanted(&noted, false);
+	note_early_folds_wanted(&noted);
 }
 
 /*
@@ -131,7 +126,7 @@ lv_note_paced_write(void)
 {
 	static TimestampTz noted = 0;
 
-	note_early_folds_wanted(&noted, true);
+	note_early_folds_wanted(&noted);
 }
 
 /*
@@ -149,7 +144,7 @@ lv_early_folds_wanted(Oid dbid, long window_ms)
 	SpinLockAcquire(&lv_shared->mutex);
 	slot = lv_db_slot(dbid, false);
 	if (slot != NULL)
-		at = Max(slot->tail_read_at, slot->paced_write_at);
+		at = slot->early_wanted_at;
 	SpinLockRelease(&lv_shared->mutex);
 	return !TimestampDifferenceExceeds(at, GetCurrentTimestamp(), window_ms);
 }

@@ -224,6 +224,7 @@ lv_batch_sql(void *defp, const char *next, Oid batch_table)
 	StringInfoData buf;
 	ListCell   *lc;
 	bool	   *direct;
+	bool	   *kept;			/* the batch table keeps aggregate j's state */
 
 	if (!OidIsValid(batch_table))
 		elog(ERROR, "lambda_views: no batch table to build the batch statement for");
@@ -246,13 +247,14 @@ lv_batch_sql(void *defp, const char *next, Oid batch_table)
 	 * value) is computed by its own call, where it can be
 	 */
 	direct = palloc0(sizeof(bool) * Max(list_length(def->aggs), 1));
+	kept = palloc0(sizeof(bool) * Max(list_length(def->aggs), 1));
 	foreach(lc, def->aggs)
 	{
 		LvAgg	   *agg = lfirst(lc);
 		int			j = foreach_current_index(lc) + 1;
 
-		direct[j - 1] = agg->direct_sql != NULL &&
-			get_attnum(batch_table, psprintf("s%d", j)) == InvalidAttrNumber;
+		kept[j - 1] = get_attnum(batch_table, psprintf("s%d", j)) != InvalidAttrNumber;
+		direct[j - 1] = agg->direct_sql != NULL && !kept[j - 1];
 		if (direct[j - 1])
 			appendStringInfo(&buf, ", p.s%d AS f%d", j, j);
 		else
@@ -260,13 +262,9 @@ lv_batch_sql(void *defp, const char *next, Oid batch_table)
 							 agg->signature_sql, j, agg->null_final_sql, j);
 	}
 	appendStringInfoString(&buf, ", p.nrows");
-	foreach(lc, def->aggs)
-	{
-		char	   *column = psprintf("s%d", foreach_current_index(lc) + 1);
-
-		if (get_attnum(batch_table, column) != InvalidAttrNumber)
-			appendStringInfo(&buf, ", p.%s", column);
-	}
+	for (int j = 0; j < list_length(def->aggs); j++)
+		if (kept[j])
+			appendStringInfo(&buf, ", p.s%d", j + 1);
 	appendStringInfo(&buf, " FROM (%s) p", lv_batch_partial_query(def, direct));
 	return buf.data;
 }
