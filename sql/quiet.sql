@@ -164,6 +164,89 @@ SELECT shapes_differ() AS differing_rows;
 SELECT shapes_differ() AS differing_rows;
 ROLLBACK;
 
+-- a parallel read: each participant scans its share of the partition, the
+-- leader alone checks the view; when it is not quiet, the leader hands its
+-- merged rows to the first participant that asks for them, the others
+-- return none
+SELECT lambda_views.fold('clicks_daily') >= 0 AS folded, lambda_views.recompute('clicks_daily') > 0 AS recomputed;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+-- the plan, without the names of the storage (the view's number differs
+-- with the schedule)
+CREATE FUNCTION plan_shape(query text) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+        RETURN NEXT regexp_replace(regexp_replace(line, 'v\d+_batch_\d+', 'batch', 'g'),
+                                   'Lambda View Batch: \d+', 'Lambda View Batch: N');
+    END LOOP;
+END $$;
+PREPARE par_sum AS SELECT count(*) AS c, sum(n) AS s, sum(n2) AS s2 FROM clicks_daily;
+SELECT plan_shape('EXECUTE par_sum');
+SELECT read_kind('EXECUTE par_sum');
+EXECUTE par_sum \gset par_
+SELECT (:par_c, :par_s, :par_s2) = (SELECT count(*), sum(n), sum(n2) FROM (:q) t) AS same_as_query;
+-- planned quiet, read merged: the reader's own rows, with and without the
+-- leader taking part (then a worker returns the leader's rows).  Each case
+-- starts quiet (a fold takes the keys the last one drew, a recompute
+-- catches up) and plans the statement again (the last merged read made it
+-- plan again)
+\set requiet 'SELECT lambda_views.fold(''clicks_daily'') >= 0 AS folded, lambda_views.recompute(''clicks_daily'') > 0 AS recomputed'
+\set own_rows 'INSERT INTO clicks (url, ts) VALUES (''/c/7'', ''2026-05-03 10:00+00''), (''/par'', ''2026-05-02 11:00+00'')'
+:requiet;
+SELECT read_kind('EXECUTE par_sum');
+BEGIN;
+:own_rows;
+EXECUTE par_sum \gset par_
+SELECT (:par_c, :par_s, :par_s2) = (SELECT count(*), sum(n), sum(n2) FROM (:q) t) AS same_as_query;
+ROLLBACK;
+:requiet;
+SELECT read_kind('EXECUTE par_sum');
+BEGIN;
+:own_rows;
+SET LOCAL parallel_leader_participation = off;
+EXECUTE par_sum \gset par_
+SELECT (:par_c, :par_s, :par_s2) = (SELECT count(*), sum(n), sum(n2) FROM (:q) t) AS same_as_query;
+ROLLBACK;
+-- what those reads were: planned quiet and parallel, read merged
+:requiet;
+SELECT read_kind('EXECUTE par_sum');
+BEGIN;
+:own_rows;
+SET LOCAL parallel_leader_participation = off;
+SELECT plan_shape('EXECUTE par_sum');
+SELECT read_kind('EXECUTE par_sum');
+ROLLBACK;
+:requiet;
+-- the whole view, read in parallel and compared row by row
+SELECT read_kind('SELECT * FROM clicks_daily');
+SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+DROP FUNCTION plan_shape;
+
+-- a quiet read skips the batch's marker row (NULL keys, NULL nrows), also
+-- where a key IS NULL: a view with a NULL group
+CREATE TABLE taps (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, board text, v int);
+INSERT INTO taps (board, v) SELECT CASE WHEN i % 4 = 0 THEN NULL ELSE 'b' || (i % 3) END, i
+  FROM generate_series(1, 200) i;
+SELECT lambda_views.create_view('taps_by_board',
+  $$SELECT board, count(*) AS n, sum(v) AS total FROM taps GROUP BY board$$, initial_batch => true);
+SELECT read_kind($$SELECT * FROM taps_by_board WHERE board IS NULL$$);
+SELECT (SELECT array_agg((board, n, total)) FROM taps_by_board WHERE board IS NULL) =
+       (SELECT array_agg((board, count, sum)) FROM (SELECT board, count(*), sum(v) FROM taps WHERE board IS NULL GROUP BY board) t)
+  AS null_group_same;
+SELECT read_kind($$SELECT count(*) FROM taps_by_board$$);
+SELECT lv_diff('taps_by_board', $$SELECT board, count(*) AS n, sum(v) AS total FROM taps GROUP BY board$$) AS differing_rows;
+SELECT lambda_views.drop_view('taps_by_board');
+DROP TABLE taps;
+
 -- lambda_views.quiet_scan = off plans the merged view
 SET lambda_views.quiet_scan = off;
 SELECT read_kind($$SELECT * FROM clicks_daily WHERE url = '/c/7'$$);

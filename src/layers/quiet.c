@@ -23,7 +23,8 @@
  * is still quiet with that batch:
  *
  *	- quiet: the child scan (the partition's seq, index or bitmap scan with
- *	  the query's quals) runs and its rows go up untouched;
+ *	  the query's quals) runs and its rows go up but the marker row, which
+ *	  the scan skips by its null bit instead of a qual on every row;
  *	- not quiet (a fold or a swap committed between planning and the
  *	  snapshot, a cached plan, rows beyond the watermark, the reader's own
  *	  inserts): the merged query runs instead, in the same snapshot, as the
@@ -31,6 +32,12 @@
  *	  of the scan checked on its rows; cached plans that use the view are
  *	  invalidated in this backend, so the next execution is planned against
  *	  the merged view again.
+ *
+ * A parallel plan wraps the partition's parallel scan the same way, in each
+ * participant.  The leader alone checks the view and tells the workers
+ * (shared memory of the parallel query); when the view is not quiet there,
+ * the leader reads the merged rows and the first participant to ask
+ * returns them, so they appear once whoever takes part.
  *
  * Either way the rows are those of the view's query in the reader's
  * snapshot.  The state row is read in the snapshot straight from its
@@ -45,6 +52,7 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
+#include "access/parallel.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -59,9 +67,11 @@
 #include "nodes/extensible.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/paths.h"
+#include "optimizer/plancat.h"
 #include "optimizer/planner.h"
 #include "optimizer/restrictinfo.h"
 #include "parser/analyze.h"
@@ -97,9 +107,11 @@ typedef struct QuietTarget
 	Oid			state_index;
 	Oid			key_sequence;
 	Oid			owner;
+	AttrNumber	nrows;			/* the scan skips the marker itself (see
+								 * quiet_plan); 0: its child does */
 } QuietTarget;
 
-#define QUIET_FIELDS 9
+#define QUIET_FIELDS 10
 
 /* the partitions the current planning substituted, innermost planning last */
 static List *quiet_targets = NIL;
@@ -420,7 +432,8 @@ target_list_all(const QuietTarget *t)
 	l = lappend(l, makeInteger((int) t->state_relid));
 	l = lappend(l, makeInteger((int) t->state_index));
 	l = lappend(l, makeInteger((int) t->key_sequence));
-	return lappend(l, makeInteger((int) t->owner));
+	l = lappend(l, makeInteger((int) t->owner));
+	return lappend(l, makeInteger((int) t->nrows));
 }
 
 static void
@@ -437,6 +450,7 @@ target_from_list(List *l, QuietTarget *t)
 	t->state_index = (Oid) intVal(list_nth(l, 6));
 	t->key_sequence = (Oid) intVal(list_nth(l, 7));
 	t->owner = (Oid) intVal(list_nth(l, 8));
+	t->nrows = (AttrNumber) intVal(list_nth(l, 9));
 }
 
 /* ---------------------------------------------------------------------
@@ -1182,6 +1196,37 @@ lv_planner(Query *parse, const char *query_string, int cursorOptions,
 static const CustomPathMethods quiet_path_methods;
 
 /*
+ * quiet_path wraps child, a plain scan of the partition, in the quiet scan;
+ * a partial path (a parallel scan's) in a partial one.
+ */
+static Path *
+quiet_path(RelOptInfo *rel, Path *child, List *target)
+{
+	CustomPath *cp = makeNode(CustomPath);
+
+	cp->path.pathtype = T_CustomScan;
+	cp->path.parent = rel;
+	cp->path.pathtarget = rel->reltarget;
+	cp->path.param_info = NULL;
+	/* parallel aware: the leader's decision reaches the workers (DSM) */
+	cp->path.parallel_aware = child->parallel_aware;
+	cp->path.parallel_safe = child->parallel_aware;
+	cp->path.parallel_workers = child->parallel_workers;
+	cp->path.rows = child->rows;
+	/* the check in the executor: one index probe */
+	cp->path.startup_cost = child->startup_cost + 0.01;
+	cp->path.total_cost = child->total_cost + 0.01;
+	/* the merged read does not keep the index's order */
+	cp->path.pathkeys = NIL;
+	/* no projection of its own: see quiet_plan */
+	cp->flags = 0;
+	cp->custom_paths = list_make1(child);
+	cp->custom_private = copyObject(target);
+	cp->methods = &quiet_path_methods;
+	return &cp->path;
+}
+
+/*
  * lv_set_rel_pathlist wraps every unparameterized plain scan of a
  * substituted partition in the quiet scan.  The partition is found by its
  * entry's security_barrier, which SQL cannot set on a table: a query that
@@ -1194,6 +1239,7 @@ lv_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	ListCell   *lc;
 	List	   *target = NIL;
 	List	   *paths = NIL;
+	List	   *partial = NIL;
 	bool		has_seq = false;
 
 	if (prev_set_rel_pathlist)
@@ -1231,35 +1277,29 @@ lv_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	if (!has_seq)
 		paths = lappend(paths, create_seqscan_path(root, rel, NULL, 0));
 
+	foreach(lc, rel->partial_pathlist)
+	{
+		Path	   *p = lfirst(lc);
+
+		if (p->param_info == NULL &&
+			(p->pathtype == T_SeqScan || p->pathtype == T_IndexScan ||
+			 p->pathtype == T_BitmapHeapScan))
+			partial = lappend(partial, p);
+	}
+
 	rel->pathlist = NIL;
 	rel->partial_pathlist = NIL;
 	rel->cheapest_parameterized_paths = NIL;
-	rel->consider_parallel = false;
 	foreach(lc, paths)
-	{
-		Path	   *child = lfirst(lc);
-		CustomPath *cp = makeNode(CustomPath);
+		add_path(rel, quiet_path(rel, lfirst(lc), target));
 
-		cp->path.pathtype = T_CustomScan;
-		cp->path.parent = rel;
-		cp->path.pathtarget = rel->reltarget;
-		cp->path.param_info = NULL;
-		cp->path.parallel_aware = false;
-		cp->path.parallel_safe = false;
-		cp->path.parallel_workers = 0;
-		cp->path.rows = child->rows;
-		/* the check in the executor: one index probe */
-		cp->path.startup_cost = child->startup_cost + 0.01;
-		cp->path.total_cost = child->total_cost + 0.01;
-		/* the merged read does not keep the index's order */
-		cp->path.pathkeys = NIL;
-		/* no projection of its own: see quiet_plan */
-		cp->flags = 0;
-		cp->custom_paths = list_make1(child);
-		cp->custom_private = copyObject(target);
-		cp->methods = &quiet_path_methods;
-		add_path(rel, &cp->path);
-	}
+	/*
+	 * A parallel read of the batch: the scan runs in every participant
+	 * over the child's share of the partition, and the leader alone
+	 * decides whether the view is quiet (quiet_begin).
+	 */
+	foreach(lc, partial)
+		add_partial_path(rel, quiet_path(rel, lfirst(lc), target));
 }
 
 static const CustomScanMethods quiet_scan_methods;
@@ -1270,13 +1310,47 @@ quiet_plan(PlannerInfo *root, RelOptInfo *rel, struct CustomPath *best_path,
 {
 	CustomScan *cs = makeNode(CustomScan);
 	Plan	   *child = linitial(custom_plans);
+	List	   *private = copyObject(best_path->custom_private);
+	List	   *physical = build_physical_tlist(root, rel);
+	AttrNumber	nrows = get_attnum(planner_rt_fetch(rel->relid, root)->relid, "nrows");
+	ListCell   *lc;
+	bool		plain = nrows > 0;
 
 	/*
-	 * the child returns what the scan returns, so that a quiet read passes
-	 * its rows on untouched; the merged read projects its own rows, shaped
-	 * like the partition's, through the same target list
+	 * A quiet read returns every row of the partition but its marker (nrows
+	 * IS NULL).  The child returns the partition's tuples as they are, and
+	 * the scan skips the marker by its null bit and projects: a qual of the
+	 * child would cost every row a deform of nrows and an expression.  Only
+	 * when the child can return its tuples unprojected (no dropped column);
+	 * else the child tests nrows and projects for the scan, which passes
+	 * its rows on untouched.  The merged read projects its own rows, shaped
+	 * like the partition's, through the scan's target list.
 	 */
-	child->targetlist = copyObject(tlist);
+	foreach(lc, physical)
+	{
+		if (!IsA(((TargetEntry *) lfirst(lc))->expr, Var))
+			plain = false;
+	}
+	if (plain)
+	{
+		List	   *quals = NIL;
+
+		child->targetlist = physical;
+		foreach(lc, child->qual)
+		{
+			NullTest   *nt = lfirst(lc);
+
+			if (IsA(nt, NullTest) && nt->nulltesttype == IS_NOT_NULL &&
+				IsA(nt->arg, Var) && ((Var *) nt->arg)->varno == rel->relid &&
+				((Var *) nt->arg)->varattno == nrows)
+				continue;
+			quals = lappend(quals, nt);
+		}
+		child->qual = quals;
+		llast(private) = makeInteger(nrows);
+	}
+	else
+		child->targetlist = copyObject(tlist);
 	cs->scan.plan.targetlist = tlist;
 	cs->scan.plan.qual = NIL;
 	cs->scan.scanrelid = rel->relid;
@@ -1284,7 +1358,7 @@ quiet_plan(PlannerInfo *root, RelOptInfo *rel, struct CustomPath *best_path,
 	cs->custom_plans = custom_plans;
 	/* the child applies them; the merged read applies them itself */
 	cs->custom_exprs = extract_actual_clauses(clauses, false);
-	cs->custom_private = best_path->custom_private;
+	cs->custom_private = private;
 	cs->custom_scan_tlist = NIL;
 	cs->methods = &quiet_scan_methods;
 	return &cs->scan.plan;
@@ -1324,9 +1398,30 @@ typedef struct QuietScanState
 	HeapTuple  *rows;
 	uint64		nrows;
 	uint64		pos;
+	/* a parallel read (plan parallel_aware) */
+	struct QuietShared *shared;
+	bool		claimed;		/* checked whether this participant reads
+								 * the merged rows */
+	bool		mine;			/* it does */
+	AttrNumber	last_att;		/* the last column the projection reads */
 } QuietScanState;
 
+/*
+ * What a parallel read's leader tells its workers: whether the view is
+ * quiet, and if it is not, the merged rows, which one participant (the
+ * first to claim them) returns; the others return none.
+ */
+typedef struct QuietShared
+{
+	bool		quiet;
+	pg_atomic_uint32 claimed;
+	uint64		ntuples;
+	char		data[FLEXIBLE_ARRAY_MEMBER];	/* per row: uint32 length, then
+												 * the tuple, MAXALIGNed */
+} QuietShared;
+
 static const CustomExecMethods quiet_exec_methods;
+static TupleTableSlot *quiet_parallel_exec(PlanState *ps);
 
 static Node *
 quiet_create_state(CustomScan *cscan)
@@ -1446,6 +1541,71 @@ quiet_passthrough(PlanState *ps)
 	return ExecProcNode(((QuietScanState *) ps)->child);
 }
 
+/* is_marker: whether the child's row is the partition's marker */
+static inline bool
+is_marker(TupleTableSlot *slot, AttrNumber nrows)
+{
+	if ((TTS_IS_BUFFERTUPLE(slot) || TTS_IS_HEAPTUPLE(slot)) &&
+		((HeapTupleTableSlot *) slot)->tuple != NULL)
+		return heap_attisnull(((HeapTupleTableSlot *) slot)->tuple, nrows,
+							  slot->tts_tupleDescriptor);
+	return slot_attisnull(slot, nrows);
+}
+
+/*
+ * quiet_child_row returns the next row of a quiet read: the child's rows
+ * but the marker, projected (quiet_plan)
+ */
+static TupleTableSlot *
+quiet_child_row(QuietScanState *s)
+{
+	PlanState  *ps = &s->css.ss.ps;
+	ExprContext *econtext = ps->ps_ExprContext;
+
+	if (s->target.nrows == 0)
+		return ExecProcNode(s->child);
+	for (;;)
+	{
+		TupleTableSlot *slot = ExecProcNode(s->child);
+
+		if (TupIsNull(slot))
+			return ps->ps_ProjInfo ? ExecClearTuple(ps->ps_ResultTupleSlot) : slot;
+		if (is_marker(slot, s->target.nrows))
+			continue;
+		if (ps->ps_ProjInfo == NULL)
+			return slot;
+
+		/*
+		 * the projection was built for a custom scan's scan slot, virtual,
+		 * which it does not deform: deform the child's
+		 */
+		slot_getsomeattrs(slot, s->last_att);
+		ResetExprContext(econtext);
+		econtext->ecxt_scantuple = slot;
+		return ExecProject(ps->ps_ProjInfo);
+	}
+}
+
+static TupleTableSlot *
+quiet_skip_marker(PlanState *ps)
+{
+	return quiet_child_row((QuietScanState *) ps);
+}
+
+/* last_att returns the last column of the partition that tlist reads */
+static AttrNumber
+last_att(List *tlist, Index scanrelid, TupleDesc desc)
+{
+	Bitmapset  *attrs = NULL;
+	int			m;
+
+	pull_varattnos((Node *) tlist, scanrelid, &attrs);
+	m = bms_prev_member(attrs, -1);
+	if (m < 0 || bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber, attrs))
+		return desc->natts;
+	return Max(m + FirstLowInvalidHeapAttributeNumber, 1);
+}
+
 static void
 quiet_begin(CustomScanState *node, EState *estate, int eflags)
 {
@@ -1453,6 +1613,33 @@ quiet_begin(CustomScanState *node, EState *estate, int eflags)
 	CustomScan *cs = (CustomScan *) node->ss.ps.plan;
 	ListCell   *lc;
 
+	if (cs->scan.plan.parallel_aware)
+	{
+		/*
+		 * a parallel read: every participant has the child (its share of
+		 * the parallel scan is set up with the plan's), and only the leader
+		 * decides (quiet_initialize_worker tells the workers)
+		 */
+		s->child = ExecInitNode(linitial(cs->custom_plans), estate, eflags);
+		node->custom_ps = list_make1(s->child);
+		s->last_att = last_att(cs->scan.plan.targetlist, cs->scan.scanrelid,
+							   RelationGetDescr(node->ss.ss_currentRelation));
+		s->quiet = IsParallelWorker() || (eflags & EXEC_FLAG_EXPLAIN_ONLY) ||
+			(load_catalog() &&
+			 view_is_quiet(&s->target, estate->es_snapshot, &s->target.gen, false));
+		s->qual = ExecInitQual(cs->custom_exprs, &node->ss.ps);
+		node->ss.ps.ExecProcNode = quiet_parallel_exec;
+		node->ss.ps.resultopsfixed = false;
+		if (!s->quiet)
+		{
+			/*
+			 * no quals pushed: the rows go to the workers once, at the
+			 * first scan, whatever executor parameters do later
+			 */
+			invalidate_view_plans(s->target.view_relid);
+		}
+		return;
+	}
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		s->quiet = true;
 	else
@@ -1462,6 +1649,15 @@ quiet_begin(CustomScanState *node, EState *estate, int eflags)
 	{
 		s->child = ExecInitNode(linitial(cs->custom_plans), estate, eflags);
 		node->custom_ps = list_make1(s->child);
+		if (s->target.nrows > 0)
+		{
+			s->last_att = last_att(cs->scan.plan.targetlist, cs->scan.scanrelid,
+								   RelationGetDescr(node->ss.ss_currentRelation));
+			node->ss.ps.ExecProcNode = quiet_skip_marker;
+			if (node->ss.ps.ps_ProjInfo == NULL)
+				node->ss.ps.resultopsfixed = false;
+			return;
+		}
 		/* the child's rows go up as they are, in whatever slot it has */
 		node->ss.ps.ExecProcNode = quiet_passthrough;
 		node->ss.ps.resultopsfixed = false;
@@ -1676,6 +1872,119 @@ quiet_exec(CustomScanState *node)
 	return ExecScan(&node->ss, quiet_next, quiet_recheck);
 }
 
+/*
+ * quiet_parallel_exec: a participant of a parallel read returns the
+ * child's rows when the leader found the view quiet; else the merged rows
+ * if it is the first to claim them, or none.
+ */
+static TupleTableSlot *
+quiet_parallel_exec(PlanState *ps)
+{
+	QuietScanState *s = (QuietScanState *) ps;
+
+	if (s->quiet)
+		return quiet_child_row(s);
+	if (!s->claimed)
+	{
+		s->claimed = true;
+		/* without shared memory (no parallel run) the leader reads alone */
+		s->mine = s->shared == NULL ||
+			pg_atomic_exchange_u32(&s->shared->claimed, 1) == 0;
+	}
+	if (!s->mine)
+		return ExecClearTuple(ps->ps_ResultTupleSlot);
+	return ExecScan(&s->css.ss, quiet_next, quiet_recheck);
+}
+
+/* the leader's merged rows, read once for the workers */
+static void
+fetch_for_workers(QuietScanState *s)
+{
+	if (!s->fetched)
+	{
+		MemoryContext old = MemoryContextSwitchTo(s->css.ss.ps.state->es_query_cxt);
+
+		fetch_merged(s);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+static Size
+quiet_estimate_dsm(CustomScanState *node, ParallelContext *pcxt)
+{
+	QuietScanState *s = (QuietScanState *) node;
+	Size		size = offsetof(QuietShared, data);
+	uint64		i;
+
+	if (s->quiet)
+		return size;
+	fetch_for_workers(s);
+	for (i = 0; i < s->nrows; i++)
+		size = add_size(size, MAXALIGN(sizeof(uint32)) + MAXALIGN(s->rows[i]->t_len));
+	return size;
+}
+
+static void
+quiet_initialize_dsm(CustomScanState *node, ParallelContext *pcxt, void *coordinate)
+{
+	QuietScanState *s = (QuietScanState *) node;
+	QuietShared *shared = coordinate;
+	char	   *p = shared->data;
+	uint64		i;
+
+	shared->quiet = s->quiet;
+	pg_atomic_init_u32(&shared->claimed, 0);
+	shared->ntuples = s->quiet ? 0 : s->nrows;
+	for (i = 0; i < shared->ntuples; i++)
+	{
+		*(uint32 *) p = s->rows[i]->t_len;
+		p += MAXALIGN(sizeof(uint32));
+		memcpy(p, s->rows[i]->t_data, s->rows[i]->t_len);
+		p += MAXALIGN(s->rows[i]->t_len);
+	}
+	s->shared = shared;
+}
+
+static void
+quiet_reinitialize_dsm(CustomScanState *node, ParallelContext *pcxt, void *coordinate)
+{
+	QuietScanState *s = (QuietScanState *) node;
+
+	pg_atomic_write_u32(&((QuietShared *) coordinate)->claimed, 0);
+	s->claimed = false;
+}
+
+static void
+quiet_initialize_worker(CustomScanState *node, shm_toc *toc, void *coordinate)
+{
+	QuietScanState *s = (QuietScanState *) node;
+	QuietShared *shared = coordinate;
+	char	   *p = shared->data;
+	uint64		i;
+
+	s->shared = shared;
+	s->quiet = shared->quiet;
+	if (s->quiet)
+		return;
+	/* the leader's merged rows, read in place */
+	s->rows = palloc(sizeof(HeapTuple) * Max(shared->ntuples, 1));
+	for (i = 0; i < shared->ntuples; i++)
+	{
+		HeapTuple	tuple = palloc0(sizeof(HeapTupleData));
+
+		tuple->t_len = *(uint32 *) p;
+		p += MAXALIGN(sizeof(uint32));
+		tuple->t_data = (HeapTupleHeader) p;
+		ItemPointerSetInvalid(&tuple->t_self);
+		tuple->t_tableOid = RelationGetRelid(node->ss.ss_currentRelation);
+		p += MAXALIGN(tuple->t_len);
+		s->rows[i] = tuple;
+	}
+	s->nrows = shared->ntuples;
+	s->pos = 0;
+	s->fetched = true;
+}
+
 static void
 quiet_end(CustomScanState *node)
 {
@@ -1690,6 +1999,17 @@ quiet_rescan(CustomScanState *node)
 {
 	QuietScanState *s = (QuietScanState *) node;
 
+	if (node->ss.ps.plan->parallel_aware)
+	{
+		/* the merged rows stay those given to the workers */
+		if (node->ss.ps.chgParam != NULL)
+			UpdateChangedParamSet(s->child, node->ss.ps.chgParam);
+		if (s->child->chgParam == NULL)
+			ExecReScan(s->child);
+		s->pos = 0;
+		s->claimed = false;
+		return;
+	}
 	if (s->quiet)
 	{
 		if (node->ss.ps.chgParam != NULL)
@@ -1720,6 +2040,10 @@ static const CustomExecMethods quiet_exec_methods = {
 	.ExecCustomScan = quiet_exec,
 	.EndCustomScan = quiet_end,
 	.ReScanCustomScan = quiet_rescan,
+	.EstimateDSMCustomScan = quiet_estimate_dsm,
+	.InitializeDSMCustomScan = quiet_initialize_dsm,
+	.ReInitializeDSMCustomScan = quiet_reinitialize_dsm,
+	.InitializeWorkerCustomScan = quiet_initialize_worker,
 	.ExplainCustomScan = quiet_explain,
 };
 
