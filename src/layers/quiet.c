@@ -1547,8 +1547,16 @@ is_marker(TupleTableSlot *slot, AttrNumber nrows)
 {
 	if ((TTS_IS_BUFFERTUPLE(slot) || TTS_IS_HEAPTUPLE(slot)) &&
 		((HeapTupleTableSlot *) slot)->tuple != NULL)
-		return heap_attisnull(((HeapTupleTableSlot *) slot)->tuple, nrows,
-							  slot->tts_tupleDescriptor);
+	{
+		HeapTupleHeader td = ((HeapTupleTableSlot *) slot)->tuple->t_data;
+
+		/* a batch row has every column; nrows has no default */
+		if (!(td->t_infomask & HEAP_HASNULL))
+			return false;
+		if (nrows > HeapTupleHeaderGetNatts(td))
+			return true;
+		return att_isnull(nrows - 1, td->t_bits);
+	}
 	return slot_attisnull(slot, nrows);
 }
 
