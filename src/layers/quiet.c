@@ -68,12 +68,14 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/clauses.h"
+#include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/paths.h"
 #include "optimizer/plancat.h"
 #include "optimizer/planner.h"
 #include "optimizer/restrictinfo.h"
+#include "optimizer/tlist.h"
 #include "parser/analyze.h"
 #include "parser/parse_func.h"
 #include "parser/parsetree.h"
@@ -1298,8 +1300,24 @@ lv_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	 * over the child's share of the partition, and the leader alone
 	 * decides whether the view is quiet (quiet_begin).
 	 */
-	foreach(lc, partial)
-		add_partial_path(rel, quiet_path(rel, lfirst(lc), target));
+	if (partial != NIL)
+	{
+		/*
+		 * the partition's columns as they are: a custom path never gets a
+		 * physical target list of the planner's accord, and the rows of a
+		 * parallel read (mostly aggregated in each worker) need no
+		 * projection then
+		 */
+		PathTarget *physical = create_pathtarget(root, build_physical_tlist(root, rel));
+
+		foreach(lc, partial)
+		{
+			Path	   *p = quiet_path(rel, lfirst(lc), target);
+
+			p->pathtarget = physical;
+			add_partial_path(rel, p);
+		}
+	}
 }
 
 static const CustomScanMethods quiet_scan_methods;
