@@ -102,6 +102,11 @@ extern int	lv_spi_exec_once(const char *sql, int nargs, Oid *argtypes,
 							 long tcount, Snapshot snapshot);
 extern int64 lv_spi_exec_once_sum(const char *sql, int nargs, Oid *argtypes,
 								  Datum *values, const char *nulls);
+extern struct _SPI_plan *lv_prepare_into(const char *sql, int nargs, Oid *argtypes,
+										 Oid relid);
+extern int64 lv_spi_exec_into(struct _SPI_plan *plan, const char *sql, int nargs,
+							  Oid *argtypes, Datum *values, Oid relid,
+							  int sum_att);
 extern int	lv_spi_exec_kept(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls, bool read_only,
 							 long tcount);

@@ -19,6 +19,9 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -36,6 +39,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
+#include "utils/rel.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -461,6 +465,148 @@ lv_spi_exec_once_sum(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	level = begin_run(lv_wants_sorted_groups(plan), true);
 	rc = SPI_execute_plan_extended(plan, &options);
 	end_run(level, rc, sql);
+	SPI_freeplan(plan);
+	return receiver.sum;
+}
+
+/*
+ * What lv_spi_exec_into's query returns is written into a table, as CREATE
+ * TABLE AS writes its rows (a bulk insert into a table created in the same
+ * transaction), and one bigint column of it summed.
+ */
+typedef struct IntoReceiver
+{
+	DestReceiver pub;
+	Relation	rel;
+	AttrNumber	sum_att;
+	int64		sum;
+	CommandId	cid;
+	BulkInsertState bistate;
+} IntoReceiver;
+
+static void
+into_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	IntoReceiver *r = (IntoReceiver *) self;
+
+	/* before the executor enters parallel mode */
+	r->cid = GetCurrentCommandId(true);
+	r->bistate = GetBulkInsertState();
+}
+
+static bool
+into_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	IntoReceiver *r = (IntoReceiver *) self;
+	bool		isnull;
+	Datum		value = slot_getattr(slot, r->sum_att, &isnull);
+
+	if (!isnull)
+		r->sum += DatumGetInt64(value);
+	/* the query's columns are the table's (lv_prepare_into) */
+	table_tuple_insert(r->rel, slot, r->cid, TABLE_INSERT_SKIP_FSM, r->bistate);
+	return true;
+}
+
+static void
+into_shutdown(DestReceiver *self)
+{
+	IntoReceiver *r = (IntoReceiver *) self;
+
+	FreeBulkInsertState(r->bistate);
+	table_finish_bulk_insert(r->rel, TABLE_INSERT_SKIP_FSM);
+}
+
+/*
+ * lv_prepare_into plans sql, a query, to be written into a table shaped
+ * like relid (lv_spi_exec_into), planned as any query is, with parallel
+ * workers where PostgreSQL allows.  NULL when the query's columns are not
+ * exactly that table's, in order, of the same types: the caller inserts
+ * then.
+ */
+struct _SPI_plan *
+lv_prepare_into(const char *sql, int nargs, Oid *argtypes, Oid relid)
+{
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_PARALLEL_OK);
+	List	   *sources;
+	TupleDesc	result;
+	Relation	rel;
+	bool		fits = true;
+	int			i;
+
+	if (plan == NULL)
+		elog(ERROR, "lambda_views: could not plan a statement (%s): %s",
+			 SPI_result_code_string(SPI_result), sql);
+	sources = SPI_plan_get_plan_sources(plan);
+	if (list_length(sources) != 1 ||
+		(result = ((CachedPlanSource *) linitial(sources))->resultDesc) == NULL)
+	{
+		SPI_freeplan(plan);
+		return NULL;
+	}
+	rel = table_open(relid, AccessShareLock);
+	if (result->natts != RelationGetDescr(rel)->natts)
+		fits = false;
+	for (i = 0; fits && i < result->natts; i++)
+	{
+		Form_pg_attribute q = TupleDescAttr(result, i);
+		Form_pg_attribute t = TupleDescAttr(RelationGetDescr(rel), i);
+
+		if (t->attisdropped || t->attnotnull || q->atttypid != t->atttypid ||
+			(t->atttypmod != -1 && q->atttypmod != t->atttypmod))
+			fits = false;
+	}
+	table_close(rel, AccessShareLock);
+	if (!fits)
+	{
+		SPI_freeplan(plan);
+		return NULL;
+	}
+	return plan;
+}
+
+/*
+ * lv_spi_exec_into runs a plan of lv_prepare_into for the values given (a
+ * custom plan, with the rule of lv_wants_sorted_groups), writes its rows
+ * into relid, a table created empty in this transaction, and returns the
+ * sum of its column sum_att.  The plan is freed.
+ */
+int64
+lv_spi_exec_into(struct _SPI_plan *plan, const char *sql, int nargs, Oid *argtypes,
+				 Datum *values, Oid relid, int sum_att)
+{
+	SPIExecuteOptions options;
+	IntoReceiver receiver;
+	int			level;
+	int			rc;
+	int			i;
+
+	memset(&receiver, 0, sizeof(receiver));
+	receiver.pub.receiveSlot = into_receive;
+	receiver.pub.rStartup = into_startup;
+	receiver.pub.rShutdown = into_shutdown;
+	receiver.pub.rDestroy = sum_nothing;
+	receiver.pub.mydest = DestNone;
+	receiver.rel = table_open(relid, RowExclusiveLock);
+	receiver.sum_att = sum_att;
+
+	memset(&options, 0, sizeof(options));
+	options.params = makeParamList(nargs);
+	for (i = 0; i < nargs; i++)
+	{
+		ParamExternData *prm = &options.params->params[i];
+
+		prm->value = values[i];
+		prm->isnull = false;
+		prm->pflags = PARAM_FLAG_CONST;
+		prm->ptype = argtypes[i];
+	}
+	options.dest = (DestReceiver *) &receiver;
+
+	level = begin_run(lv_wants_sorted_groups(plan), true);
+	rc = SPI_execute_plan_extended(plan, &options);
+	end_run(level, rc, sql);
+	table_close(receiver.rel, NoLock);
 	SPI_freeplan(plan);
 	return receiver.sum;
 }

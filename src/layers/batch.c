@@ -438,6 +438,9 @@ lv_recompute_view(LvView *view)
 	char	   *dist_column = NULL;
 	char	   *holes;
 	char	   *partition;
+	char	   *next_prefix = psprintf("INSERT INTO %s ", next);
+	Oid			build_types[] = {INT8OID, INT8OID, INT8OID, INT8MULTIRANGEOID};
+	struct _SPI_plan *into = NULL;
 	LvState		old;
 	instr_time	start;
 	instr_time	elapsed;
@@ -450,6 +453,18 @@ lv_recompute_view(LvView *view)
 	lv_lock_view(view->view_id, LV_LOCK_RECOMPUTE, ExclusiveLock);
 
 	watermark = close_generation(view, &closed_gen, &holes);
+
+	/*
+	 * A local build is its query written into the new partition as CREATE
+	 * TABLE AS writes (lv_spi_exec_into), so that it runs with parallel
+	 * workers where PostgreSQL allows, which it does for no INSERT ...
+	 * SELECT; ATTACH then builds every index.  When the query's columns
+	 * are not the table's, the build inserts into it instead.
+	 */
+	if (!view->distributed &&
+		strncmp(view->batch_sql, next_prefix, strlen(next_prefix)) == 0)
+		into = lv_prepare_into(view->batch_sql + strlen(next_prefix), 4, build_types,
+							   view->batch_table);
 
 	/*
 	 * nobody may create in a storage schema (a name taken there would stop
@@ -481,7 +496,7 @@ lv_recompute_view(LvView *view)
 			lv_spi_exec(psprintf("ALTER TABLE %s REPLICA IDENTITY FULL", target), false, 0);
 			lv_citus_distribute(target, dist_column, view->source);
 		}
-		else
+		else if (into == NULL)
 			partial_indexes(view->batch_table, target);
 		lv_spi_exec(psprintf("ALTER TABLE %s OWNER TO %s", target,
 							 quote_identifier(GetUserNameFromId(view->owner, false))),
@@ -497,7 +512,7 @@ lv_recompute_view(LvView *view)
 	 */
 	{
 		const char *build = view->batch_sql;
-		Oid			types[] = {INT8OID, INT8OID, INT8OID, INT8MULTIRANGEOID};
+		Oid		   *types = build_types;
 		Datum		values[] = {Int64GetDatum(PG_INT64_MIN), Int64GetDatum(watermark),
 			Int64GetDatum(closed_gen),
 		OidInputFunctionCall(F_MULTIRANGE_IN, holes, INT8MULTIRANGEOID, -1)};
@@ -514,14 +529,17 @@ lv_recompute_view(LvView *view)
 			lv_spi_exec(psprintf("SELECT coalesce(sum(nrows), 0)::bigint FROM %s", target), false, 1);
 			rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		}
-		else
+		else if (into != NULL)
 		{
-			/*
-			 * the source rows the batch holds, summed as the rows are
-			 * written instead of by a scan of the partition afterwards
-			 */
-			rows = lv_spi_exec_once_sum(psprintf("%s RETURNING nrows", build), 4, types, values, NULL);
+			/* the source rows the batch holds, summed as they are written */
+			Oid			relid = get_relname_relid(psprintf("v%d_batch_next", view->view_id),
+												  get_namespace_oid(view->data_schema, false));
+
+			rows = lv_spi_exec_into(into, build + strlen(next_prefix), 4, types, values,
+									relid, get_attnum(relid, "nrows"));
 		}
+		else
+			rows = lv_spi_exec_once_sum(psprintf("%s RETURNING nrows", build), 4, types, values, NULL);
 	}
 	insert_marker(target, (int32) closed_gen, dist_column,
 				  dist_column ? get_atttype(view->batch_table, get_attnum(view->batch_table, dist_column)) : InvalidOid);

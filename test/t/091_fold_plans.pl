@@ -104,6 +104,29 @@ unlike($plan, qr/HashAggregate|MixedAggregate/, 'the recompute of an hll view do
 unlike($plan =~ s/^.*?Query Text:[^\n]*\n//sr, qr/\$\d/,
 	'the recompute is planned for its values under plan_cache_mode = force_generic_plan');
 
+# The batch is written as CREATE TABLE AS writes its rows, so that its
+# query runs with parallel workers where PostgreSQL allows (it runs no
+# INSERT ... SELECT in parallel): with a role's settings that make a
+# parallel plan the cheapest, the recompute's plan gathers from workers.
+my $parallel = plans(q{SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET auto_explain.log_analyze = on;
+SELECT lambda_views.recompute('views_by_url');
+SELECT lambda_views.recompute('users_by_url')});
+# (its batch computes count and sum directly: no lambda_views.partial)
+$plan = (grep { /Query Text:[^\n]*pg_catalog\.sum\(/ && /Scan[^\n]* on events/ }
+	  split /NOTICE:  duration: /, $parallel)[0] // '';
+like($plan, qr/Gather/, 'the recompute of a count/sum view gathers from parallel workers');
+like($plan, qr/Workers Launched: [1-9]/, 'its parallel workers ran');
+$plan = source_plan($parallel, $hll);
+like($plan, qr/Gather/, 'the recompute of an hll view gathers from parallel workers');
+unlike($plan, qr/HashAggregate|MixedAggregate/, 'and still aggregates sorted groups');
+is($node->safe_psql('postgres', diff_sql('public.views_by_url',
+	q{SELECT url, count(*) AS views, sum(user_id) AS total FROM public.events GROUP BY url})),
+	'0', 'the count/sum view built in parallel equals its query on the source');
+
 # the real-time tail aggregates the unfolded rows of a read the same way
 $node->safe_psql('postgres', q{
 INSERT INTO events (url, user_id, ts)
