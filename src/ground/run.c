@@ -470,19 +470,48 @@ lv_spi_exec_once_sum(const char *sql, int nargs, Oid *argtypes, Datum *values,
 }
 
 /*
- * What lv_spi_exec_into's query returns is written into a table, as CREATE
- * TABLE AS writes its rows (a bulk insert into a table created in the same
- * transaction), and one bigint column of it summed.
+ * What lv_spi_exec_into's query returns is written into a table, as COPY
+ * FREEZE writes its rows: in batches (table_multi_insert), frozen, so that
+ * each page is all-visible from the start and no reader sets hint bits or
+ * waits for a vacuum to read it by pages.  That is safe for a batch
+ * partition alone: it is created in this transaction, and a reader reads
+ * its rows only once its marker row, inserted as any row is, is visible to
+ * it (batch.c).  One bigint column of the rows is summed.
  */
+#define INTO_BATCH_ROWS 1000
+#define INTO_BATCH_BYTES 65535
+
 typedef struct IntoReceiver
 {
 	DestReceiver pub;
 	Relation	rel;
-	AttrNumber	sum_att;
+	int			sum_att;
 	int64		sum;
 	CommandId	cid;
 	BulkInsertState bistate;
+	TupleTableSlot *slots[INTO_BATCH_ROWS];
+	int			nslots;			/* slots made */
+	int			nbuffered;		/* of which hold rows to write */
+	Size		bytes;
+	MemoryContext cxt;			/* of the buffered rows */
 } IntoReceiver;
+
+#define INTO_OPTIONS (TABLE_INSERT_SKIP_FSM | TABLE_INSERT_FROZEN)
+
+static void
+into_flush(IntoReceiver *r)
+{
+	int			i;
+
+	if (r->nbuffered == 0)
+		return;
+	table_multi_insert(r->rel, r->slots, r->nbuffered, r->cid, INTO_OPTIONS, r->bistate);
+	for (i = 0; i < r->nbuffered; i++)
+		ExecClearTuple(r->slots[i]);
+	r->nbuffered = 0;
+	r->bytes = 0;
+	MemoryContextReset(r->cxt);
+}
 
 static void
 into_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
@@ -492,19 +521,32 @@ into_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	/* before the executor enters parallel mode */
 	r->cid = GetCurrentCommandId(true);
 	r->bistate = GetBulkInsertState();
+	r->cxt = AllocSetContextCreate(CurrentMemoryContext, "lambda_views batch rows",
+								   ALLOCSET_DEFAULT_SIZES);
 }
 
 static bool
 into_receive(TupleTableSlot *slot, DestReceiver *self)
 {
 	IntoReceiver *r = (IntoReceiver *) self;
+	TupleTableSlot *copy;
+	MemoryContext old;
 	bool		isnull;
 	Datum		value = slot_getattr(slot, r->sum_att, &isnull);
 
 	if (!isnull)
 		r->sum += DatumGetInt64(value);
+	if (r->nbuffered == r->nslots)
+		r->slots[r->nslots++] = table_slot_create(r->rel, NULL);
+	copy = r->slots[r->nbuffered++];
 	/* the query's columns are the table's (lv_prepare_into) */
-	table_tuple_insert(r->rel, slot, r->cid, TABLE_INSERT_SKIP_FSM, r->bistate);
+	old = MemoryContextSwitchTo(r->cxt);
+	ExecCopySlot(copy, slot);
+	MemoryContextSwitchTo(old);
+	r->bytes += ((HeapTupleTableSlot *) copy)->tuple ?
+		((HeapTupleTableSlot *) copy)->tuple->t_len : 0;
+	if (r->nbuffered == INTO_BATCH_ROWS || r->bytes >= INTO_BATCH_BYTES)
+		into_flush(r);
 	return true;
 }
 
@@ -512,9 +554,14 @@ static void
 into_shutdown(DestReceiver *self)
 {
 	IntoReceiver *r = (IntoReceiver *) self;
+	int			i;
 
+	into_flush(r);
+	for (i = 0; i < r->nslots; i++)
+		ExecDropSingleTupleTableSlot(r->slots[i]);
 	FreeBulkInsertState(r->bistate);
-	table_finish_bulk_insert(r->rel, TABLE_INSERT_SKIP_FSM);
+	table_finish_bulk_insert(r->rel, INTO_OPTIONS);
+	MemoryContextDelete(r->cxt);
 }
 
 /*
@@ -576,19 +623,19 @@ lv_spi_exec_into(struct _SPI_plan *plan, const char *sql, int nargs, Oid *argtyp
 				 Datum *values, Oid relid, int sum_att)
 {
 	SPIExecuteOptions options;
-	IntoReceiver receiver;
+	IntoReceiver *receiver = palloc0(sizeof(IntoReceiver));
+	int64		sum;
 	int			level;
 	int			rc;
 	int			i;
 
-	memset(&receiver, 0, sizeof(receiver));
-	receiver.pub.receiveSlot = into_receive;
-	receiver.pub.rStartup = into_startup;
-	receiver.pub.rShutdown = into_shutdown;
-	receiver.pub.rDestroy = sum_nothing;
-	receiver.pub.mydest = DestNone;
-	receiver.rel = table_open(relid, RowExclusiveLock);
-	receiver.sum_att = sum_att;
+	receiver->pub.receiveSlot = into_receive;
+	receiver->pub.rStartup = into_startup;
+	receiver->pub.rShutdown = into_shutdown;
+	receiver->pub.rDestroy = sum_nothing;
+	receiver->pub.mydest = DestNone;
+	receiver->rel = table_open(relid, RowExclusiveLock);
+	receiver->sum_att = sum_att;
 
 	memset(&options, 0, sizeof(options));
 	options.params = makeParamList(nargs);
@@ -601,14 +648,16 @@ lv_spi_exec_into(struct _SPI_plan *plan, const char *sql, int nargs, Oid *argtyp
 		prm->pflags = PARAM_FLAG_CONST;
 		prm->ptype = argtypes[i];
 	}
-	options.dest = (DestReceiver *) &receiver;
+	options.dest = (DestReceiver *) receiver;
 
 	level = begin_run(lv_wants_sorted_groups(plan), true);
 	rc = SPI_execute_plan_extended(plan, &options);
 	end_run(level, rc, sql);
-	table_close(receiver.rel, NoLock);
+	table_close(receiver->rel, NoLock);
 	SPI_freeplan(plan);
-	return receiver.sum;
+	sum = receiver->sum;
+	pfree(receiver);
+	return sum;
 }
 
 /* lv_view_locktag fills tag with one of a view's own lock tags. */
