@@ -52,6 +52,7 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -1422,6 +1423,8 @@ typedef struct QuietScanState
 								 * the merged rows */
 	bool		mine;			/* it does */
 	AttrNumber	last_att;		/* the last column the projection reads */
+	SeqScanState *seq;			/* a plain seq scan child, whose table scan
+								 * this node runs itself (quiet_begin) */
 } QuietScanState;
 
 /*
@@ -1592,7 +1595,26 @@ quiet_child_row(QuietScanState *s)
 		return ExecProcNode(s->child);
 	for (;;)
 	{
-		TupleTableSlot *slot = ExecProcNode(s->child);
+		TupleTableSlot *slot;
+
+		if (s->seq != NULL)
+		{
+			/*
+			 * the child's table scan, without its node's layers: it has no
+			 * qual and returns its table's tuples (quiet_plan)
+			 */
+			ScanState  *ss = &s->seq->ss;
+
+			CHECK_FOR_INTERRUPTS();
+			if (ss->ss_currentScanDesc == NULL)
+				ss->ss_currentScanDesc = table_beginscan(ss->ss_currentRelation,
+														 ss->ps.state->es_snapshot, 0, NULL);
+			slot = ss->ss_ScanTupleSlot;
+			if (!table_scan_getnextslot(ss->ss_currentScanDesc, ForwardScanDirection, slot))
+				ExecClearTuple(slot);
+		}
+		else
+			slot = ExecProcNode(s->child);
 
 		if (TupIsNull(slot))
 			return ps->ps_ProjInfo ? ExecClearTuple(ps->ps_ResultTupleSlot) : slot;
@@ -1677,8 +1699,19 @@ quiet_begin(CustomScanState *node, EState *estate, int eflags)
 		node->custom_ps = list_make1(s->child);
 		if (s->target.nrows > 0)
 		{
+			Plan	   *child = linitial(cs->custom_plans);
+
 			s->last_att = last_att(cs->scan.plan.targetlist, cs->scan.scanrelid,
 								   RelationGetDescr(node->ss.ss_currentRelation));
+			/*
+			 * a full scan of the partition: its table scan runs here,
+			 * unless something must see the child run (EXPLAIN ANALYZE, a
+			 * recheck of a concurrent update)
+			 */
+			if (IsA(child, SeqScan) && child->qual == NIL && !child->parallel_aware &&
+				node->ss.ps.instrument == NULL && estate->es_epq_active == NULL &&
+				ScanDirectionIsForward(estate->es_direction))
+				s->seq = (SeqScanState *) s->child;
 			node->ss.ps.ExecProcNode = quiet_skip_marker;
 			if (node->ss.ps.ps_ProjInfo == NULL)
 				node->ss.ps.resultopsfixed = false;
