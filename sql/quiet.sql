@@ -231,6 +231,28 @@ RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 DROP FUNCTION plan_shape;
 
+-- a full scan rescanned (the inner side of a nested loop, not
+-- materialized): each rescan reads the partition again, the marker skipped
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+SET enable_material = off;
+SET enable_indexscan = off;
+SET enable_bitmapscan = off;
+SELECT read_kind($$SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN clicks_daily d ON d.url = v.url$$);
+SELECT count(*) AS differing_rows FROM (
+  (SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN clicks_daily d ON d.url = v.url
+   EXCEPT ALL
+   SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN (:q) d ON d.url = v.url)
+  UNION ALL
+  (SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN (:q) d ON d.url = v.url
+   EXCEPT ALL
+   SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN clicks_daily d ON d.url = v.url)) x;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+RESET enable_material;
+RESET enable_indexscan;
+RESET enable_bitmapscan;
+
 -- a quiet read skips the batch's marker row (NULL keys, NULL nrows), also
 -- where a key IS NULL: a view with a NULL group
 CREATE TABLE taps (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, board text, v int);
