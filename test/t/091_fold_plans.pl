@@ -88,6 +88,10 @@ $plan = source_plan(plans(q{SELECT lambda_views.fold('views_by_url')}),
 	'pg_catalog.sum(bigint)');
 like($plan, qr/HashAggregate/,
 	'a view of small states (count, sum) keeps the planner\'s hash aggregation');
+like($plan, qr/Sort Key: d(?:_\d+)?\.k1/,
+	'its fold writes the groups in key order');
+unlike(source_plan($fold, $hll), qr/Sort Key: d(?:_\d+)?\./,
+	'the hll view\'s fold does not sort its groups again');
 
 $node->safe_psql('postgres', q{
 INSERT INTO events (url, user_id, ts)
