@@ -225,6 +225,20 @@ ROLLBACK;
 -- the whole view, read in parallel and compared row by row
 SELECT read_kind('SELECT * FROM clicks_daily');
 SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
+-- an expression of the view's side of an outer join, read in parallel: it
+-- is computed at the scan, so unmatched rows keep NULL
+SELECT count(*) AS differing_rows FROM (
+  (SELECT t.url, s.f FROM (SELECT '/c/' || g AS url FROM generate_series(1, 300) g) t
+     LEFT JOIN (SELECT url, coalesce(n, 0) AS f FROM clicks_daily) s USING (url)
+   EXCEPT ALL
+   SELECT t.url, s.f FROM (SELECT '/c/' || g AS url FROM generate_series(1, 300) g) t
+     LEFT JOIN (SELECT url, coalesce(n, 0) AS f FROM (:q) q) s USING (url))
+  UNION ALL
+  (SELECT t.url, s.f FROM (SELECT '/c/' || g AS url FROM generate_series(1, 300) g) t
+     LEFT JOIN (SELECT url, coalesce(n, 0) AS f FROM (:q) q) s USING (url)
+   EXCEPT ALL
+   SELECT t.url, s.f FROM (SELECT '/c/' || g AS url FROM generate_series(1, 300) g) t
+     LEFT JOIN (SELECT url, coalesce(n, 0) AS f FROM clicks_daily) s USING (url))) x;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;

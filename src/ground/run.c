@@ -493,7 +493,7 @@ typedef struct IntoReceiver
 	int			nslots;			/* slots made */
 	int			nbuffered;		/* of which hold rows to write */
 	Size		bytes;
-	MemoryContext cxt;			/* of the buffered rows */
+	MemoryContext cxt;			/* what a flush allocates */
 } IntoReceiver;
 
 #define INTO_OPTIONS (TABLE_INSERT_SKIP_FSM | TABLE_INSERT_FROZEN)
@@ -503,9 +503,14 @@ into_flush(IntoReceiver *r)
 {
 	int			i;
 
+	MemoryContext old;
+
 	if (r->nbuffered == 0)
 		return;
+	/* what the insertion allocates (tuples toasted, their array) goes too */
+	old = MemoryContextSwitchTo(r->cxt);
 	table_multi_insert(r->rel, r->slots, r->nbuffered, r->cid, INTO_OPTIONS, r->bistate);
+	MemoryContextSwitchTo(old);
 	for (i = 0; i < r->nbuffered; i++)
 		ExecClearTuple(r->slots[i]);
 	r->nbuffered = 0;
@@ -530,7 +535,6 @@ into_receive(TupleTableSlot *slot, DestReceiver *self)
 {
 	IntoReceiver *r = (IntoReceiver *) self;
 	TupleTableSlot *copy;
-	MemoryContext old;
 	bool		isnull;
 	Datum		value = slot_getattr(slot, r->sum_att, &isnull);
 
@@ -539,10 +543,12 @@ into_receive(TupleTableSlot *slot, DestReceiver *self)
 	if (r->nbuffered == r->nslots)
 		r->slots[r->nslots++] = table_slot_create(r->rel, NULL);
 	copy = r->slots[r->nbuffered++];
-	/* the query's columns are the table's (lv_prepare_into) */
-	old = MemoryContextSwitchTo(r->cxt);
+	/*
+	 * the query's columns are the table's (lv_prepare_into: it checks them
+	 * against the batch table, whose LIKE the new partition is); the copy
+	 * lives in the slot's memory until the flush clears it
+	 */
 	ExecCopySlot(copy, slot);
-	MemoryContextSwitchTo(old);
 	r->bytes += ((HeapTupleTableSlot *) copy)->tuple ?
 		((HeapTupleTableSlot *) copy)->tuple->t_len : 0;
 	if (r->nbuffered == INTO_BATCH_ROWS || r->bytes >= INTO_BATCH_BYTES)

@@ -1212,8 +1212,8 @@ quiet_path(RelOptInfo *rel, Path *child, List *target)
 	cp->path.pathtarget = rel->reltarget;
 	cp->path.param_info = NULL;
 	/* parallel aware: the leader's decision reaches the workers (DSM) */
-	cp->path.parallel_aware = child->parallel_aware;
-	cp->path.parallel_safe = child->parallel_aware;
+	cp->path.parallel_aware = child->parallel_aware && child->parallel_safe;
+	cp->path.parallel_safe = cp->path.parallel_aware;
 	cp->path.parallel_workers = child->parallel_workers;
 	cp->path.rows = child->rows;
 	/* the check in the executor: one index probe */
@@ -1284,7 +1284,7 @@ lv_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	{
 		Path	   *p = lfirst(lc);
 
-		if (p->param_info == NULL &&
+		if (p->param_info == NULL && p->parallel_aware && p->parallel_safe &&
 			(p->pathtype == T_SeqScan || p->pathtype == T_IndexScan ||
 			 p->pathtype == T_BitmapHeapScan))
 			partial = lappend(partial, p);
@@ -1311,11 +1311,22 @@ lv_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		 */
 		PathTarget *physical = create_pathtarget(root, build_physical_tlist(root, rel));
 
+		/*
+		 * only when the scan computes nothing but columns: a placeholder
+		 * (an expression of an outer join's nullable side) must be computed
+		 * here, not above
+		 */
+		foreach(lc, rel->reltarget->exprs)
+		{
+			if (!IsA(lfirst(lc), Var))
+				physical = NULL;
+		}
 		foreach(lc, partial)
 		{
 			Path	   *p = quiet_path(rel, lfirst(lc), target);
 
-			p->pathtarget = physical;
+			if (physical != NULL)
+				p->pathtarget = physical;
 			add_partial_path(rel, p);
 		}
 	}
@@ -1572,10 +1583,10 @@ is_marker(TupleTableSlot *slot, AttrNumber nrows)
 		HeapTupleHeader td = ((HeapTupleTableSlot *) slot)->tuple->t_data;
 
 		/* a batch row has every column; nrows has no default */
-		if (!(td->t_infomask & HEAP_HASNULL))
-			return false;
 		if (nrows > HeapTupleHeaderGetNatts(td))
 			return true;
+		if (!(td->t_infomask & HEAP_HASNULL))
+			return false;
 		return att_isnull(nrows - 1, td->t_bits);
 	}
 	return slot_attisnull(slot, nrows);
@@ -1709,8 +1720,7 @@ quiet_begin(CustomScanState *node, EState *estate, int eflags)
 			 * recheck of a concurrent update)
 			 */
 			if (IsA(child, SeqScan) && child->qual == NIL && !child->parallel_aware &&
-				node->ss.ps.instrument == NULL && estate->es_epq_active == NULL &&
-				ScanDirectionIsForward(estate->es_direction))
+				estate->es_instrument == 0 && estate->es_epq_active == NULL)
 				s->seq = (SeqScanState *) s->child;
 			node->ss.ps.ExecProcNode = quiet_skip_marker;
 			if (node->ss.ps.ps_ProjInfo == NULL)
