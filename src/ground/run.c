@@ -396,6 +396,25 @@ lv_spi_exec_once(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	return rc;
 }
 
+/* const_params: the values of a statement's $n, as SPIExecuteOptions take them */
+static ParamListInfo
+const_params(int nargs, Oid *argtypes, Datum *values, const char *nulls)
+{
+	ParamListInfo params = makeParamList(nargs);
+	int			i;
+
+	for (i = 0; i < nargs; i++)
+	{
+		ParamExternData *prm = &params->params[i];
+
+		prm->value = values[i];
+		prm->isnull = nulls != NULL && nulls[i] == 'n';
+		prm->pflags = PARAM_FLAG_CONST;
+		prm->ptype = argtypes[i];
+	}
+	return params;
+}
+
 /* what lv_spi_exec_once_sum's statement returns goes here: the sum of a column */
 typedef struct SumReceiver
 {
@@ -440,7 +459,6 @@ lv_spi_exec_once_sum(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	SumReceiver receiver;
 	int			level;
 	int			rc;
-	int			i;
 
 	memset(&receiver, 0, sizeof(receiver));
 	receiver.pub.receiveSlot = sum_receive;
@@ -450,16 +468,7 @@ lv_spi_exec_once_sum(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	receiver.pub.mydest = DestNone;
 
 	memset(&options, 0, sizeof(options));
-	options.params = makeParamList(nargs);
-	for (i = 0; i < nargs; i++)
-	{
-		ParamExternData *prm = &options.params->params[i];
-
-		prm->value = values[i];
-		prm->isnull = nulls != NULL && nulls[i] == 'n';
-		prm->pflags = PARAM_FLAG_CONST;
-		prm->ptype = argtypes[i];
-	}
+	options.params = const_params(nargs, argtypes, values, nulls);
 	options.dest = (DestReceiver *) &receiver;
 
 	level = begin_run(lv_wants_sorted_groups(plan), true);
@@ -502,7 +511,6 @@ static void
 into_flush(IntoReceiver *r)
 {
 	int			i;
-
 	MemoryContext old;
 
 	if (r->nbuffered == 0)
@@ -633,7 +641,6 @@ lv_spi_exec_into(struct _SPI_plan *plan, const char *sql, int nargs, Oid *argtyp
 	int64		sum;
 	int			level;
 	int			rc;
-	int			i;
 
 	receiver->pub.receiveSlot = into_receive;
 	receiver->pub.rStartup = into_startup;
@@ -644,16 +651,7 @@ lv_spi_exec_into(struct _SPI_plan *plan, const char *sql, int nargs, Oid *argtyp
 	receiver->sum_att = sum_att;
 
 	memset(&options, 0, sizeof(options));
-	options.params = makeParamList(nargs);
-	for (i = 0; i < nargs; i++)
-	{
-		ParamExternData *prm = &options.params->params[i];
-
-		prm->value = values[i];
-		prm->isnull = false;
-		prm->pflags = PARAM_FLAG_CONST;
-		prm->ptype = argtypes[i];
-	}
+	options.params = const_params(nargs, argtypes, values, NULL);
 	options.dest = (DestReceiver *) receiver;
 
 	level = begin_run(lv_wants_sorted_groups(plan), true);

@@ -1566,13 +1566,6 @@ invalidate_view_plans(Oid view_relid)
 	LocalExecuteInvalidationMessage(&msg);
 }
 
-/* a quiet read: the child's rows, with no layer of its own */
-static TupleTableSlot *
-quiet_passthrough(PlanState *ps)
-{
-	return ExecProcNode(((QuietScanState *) ps)->child);
-}
-
 /* is_marker: whether the child's row is the partition's marker */
 static inline bool
 is_marker(TupleTableSlot *slot, AttrNumber nrows)
@@ -1645,8 +1638,9 @@ quiet_child_row(QuietScanState *s)
 	}
 }
 
+/* a quiet read: the child's rows (quiet_child_row) */
 static TupleTableSlot *
-quiet_skip_marker(PlanState *ps)
+quiet_exec_quiet(PlanState *ps)
 {
 	return quiet_child_row((QuietScanState *) ps);
 }
@@ -1670,68 +1664,59 @@ quiet_begin(CustomScanState *node, EState *estate, int eflags)
 {
 	QuietScanState *s = (QuietScanState *) node;
 	CustomScan *cs = (CustomScan *) node->ss.ps.plan;
+	bool		parallel = cs->scan.plan.parallel_aware;
 	ListCell   *lc;
 
-	if (cs->scan.plan.parallel_aware)
-	{
-		/*
-		 * a parallel read: every participant has the child (its share of
-		 * the parallel scan is set up with the plan's), and only the leader
-		 * decides (quiet_initialize_worker tells the workers)
-		 */
-		s->child = ExecInitNode(linitial(cs->custom_plans), estate, eflags);
-		node->custom_ps = list_make1(s->child);
-		s->last_att = last_att(cs->scan.plan.targetlist, cs->scan.scanrelid,
-							   RelationGetDescr(node->ss.ss_currentRelation));
-		s->quiet = IsParallelWorker() || (eflags & EXEC_FLAG_EXPLAIN_ONLY) ||
-			(load_catalog() &&
-			 view_is_quiet(&s->target, estate->es_snapshot, &s->target.gen, false));
-		s->qual = ExecInitQual(cs->custom_exprs, &node->ss.ps);
-		node->ss.ps.ExecProcNode = quiet_parallel_exec;
-		node->ss.ps.resultopsfixed = false;
-		if (!s->quiet)
-		{
-			/*
-			 * no quals pushed: the rows go to the workers once, at the
-			 * first scan, whatever executor parameters do later
-			 */
-			invalidate_view_plans(s->target.view_relid);
-		}
-		return;
-	}
-	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+	/*
+	 * only the leader of a parallel read decides (quiet_initialize_worker
+	 * tells the workers)
+	 */
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) || (parallel && IsParallelWorker()))
 		s->quiet = true;
 	else
 		s->quiet = load_catalog() &&
 			view_is_quiet(&s->target, estate->es_snapshot, &s->target.gen, false);
-	if (s->quiet)
-	{
-		s->child = ExecInitNode(linitial(cs->custom_plans), estate, eflags);
-		node->custom_ps = list_make1(s->child);
-		if (s->target.nrows > 0)
-		{
-			Plan	   *child = linitial(cs->custom_plans);
 
-			s->last_att = last_att(cs->scan.plan.targetlist, cs->scan.scanrelid,
-								   RelationGetDescr(node->ss.ss_currentRelation));
-			/*
-			 * a full scan of the partition: its table scan runs here,
-			 * unless something must see the child run (EXPLAIN ANALYZE, a
-			 * recheck of a concurrent update)
-			 */
-			if (IsA(child, SeqScan) && child->qual == NIL && !child->parallel_aware &&
-				estate->es_instrument == 0 && estate->es_epq_active == NULL)
-				s->seq = (SeqScanState *) s->child;
-			node->ss.ps.ExecProcNode = quiet_skip_marker;
-			if (node->ss.ps.ps_ProjInfo == NULL)
-				node->ss.ps.resultopsfixed = false;
-			return;
-		}
-		/* the child's rows go up as they are, in whatever slot it has */
-		node->ss.ps.ExecProcNode = quiet_passthrough;
-		node->ss.ps.resultopsfixed = false;
+	/*
+	 * the child: for a quiet read, and in every participant of a parallel
+	 * one (its share of the parallel scan is set up with the plan's)
+	 */
+	if (s->quiet || parallel)
+	{
+		Plan	   *child = linitial(cs->custom_plans);
+
+		s->child = ExecInitNode(child, estate, eflags);
+		node->custom_ps = list_make1(s->child);
+		s->last_att = last_att(cs->scan.plan.targetlist, cs->scan.scanrelid,
+							   RelationGetDescr(node->ss.ss_currentRelation));
+
+		/*
+		 * a full scan of the partition: its table scan runs here, unless
+		 * something must see the child run (EXPLAIN ANALYZE, a recheck of
+		 * a concurrent update)
+		 */
+		if (s->target.nrows > 0 && IsA(child, SeqScan) && child->qual == NIL &&
+			!child->parallel_aware && estate->es_instrument == 0 &&
+			estate->es_epq_active == NULL)
+			s->seq = (SeqScanState *) s->child;
+		node->ss.ps.ExecProcNode = parallel ? quiet_parallel_exec : quiet_exec_quiet;
+		/* the child's rows may go up as they are, in whatever slot it has */
+		if (parallel || s->target.nrows == 0 || node->ss.ps.ps_ProjInfo == NULL)
+			node->ss.ps.resultopsfixed = false;
+	}
+	if (parallel)
+	{
+		s->qual = ExecInitQual(cs->custom_exprs, &node->ss.ps);
+		/*
+		 * no quals pushed: the rows go to the workers once, at the first
+		 * scan, whatever executor parameters do later
+		 */
+		if (!s->quiet)
+			invalidate_view_plans(s->target.view_relid);
 		return;
 	}
+	if (s->quiet)
+		return;
 	s->qual = ExecInitQual(cs->custom_exprs, &node->ss.ps);
 	foreach(lc, cs->custom_exprs)
 	{
@@ -1900,21 +1885,28 @@ fetch_merged(QuietScanState *s)
 	SetUserIdAndSecContext(saved_user, saved_sec);
 }
 
+/* ensure_merged reads the merged rows once, for the query's lifetime */
+static void
+ensure_merged(QuietScanState *s)
+{
+	if (!s->fetched)
+	{
+		MemoryContext old = MemoryContextSwitchTo(s->css.ss.ps.state->es_query_cxt);
+
+		fetch_merged(s);
+		MemoryContextSwitchTo(old);
+	}
+}
+
 static TupleTableSlot *
 quiet_next(ScanState *ss)
 {
 	QuietScanState *s = (QuietScanState *) ss;
 	TupleTableSlot *slot;
 
-	/* a quiet read never comes here: quiet_passthrough */
+	/* a quiet read never comes here: quiet_exec_quiet */
 	Assert(!s->quiet);
-	if (!s->fetched)
-	{
-		MemoryContext old = MemoryContextSwitchTo(ss->ps.state->es_query_cxt);
-
-		fetch_merged(s);
-		MemoryContextSwitchTo(old);
-	}
+	ensure_merged(s);
 	slot = ss->ss_ScanTupleSlot;
 	while (s->pos < s->nrows)
 	{
@@ -1965,19 +1957,6 @@ quiet_parallel_exec(PlanState *ps)
 	return ExecScan(&s->css.ss, quiet_next, quiet_recheck);
 }
 
-/* the leader's merged rows, read once for the workers */
-static void
-fetch_for_workers(QuietScanState *s)
-{
-	if (!s->fetched)
-	{
-		MemoryContext old = MemoryContextSwitchTo(s->css.ss.ps.state->es_query_cxt);
-
-		fetch_merged(s);
-		MemoryContextSwitchTo(old);
-	}
-}
-
 static Size
 quiet_estimate_dsm(CustomScanState *node, ParallelContext *pcxt)
 {
@@ -1987,7 +1966,7 @@ quiet_estimate_dsm(CustomScanState *node, ParallelContext *pcxt)
 
 	if (s->quiet)
 		return size;
-	fetch_for_workers(s);
+	ensure_merged(s);
 	for (i = 0; i < s->nrows; i++)
 		size = add_size(size, MAXALIGN(sizeof(uint32)) + MAXALIGN(s->rows[i]->t_len));
 	return size;
