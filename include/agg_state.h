@@ -20,6 +20,12 @@
 #define LV_STATE_IDENT_LEN		8
 #define LV_STATE_HEADER_LEN		(1 + LV_STATE_IDENT_LEN)
 
+/*
+ * The first block of a context that deserializes and combines internal
+ * states one pair at a time, kept across resets (hll's state is 128 kB).
+ */
+#define LV_STATE_WORK_SIZE		(1024 * 1024)
+
 /* Everything needed to run one aggregate's support functions. */
 typedef struct LvAggInfo
 {
@@ -48,6 +54,7 @@ typedef struct LvAggInfo
 	FunctionCallInfo combinecall;
 	FunctionCallInfo finalcall;
 	MemoryContext mcxt;
+	MemoryContext workcxt;		/* lv_state_workcxt, made on first use */
 } LvAggInfo;
 
 /* A transition value being built. */
@@ -59,6 +66,9 @@ typedef struct LvTransValue
 
 extern LvAggInfo *lv_agg_info(Oid aggfnoid, Oid *argtypes, int nargs,
 							  Oid collation, MemoryContext mcxt);
+extern MemoryContext lv_state_work_context(LvAggInfo *info,
+										   MemoryContext parent);
+extern MemoryContext lv_state_workcxt(LvAggInfo *info);
 extern void lv_trans_init(LvAggInfo *info, LvTransValue *tv,
 						  MemoryContext aggcontext);
 extern void lv_trans_advance(LvAggInfo *info, LvTransValue *tv,

@@ -239,6 +239,22 @@ SELECT count(*) AS differing_rows FROM (
    EXCEPT ALL
    SELECT t.url, s.f FROM (SELECT '/c/' || g AS url FROM generate_series(1, 300) g) t
      LEFT JOIN (SELECT url, coalesce(n, 0) AS f FROM clicks_daily) s USING (url))) x;
+-- a view without HAVING: its partition's parallel scan has no qual, so
+-- each participant runs its share of the parallel table scan itself; with
+-- and without the leader, every batch row comes up once
+SELECT lambda_views.create_view('clicks_by_url',
+  $$SELECT url, count(*) AS n FROM clicks GROUP BY url$$, initial_batch => true) > 0 AS created;
+\set qu 'SELECT url, count(*) AS n FROM clicks GROUP BY url'
+SELECT lambda_views.fold('clicks_by_url') >= 0 AS folded, lambda_views.recompute('clicks_by_url') > 0 AS recomputed;
+SELECT plan_shape('SELECT count(*), sum(n) FROM clicks_by_url');
+SELECT read_kind('SELECT count(*), sum(n) FROM clicks_by_url');
+SELECT (SELECT (count(*), sum(n)) FROM clicks_by_url) = (SELECT (count(*), sum(n)) FROM (:qu) q) AS same_as_query;
+BEGIN;
+SET LOCAL parallel_leader_participation = off;
+SELECT (SELECT (count(*), sum(n)) FROM clicks_by_url) = (SELECT (count(*), sum(n)) FROM (:qu) q) AS same_as_query;
+ROLLBACK;
+SELECT lv_diff('clicks_by_url', :'qu') AS differing_rows;
+SELECT lambda_views.drop_view('clicks_by_url');
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;

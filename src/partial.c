@@ -323,8 +323,14 @@ merge_combine_stored(LvMergeState *state, struct varlena *stored, bool from_batc
 	Datum		value;
 	bool		isnull;
 
-	/* a state that is there is checked and read either way */
-	lv_trans_deserialize(state->info, stored, context, aggcontext,
+	/*
+	 * A state that is there is checked and read either way, into a context
+	 * reset once it is combined (nodeAgg deserializes into its per-input
+	 * context too: combine functions copy what they keep).
+	 */
+	MemoryContext workcxt = lv_state_workcxt(state->info);
+
+	lv_trans_deserialize(state->info, stored, context, workcxt,
 						 &value, &isnull);
 	if (from_batch && state->info->state_is_final)
 	{
@@ -334,6 +340,7 @@ merge_combine_stored(LvMergeState *state, struct varlena *stored, bool from_batc
 	}
 	lv_trans_combine(state->info, &state->tv, value, isnull, context,
 					 aggcontext);
+	MemoryContextReset(workcxt);
 }
 
 /*
@@ -462,9 +469,9 @@ scalar_cache(FunctionCallInfo fcinfo, Oid aggfnoid)
 	get_func_signature(aggfnoid, &argtypes, &nargs);
 	cache->info = lv_agg_info(aggfnoid, argtypes, nargs, PG_GET_COLLATION(),
 							  fcinfo->flinfo->fn_mcxt);
-	cache->workcxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt,
-										   "lambda_views scalar state",
-										   ALLOCSET_DEFAULT_SIZES);
+
+	cache->workcxt = lv_state_work_context(cache->info,
+											fcinfo->flinfo->fn_mcxt);
 	cache->aggcontext = lv_standalone_agg_context(fcinfo->flinfo->fn_mcxt,
 												   cache->workcxt);
 	fcinfo->flinfo->fn_extra = cache;

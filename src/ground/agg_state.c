@@ -350,6 +350,35 @@ store_trans_value(LvAggInfo *info, LvTransValue *tv, Datum newval,
 }
 
 /*
+ * lv_state_work_context makes a context for deserializing and combining
+ * stored states one at a time, reset after each.  An internal state's
+ * deserialize function may allocate its state in one piece beyond the
+ * chunk limit of an allocation set (hll's is 128 kB), which an allocation
+ * set takes from malloc and hands back on every reset: per stored row, heap
+ * growth and trimming that cost more than the combine.  A generation
+ * context keeps its first block across resets, so such states come from it.
+ */
+MemoryContext
+lv_state_work_context(LvAggInfo *info, MemoryContext parent)
+{
+	if (info->transtype == INTERNALOID)
+		return GenerationContextCreate(parent, "lambda_views state work",
+									   LV_STATE_WORK_SIZE, LV_STATE_WORK_SIZE,
+									   8 * LV_STATE_WORK_SIZE);
+	return AllocSetContextCreate(parent, "lambda_views state work",
+								 ALLOCSET_DEFAULT_SIZES);
+}
+
+/* lv_state_workcxt returns info's own work context, made on first use. */
+MemoryContext
+lv_state_workcxt(LvAggInfo *info)
+{
+	if (info->workcxt == NULL)
+		info->workcxt = lv_state_work_context(info, info->mcxt);
+	return info->workcxt;
+}
+
+/*
  * lv_trans_advance feeds one row of arguments to the transition function,
  * with the executor's rules for strict transition functions.
  */

@@ -1693,10 +1693,12 @@ quiet_begin(CustomScanState *node, EState *estate, int eflags)
 		/*
 		 * a full scan of the partition: its table scan runs here, unless
 		 * something must see the child run (EXPLAIN ANALYZE, a recheck of
-		 * a concurrent update)
+		 * a concurrent update).  A parallel one is its share of the
+		 * parallel table scan, which the child's DSM callbacks set up
+		 * (custom_ps), as the child would run it.
 		 */
 		if (s->target.nrows > 0 && IsA(child, SeqScan) && child->qual == NIL &&
-			!child->parallel_aware && estate->es_instrument == 0 &&
+			estate->es_instrument == 0 &&
 			estate->es_epq_active == NULL)
 			s->seq = (SeqScanState *) s->child;
 		node->ss.ps.ExecProcNode = parallel ? quiet_parallel_exec : quiet_exec_quiet;
