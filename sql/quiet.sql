@@ -255,6 +255,64 @@ SELECT (SELECT (count(*), sum(n)) FROM clicks_by_url) = (SELECT (count(*), sum(n
 ROLLBACK;
 SELECT lv_diff('clicks_by_url', :'qu') AS differing_rows;
 SELECT lambda_views.drop_view('clicks_by_url');
+
+-- a read planned quiet that finds the view not quiet sends the merged rows
+-- through a tuplestore (one process) or a shared one (parallel), which keep
+-- at most work_mem in memory: reading 40000 groups of 200-byte keys (about
+-- 10 MB of rows) grows the backend's memory by less than 4 MB
+CREATE TABLE wide (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, k text NOT NULL);
+INSERT INTO wide (k) SELECT repeat(md5(i::text), 6) || i FROM generate_series(1, 40000) i;
+SELECT lambda_views.create_view('wide_keys', $$SELECT k, count(*) AS n FROM wide GROUP BY k$$,
+  initial_batch => true) > 0 AS created;
+SELECT lambda_views.fold('wide_keys') >= 0 AS folded, lambda_views.recompute('wide_keys') > 0 AS recomputed;
+SET work_mem = '1MB';
+CREATE FUNCTION backend_bytes() RETURNS bigint LANGUAGE sql PARALLEL RESTRICTED
+  AS $$SELECT sum(used_bytes)::bigint FROM pg_backend_memory_contexts$$;
+-- the backend's memory, measured on some rows as they come up from the scan
+-- (above the Gather of a parallel read)
+PREPARE wide_read AS
+  SELECT count(*) AS groups, max(m) AS peak FROM (
+    SELECT CASE WHEN right(v.k, 3) = '000' THEN (SELECT backend_bytes() WHERE v.k IS NOT NULL) END AS m
+      FROM wide_keys v) x;
+\set requiet_wide 'SELECT lambda_views.fold(''wide_keys'') >= 0 AS folded, lambda_views.recompute(''wide_keys'') > 0 AS recomputed'
+-- one process: planned quiet, read merged
+SET max_parallel_workers_per_gather = 0;
+:requiet_wide;
+SELECT plan_shape('EXECUTE wide_read');
+BEGIN;
+INSERT INTO wide (k) VALUES ('own row');
+SELECT backend_bytes() AS base \gset
+EXECUTE wide_read \gset wide_
+SELECT :wide_groups AS groups, :wide_peak - :base < 4 * 1024 * 1024 AS bounded;
+ROLLBACK;
+-- (the same again, to see what that read was: merged)
+:requiet_wide;
+SELECT count(*) > 0 AS planned FROM plan_shape('EXECUTE wide_read');
+BEGIN;
+INSERT INTO wide (k) VALUES ('own row');
+SELECT read_kind('EXECUTE wide_read');
+ROLLBACK;
+-- parallel: the same
+SET max_parallel_workers_per_gather = 2;
+:requiet_wide;
+SELECT plan_shape('EXECUTE wide_read');
+BEGIN;
+INSERT INTO wide (k) VALUES ('own row');
+SELECT backend_bytes() AS base \gset
+EXECUTE wide_read \gset wide_
+SELECT :wide_groups AS groups, :wide_peak - :base < 4 * 1024 * 1024 AS bounded;
+ROLLBACK;
+:requiet_wide;
+SELECT count(*) > 0 AS planned FROM plan_shape('EXECUTE wide_read');
+BEGIN;
+INSERT INTO wide (k) VALUES ('own row');
+SELECT read_kind('EXECUTE wide_read');
+ROLLBACK;
+DEALLOCATE wide_read;
+RESET work_mem;
+DROP FUNCTION backend_bytes;
+SELECT lambda_views.drop_view('wide_keys');
+DROP TABLE wide;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;

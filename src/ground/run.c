@@ -415,6 +415,23 @@ const_params(int nargs, Oid *argtypes, Datum *values, const char *nulls)
 	return params;
 }
 
+/*
+ * lv_spi_exec_dest runs a read-only statement in the active snapshot and
+ * sends its rows to dest as they come (SPI keeps none of them).
+ */
+int
+lv_spi_exec_dest(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				 const char *nulls, DestReceiver *dest)
+{
+	SPIExecuteOptions options;
+
+	memset(&options, 0, sizeof(options));
+	options.params = const_params(nargs, argtypes, values, nulls);
+	options.read_only = true;
+	options.dest = dest;
+	return SPI_execute_extended(sql, &options);
+}
+
 /* what lv_spi_exec_once_sum's statement returns goes here: the sum of a column */
 typedef struct SumReceiver
 {

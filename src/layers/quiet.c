@@ -29,15 +29,17 @@
  *	  snapshot, a cached plan, rows beyond the watermark, the reader's own
  *	  inserts): the merged query runs instead, in the same snapshot, as the
  *	  view's owner, with the quals on group keys it can take and every qual
- *	  of the scan checked on its rows; cached plans that use the view are
- *	  invalidated in this backend, so the next execution is planned against
- *	  the merged view again.
+ *	  of the scan checked on its rows, which pass through a tuplestore
+ *	  (work_mem in memory, the rest in a temporary file); cached plans that
+ *	  use the view are invalidated in this backend, so the next execution
+ *	  is planned against the merged view again.
  *
  * A parallel plan wraps the partition's parallel scan the same way, in each
  * participant.  The leader alone checks the view and tells the workers
  * (shared memory of the parallel query); when the view is not quiet there,
- * the leader reads the merged rows and the first participant to ask
- * returns them, so they appear once whoever takes part.
+ * the leader writes the merged rows into a shared tuplestore (in files,
+ * as a parallel hash join keeps its batches) and the first participant to
+ * ask returns them, so they appear once whoever takes part.
  *
  * Either way the rows are those of the view's query in the reader's
  * snapshot.  The state row is read in the snapshot straight from its
@@ -81,7 +83,9 @@
 #include "parser/parse_func.h"
 #include "parser/parsetree.h"
 #include "rewrite/prs2lock.h"
+#include "storage/dsm.h"
 #include "storage/lmgr.h"
+#include "storage/sharedfileset.h"
 #include "storage/sinval.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -91,8 +95,10 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
+#include "utils/sharedtuplestore.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/tuplestore.h"
 #include "utils/typcache.h"
 
 #include "lambda_views.h"
@@ -1425,11 +1431,12 @@ typedef struct QuietScanState
 	ExprState  *qual;
 	List	   *pushed;
 	bool		fetched;
-	HeapTuple  *rows;
-	uint64		nrows;
-	uint64		pos;
+	Tuplestorestate *store;		/* a one-process read's merged rows */
+	TupleTableSlot *mslot;		/* reads them */
 	/* a parallel read (plan parallel_aware) */
 	struct QuietShared *shared;
+	SharedTuplestoreAccessor *sts;	/* its merged rows, when not quiet */
+	bool		sts_reading;	/* this participant began reading them */
 	bool		claimed;		/* checked whether this participant reads
 								 * the merged rows */
 	bool		mine;			/* it does */
@@ -1441,16 +1448,23 @@ typedef struct QuietScanState
 /*
  * What a parallel read's leader tells its workers: whether the view is
  * quiet, and if it is not, the merged rows, which one participant (the
- * first to claim them) returns; the others return none.
+ * first to claim them) returns; the others return none.  The rows are in
+ * a shared tuplestore, whose files hold what does not fit in memory, as a
+ * parallel hash join keeps its batches; shared memory holds only its
+ * bookkeeping, whatever the size of the view.
  */
 typedef struct QuietShared
 {
 	bool		quiet;
 	pg_atomic_uint32 claimed;
-	uint64		ntuples;
-	char		data[FLEXIBLE_ARRAY_MEMBER];	/* per row: uint32 length, then
-												 * the tuple, MAXALIGNed */
+	dsm_handle	seg;			/* the parallel query's segment */
+	SharedFileSet fileset;		/* the merged rows' files */
+	/* then, when not quiet, the SharedTuplestore (quiet_sts) */
 } QuietShared;
+
+#define QUIET_SHARED_SIZE MAXALIGN(sizeof(QuietShared))
+#define quiet_sts(shared) \
+	((SharedTuplestore *) ((char *) (shared) + QUIET_SHARED_SIZE))
 
 static const CustomExecMethods quiet_exec_methods;
 static TupleTableSlot *quiet_parallel_exec(PlanState *ps);
@@ -1770,17 +1784,103 @@ merged_sql(Oid view_relid)
 }
 
 /*
- * fetch_merged reads the view's merged rows that the pushed quals select,
- * in the executor's snapshot, as the view's owner, into rows shaped like
- * the partition's (nrows 1, states NULL).
+ * The merged rows of a read that found the view not quiet go, shaped like
+ * the partition's rows (nrows 1, states NULL), to a tuplestore (a
+ * one-process read) or to the shared tuplestore of a parallel one, as the
+ * merged query returns them: both keep in memory at most work_mem of them
+ * and write the rest to temporary files, however large the view.
+ */
+typedef struct MergedReceiver
+{
+	DestReceiver pub;
+	QuietScanState *s;
+	Tuplestorestate *store;		/* one of these two */
+	SharedTuplestoreAccessor *sts;
+	TupleDesc	desc;			/* the partition's */
+	AttrNumber *map;			/* each result column's attribute there */
+	AttrNumber	nrows_att;
+	Datum	   *values;
+	bool	   *nulls;
+	MemoryContext rowcxt;		/* each row's tuple, for the shared store */
+	MemoryContext cxt;			/* fetch_merged's */
+} MergedReceiver;
+
+static void
+merged_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	MergedReceiver *r = (MergedReceiver *) self;
+	Oid			partition = RelationGetRelid(r->s->css.ss.ss_currentRelation);
+	int			c;
+
+	r->nrows_att = get_attnum(partition, "nrows");
+	r->map = palloc(sizeof(AttrNumber) * Max(typeinfo->natts, 1));
+	for (c = 0; c < typeinfo->natts; c++)
+	{
+		r->map[c] = get_attnum(partition, NameStr(TupleDescAttr(typeinfo, c)->attname));
+		if (r->map[c] <= 0)
+			elog(ERROR, "lambda_views: the merged read of view %d has no column %s in its batch",
+				 r->s->target.view_id, NameStr(TupleDescAttr(typeinfo, c)->attname));
+	}
+}
+
+static bool
+merged_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	MergedReceiver *r = (MergedReceiver *) self;
+	MemoryContext old;
+	int			a;
+	int			c;
+
+	slot_getallattrs(slot);
+	for (a = 0; a < r->desc->natts; a++)
+	{
+		r->values[a] = (Datum) 0;
+		r->nulls[a] = true;
+	}
+	for (c = 0; c < slot->tts_tupleDescriptor->natts; c++)
+	{
+		r->values[r->map[c] - 1] = slot->tts_values[c];
+		r->nulls[r->map[c] - 1] = slot->tts_isnull[c];
+	}
+	r->values[r->nrows_att - 1] = Int64GetDatum(1);
+	r->nulls[r->nrows_att - 1] = false;
+	if (r->store)
+		tuplestore_putvalues(r->store, r->desc, r->values, r->nulls);
+	else
+	{
+		MinimalTuple tuple;
+
+		old = MemoryContextSwitchTo(r->rowcxt);
+		tuple = heap_form_minimal_tuple(r->desc, r->values, r->nulls);
+
+		/*
+		 * the tuple is copied; the store opens its file on the first, which
+		 * must outlive the merged query's executor (fetch_merged's context)
+		 */
+		MemoryContextSwitchTo(r->cxt);
+		sts_puttuple(r->sts, NULL, tuple);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(r->rowcxt);
+	}
+	return true;
+}
+
+static void
+merged_nothing(DestReceiver *self)
+{
+}
+
+/*
+ * fetch_merged runs the view's merged query with the quals pushed to it, in
+ * the executor's snapshot, as the view's owner, and sends its rows to the
+ * tuplestore or the shared tuplestore given.
  */
 static void
-fetch_merged(QuietScanState *s)
+fetch_merged(QuietScanState *s, Tuplestorestate *store, SharedTuplestoreAccessor *sts)
 {
 	ScanState  *ss = &s->css.ss;
 	ExprContext *econtext = ss->ps.ps_ExprContext;
 	TupleDesc	desc = RelationGetDescr(ss->ss_currentRelation);
-	Oid			partition = RelationGetRelid(ss->ss_currentRelation);
 	int			npushed = list_length(s->pushed);
 	Datum	   *values = palloc0(sizeof(Datum) * (npushed + 1));
 	Oid		   *types = palloc0(sizeof(Oid) * (npushed + 1));
@@ -1791,13 +1891,9 @@ fetch_merged(QuietScanState *s)
 	int			saved_sec;
 	int			nestlevel;
 	int			rc;
-	uint64		i;
-	MemoryContext cxt = CurrentMemoryContext;
-	AttrNumber	nrows_att = get_attnum(partition, "nrows");
+	MergedReceiver receiver;
 
 	s->fetched = true;
-	s->nrows = 0;
-	s->pos = 0;
 	foreach(lc, s->pushed)
 	{
 		PushedQual *pq = lfirst(lc);
@@ -1807,6 +1903,24 @@ fetch_merged(QuietScanState *s)
 		types[foreach_current_index(lc)] = pq->valtype;
 		nulls[foreach_current_index(lc)] = isnull ? 'n' : ' ';
 	}
+
+	memset(&receiver, 0, sizeof(receiver));
+	receiver.pub.receiveSlot = merged_receive;
+	receiver.pub.rStartup = merged_startup;
+	receiver.pub.rShutdown = merged_nothing;
+	receiver.pub.rDestroy = merged_nothing;
+	/* not DestNone, for which SPI reports a SELECT as a utility command */
+	receiver.pub.mydest = DestTuplestore;
+	receiver.s = s;
+	receiver.store = store;
+	receiver.sts = sts;
+	receiver.desc = desc;
+	receiver.values = palloc(sizeof(Datum) * desc->natts);
+	receiver.nulls = palloc(sizeof(bool) * desc->natts);
+	receiver.cxt = CurrentMemoryContext;
+	receiver.rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+											"lambda_views merged row",
+											ALLOCSET_SMALL_SIZES);
 
 	GetUserIdAndSecContext(&saved_user, &saved_sec);
 	SetUserIdAndSecContext(s->target.owner, saved_sec | SECURITY_LOCAL_USERID_CHANGE |
@@ -1836,46 +1950,12 @@ fetch_merged(QuietScanState *s)
 	{
 		SPI_connect();
 		PushActiveSnapshot(ss->ps.state->es_snapshot);
-		rc = SPI_execute_with_args(sql.data, npushed, types, values, nulls, true, 0);
+		rc = lv_spi_exec_dest(sql.data, npushed, types, values, nulls,
+							  (DestReceiver *) &receiver);
 		PopActiveSnapshot();
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "lambda_views: the merged read of view %d failed: %s",
 				 s->target.view_id, SPI_result_code_string(rc));
-		{
-			MemoryContext spicxt = MemoryContextSwitchTo(cxt);
-			TupleDesc	rdesc = SPI_tuptable->tupdesc;
-			AttrNumber *map = palloc(sizeof(AttrNumber) * rdesc->natts);
-			Datum	   *rv = palloc(sizeof(Datum) * desc->natts);
-			bool	   *rn = palloc(sizeof(bool) * desc->natts);
-			int			c;
-
-			for (c = 0; c < rdesc->natts; c++)
-			{
-				map[c] = get_attnum(partition, NameStr(TupleDescAttr(rdesc, c)->attname));
-				if (map[c] <= 0)
-					elog(ERROR, "lambda_views: the merged read of view %d has no column %s in its batch",
-						 s->target.view_id, NameStr(TupleDescAttr(rdesc, c)->attname));
-			}
-			s->rows = palloc(sizeof(HeapTuple) * Max(SPI_processed, 1));
-			for (i = 0; i < SPI_processed; i++)
-			{
-				int			a;
-
-				for (a = 0; a < desc->natts; a++)
-				{
-					rv[a] = (Datum) 0;
-					rn[a] = true;
-				}
-				for (c = 0; c < rdesc->natts; c++)
-					rv[map[c] - 1] = SPI_getbinval(SPI_tuptable->vals[i], rdesc, c + 1,
-												   &rn[map[c] - 1]);
-				rv[nrows_att - 1] = Int64GetDatum(1);
-				rn[nrows_att - 1] = false;
-				s->rows[i] = heap_form_tuple(desc, rv, rn);
-			}
-			s->nrows = SPI_processed;
-			MemoryContextSwitchTo(spicxt);
-		}
 		SPI_finish();
 	}
 	PG_FINALLY();
@@ -1885,36 +1965,68 @@ fetch_merged(QuietScanState *s)
 	PG_END_TRY();
 	lv_unpin_settings(nestlevel);
 	SetUserIdAndSecContext(saved_user, saved_sec);
+	MemoryContextDelete(receiver.rowcxt);
 }
 
-/* ensure_merged reads the merged rows once, for the query's lifetime */
+/*
+ * ensure_merged reads the merged rows of a one-process read once, for the
+ * query's lifetime (again when the pushed quals' parameters change)
+ */
 static void
 ensure_merged(QuietScanState *s)
 {
 	if (!s->fetched)
 	{
-		MemoryContext old = MemoryContextSwitchTo(s->css.ss.ps.state->es_query_cxt);
+		EState	   *estate = s->css.ss.ps.state;
+		MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
 
-		fetch_merged(s);
+		if (s->store)
+			tuplestore_end(s->store);
+		s->store = tuplestore_begin_heap(false, false, work_mem);
+		if (s->mslot == NULL)
+			s->mslot = ExecAllocTableSlot(&estate->es_tupleTable,
+										  RelationGetDescr(s->css.ss.ss_currentRelation),
+										  &TTSOpsMinimalTuple);
+		fetch_merged(s, s->store, NULL);
 		MemoryContextSwitchTo(old);
 	}
+}
+
+/* next_merged returns the next merged row, or NULL after the last one */
+static MinimalTuple
+next_merged(QuietScanState *s)
+{
+	bool		should_free;
+
+	if (s->sts)
+	{
+		if (!s->sts_reading)
+		{
+			sts_begin_parallel_scan(s->sts);
+			s->sts_reading = true;
+		}
+		return sts_parallel_scan_next(s->sts, NULL);
+	}
+	ensure_merged(s);
+	if (!tuplestore_gettupleslot(s->store, true, false, s->mslot))
+		return NULL;
+	return ExecFetchSlotMinimalTuple(s->mslot, &should_free);
 }
 
 static TupleTableSlot *
 quiet_next(ScanState *ss)
 {
 	QuietScanState *s = (QuietScanState *) ss;
-	TupleTableSlot *slot;
+	TupleTableSlot *slot = ss->ss_ScanTupleSlot;
+	MinimalTuple tuple;
 
 	/* a quiet read never comes here: quiet_exec_quiet */
 	Assert(!s->quiet);
-	ensure_merged(s);
-	slot = ss->ss_ScanTupleSlot;
-	while (s->pos < s->nrows)
+	while ((tuple = next_merged(s)) != NULL)
 	{
 		ExprContext *econtext = ss->ps.ps_ExprContext;
 
-		ExecForceStoreHeapTuple(s->rows[s->pos++], slot, false);
+		ExecForceStoreMinimalTuple(tuple, slot, false);
 		econtext->ecxt_scantuple = slot;
 		if (s->qual == NULL || ExecQual(s->qual, econtext))
 			return slot;
@@ -1963,36 +2075,39 @@ static Size
 quiet_estimate_dsm(CustomScanState *node, ParallelContext *pcxt)
 {
 	QuietScanState *s = (QuietScanState *) node;
-	Size		size = offsetof(QuietShared, data);
-	uint64		i;
 
 	if (s->quiet)
-		return size;
-	ensure_merged(s);
-	for (i = 0; i < s->nrows; i++)
-		size = add_size(size, MAXALIGN(sizeof(uint32)) + MAXALIGN(s->rows[i]->t_len));
-	return size;
+		return QUIET_SHARED_SIZE;
+	return add_size(QUIET_SHARED_SIZE, sts_estimate(pcxt->nworkers + 1));
 }
 
+/*
+ * quiet_initialize_dsm: the leader tells the workers whether the view is
+ * quiet; when it is not, it writes the merged rows into the shared
+ * tuplestore before they start.
+ */
 static void
 quiet_initialize_dsm(CustomScanState *node, ParallelContext *pcxt, void *coordinate)
 {
 	QuietScanState *s = (QuietScanState *) node;
 	QuietShared *shared = coordinate;
-	char	   *p = shared->data;
-	uint64		i;
 
 	shared->quiet = s->quiet;
 	pg_atomic_init_u32(&shared->claimed, 0);
-	shared->ntuples = s->quiet ? 0 : s->nrows;
-	for (i = 0; i < shared->ntuples; i++)
-	{
-		*(uint32 *) p = s->rows[i]->t_len;
-		p += MAXALIGN(sizeof(uint32));
-		memcpy(p, s->rows[i]->t_data, s->rows[i]->t_len);
-		p += MAXALIGN(s->rows[i]->t_len);
-	}
 	s->shared = shared;
+
+	/*
+	 * without a segment (shared memory in the leader's own, so no workers)
+	 * the leader reads the merged rows alone, as a one-process read
+	 */
+	if (s->quiet || pcxt->seg == NULL)
+		return;
+	shared->seg = dsm_segment_handle(pcxt->seg);
+	SharedFileSetInit(&shared->fileset, pcxt->seg);
+	s->sts = sts_initialize(quiet_sts(shared), pcxt->nworkers + 1, 0, 0, 0,
+							&shared->fileset, "lambda_views merged");
+	fetch_merged(s, NULL, s->sts);
+	sts_end_write(s->sts);
 }
 
 static void
@@ -2002,6 +2117,14 @@ quiet_reinitialize_dsm(CustomScanState *node, ParallelContext *pcxt, void *coord
 
 	pg_atomic_write_u32(&((QuietShared *) coordinate)->claimed, 0);
 	s->claimed = false;
+	/* the same rows, read again from the start */
+	if (s->sts)
+	{
+		if (s->sts_reading)
+			sts_end_parallel_scan(s->sts);
+		s->sts_reading = false;
+		sts_reinitialize(s->sts);
+	}
 }
 
 static void
@@ -2009,29 +2132,14 @@ quiet_initialize_worker(CustomScanState *node, shm_toc *toc, void *coordinate)
 {
 	QuietScanState *s = (QuietScanState *) node;
 	QuietShared *shared = coordinate;
-	char	   *p = shared->data;
-	uint64		i;
 
 	s->shared = shared;
 	s->quiet = shared->quiet;
 	if (s->quiet)
 		return;
-	/* the leader's merged rows, read in place */
-	s->rows = palloc(sizeof(HeapTuple) * Max(shared->ntuples, 1));
-	for (i = 0; i < shared->ntuples; i++)
-	{
-		HeapTuple	tuple = palloc0(sizeof(HeapTupleData));
-
-		tuple->t_len = *(uint32 *) p;
-		p += MAXALIGN(sizeof(uint32));
-		tuple->t_data = (HeapTupleHeader) p;
-		ItemPointerSetInvalid(&tuple->t_self);
-		tuple->t_tableOid = RelationGetRelid(node->ss.ss_currentRelation);
-		p += MAXALIGN(tuple->t_len);
-		s->rows[i] = tuple;
-	}
-	s->nrows = shared->ntuples;
-	s->pos = 0;
+	/* the leader's merged rows, read from its files if this one claims them */
+	SharedFileSetAttach(&shared->fileset, dsm_find_mapping(shared->seg));
+	s->sts = sts_attach(quiet_sts(shared), ParallelWorkerNumber + 1, &shared->fileset);
 	s->fetched = true;
 }
 
@@ -2040,6 +2148,12 @@ quiet_end(CustomScanState *node)
 {
 	QuietScanState *s = (QuietScanState *) node;
 
+	if (s->sts_reading)
+		sts_end_parallel_scan(s->sts);
+	s->sts_reading = false;
+	if (s->store)
+		tuplestore_end(s->store);
+	s->store = NULL;
 	if (s->child)
 		ExecEndNode(s->child);
 }
@@ -2056,8 +2170,10 @@ quiet_rescan(CustomScanState *node)
 			UpdateChangedParamSet(s->child, node->ss.ps.chgParam);
 		if (s->child->chgParam == NULL)
 			ExecReScan(s->child);
-		s->pos = 0;
 		s->claimed = false;
+		if (s->sts_reading)
+			sts_end_parallel_scan(s->sts);
+		s->sts_reading = false;
 		return;
 	}
 	if (s->quiet)
@@ -2071,7 +2187,8 @@ quiet_rescan(CustomScanState *node)
 	/* the pushed values may depend on parameters that changed */
 	if (node->ss.ps.chgParam != NULL)
 		s->fetched = false;
-	s->pos = 0;
+	else if (s->store)
+		tuplestore_rescan(s->store);
 }
 
 static void
