@@ -254,6 +254,54 @@ SET LOCAL parallel_leader_participation = off;
 SELECT (SELECT (count(*), sum(n)) FROM clicks_by_url) = (SELECT (count(*), sum(n)) FROM (:qu) q) AS same_as_query;
 ROLLBACK;
 SELECT lv_diff('clicks_by_url', :'qu') AS differing_rows;
+-- rescans of a parallel read (a subquery run once per outer row; its first
+-- run stops early): each starts from the first row again, read quiet, read
+-- merged through the shared tuplestore, and read merged by the leader alone
+-- (a cursor's plan runs without parallel mode)
+\set rescans 'SELECT g, (SELECT count(*) FROM (SELECT url FROM clicks_by_url LIMIT CASE WHEN g = 1 THEN 5 ELSE 1000000 END) s) AS n FROM generate_series(1, 3) g'
+PREPARE rescans AS :rescans;
+SELECT plan_shape('EXECUTE rescans');
+SELECT count(*) AS groups FROM (:qu) q;
+EXECUTE rescans;
+BEGIN;
+:own_rows;
+SELECT count(*) AS groups FROM (:qu) q;
+EXECUTE rescans;
+ROLLBACK;
+SELECT lambda_views.fold('clicks_by_url') >= 0 AS folded, lambda_views.recompute('clicks_by_url') > 0 AS recomputed;
+CREATE FUNCTION rescans_by_cursor() RETURNS TABLE (g int, n bigint) LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT x.g, (SELECT count(*) FROM (SELECT url FROM clicks_by_url
+                          LIMIT CASE WHEN x.g = 1 THEN 5 ELSE 1000000 END) s) AS n
+               FROM generate_series(1, 3) x(g) LOOP
+        g := r.g;
+        n := r.n;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+SELECT * FROM rescans_by_cursor();
+BEGIN;
+:own_rows;
+SELECT * FROM rescans_by_cursor();
+ROLLBACK;
+-- a SQL function's statements are planned before the first runs: its
+-- SELECT, planned quiet and parallel, runs one row a call without parallel
+-- mode, after its INSERT made the view not quiet
+SELECT lambda_views.fold('clicks_by_url') >= 0 AS folded, lambda_views.recompute('clicks_by_url') > 0 AS recomputed;
+CREATE FUNCTION rescans_lazy() RETURNS SETOF bigint LANGUAGE sql AS $$
+  INSERT INTO clicks (url, ts) VALUES ('/par', '2026-05-02 11:00+00');
+  SELECT (SELECT count(*) FROM (SELECT url FROM clicks_by_url
+           LIMIT CASE WHEN g = 1 THEN 5 ELSE 1000000 END) s)
+    FROM generate_series(1, 3) g
+$$;
+BEGIN;
+SELECT rescans_lazy() AS n;
+ROLLBACK;
+DEALLOCATE rescans;
+DROP FUNCTION rescans_by_cursor, rescans_lazy;
+:requiet;
 SELECT lambda_views.drop_view('clicks_by_url');
 
 -- a read planned quiet that finds the view not quiet sends the merged rows

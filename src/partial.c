@@ -96,6 +96,16 @@ declared_info(FmgrInfo *flinfo, Oid aggfnoid, Oid collation)
 	if (info != NULL && info->aggfnoid == aggfnoid &&
 		info->collation == collation)
 		return info;
+	/*
+	 * a call site whose aggregate changes row by row keeps one work context
+	 * (groups begun with the old one make it again if they need it: it
+	 * holds nothing between two combines)
+	 */
+	if (info != NULL && info->workcxt != NULL)
+	{
+		MemoryContextDelete(info->workcxt);
+		info->workcxt = NULL;
+	}
 	lv_check_aggregate_oid(aggfnoid);
 	get_func_signature(aggfnoid, &argtypes, &nargs);
 	info = lv_agg_info(aggfnoid, argtypes, nargs, collation, flinfo->fn_mcxt);
@@ -330,6 +340,14 @@ merge_combine_stored(LvMergeState *state, struct varlena *stored, bool from_batc
 	 */
 	MemoryContext workcxt = lv_state_workcxt(state->info);
 
+	/*
+	 * except for an internal state whose combine function was made strict
+	 * after CREATE AGGREGATE (which refuses that): its first combine keeps
+	 * the deserialized state itself
+	 */
+	if (state->info->transtype == INTERNALOID && state->info->combinefn.fn_strict)
+		workcxt = aggcontext;
+
 	lv_trans_deserialize(state->info, stored, context, workcxt,
 						 &value, &isnull);
 	if (from_batch && state->info->state_is_final)
@@ -340,7 +358,8 @@ merge_combine_stored(LvMergeState *state, struct varlena *stored, bool from_batc
 	}
 	lv_trans_combine(state->info, &state->tv, value, isnull, context,
 					 aggcontext);
-	MemoryContextReset(workcxt);
+	if (workcxt != aggcontext)
+		MemoryContextReset(workcxt);
 }
 
 /*
@@ -463,6 +482,9 @@ scalar_cache(FunctionCallInfo fcinfo, Oid aggfnoid)
 	if (cache != NULL && cache->info->aggfnoid == aggfnoid &&
 		cache->info->collation == PG_GET_COLLATION())
 		return cache;
+	/* a call site whose aggregate changes row by row keeps one work context */
+	if (cache != NULL)
+		MemoryContextDelete(cache->workcxt);
 	lv_check_aggregate_oid(aggfnoid);
 	cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
 								   sizeof(LvScalarCache));

@@ -1459,7 +1459,10 @@ typedef struct QuietShared
 	pg_atomic_uint32 claimed;
 	dsm_handle	seg;			/* the parallel query's segment */
 	SharedFileSet fileset;		/* the merged rows' files */
-	/* then, when not quiet, the SharedTuplestore (quiet_sts) */
+	/*
+	 * then, when not quiet, the SharedTuplestore (quiet_sts), unless the
+	 * parallel query has no segment (the leader then reads alone)
+	 */
 } QuietShared;
 
 #define QUIET_SHARED_SIZE MAXALIGN(sizeof(QuietShared))
@@ -1624,6 +1627,9 @@ quiet_child_row(QuietScanState *s)
 			ScanState  *ss = &s->seq->ss;
 
 			CHECK_FOR_INTERRUPTS();
+			/* a rescan left to the child's next run (ExecProcNode's rule) */
+			if (s->child->chgParam != NULL)
+				ExecReScan(s->child);
 			if (ss->ss_currentScanDesc == NULL)
 				ss->ss_currentScanDesc = table_beginscan(ss->ss_currentRelation,
 														 ss->ps.state->es_snapshot, 0, NULL);
@@ -2117,13 +2123,20 @@ quiet_reinitialize_dsm(CustomScanState *node, ParallelContext *pcxt, void *coord
 
 	pg_atomic_write_u32(&((QuietShared *) coordinate)->claimed, 0);
 	s->claimed = false;
-	/* the same rows, read again from the start */
+	/*
+	 * the same rows, read again from the start, through a new accessor: a
+	 * scan that stopped inside a chunk leaves its own accessor counting
+	 * tuples of that chunk as still to read
+	 */
 	if (s->sts)
 	{
+		QuietShared *shared = coordinate;
+
 		if (s->sts_reading)
 			sts_end_parallel_scan(s->sts);
 		s->sts_reading = false;
 		sts_reinitialize(s->sts);
+		s->sts = sts_attach(quiet_sts(shared), 0, &shared->fileset);
 	}
 }
 
@@ -2174,6 +2187,9 @@ quiet_rescan(CustomScanState *node)
 		if (s->sts_reading)
 			sts_end_parallel_scan(s->sts);
 		s->sts_reading = false;
+		/* the leader's own merged rows, without shared memory */
+		if (s->store)
+			tuplestore_rescan(s->store);
 		return;
 	}
 	if (s->quiet)
