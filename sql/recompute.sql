@@ -62,6 +62,14 @@ SELECT (SELECT count(*) FROM pg_index WHERE indrelid = :'bt'::regclass) AS batch
   LEFT JOIN pg_inherits h ON h.inhrelid = i.indexrelid
   LEFT JOIN pg_index p ON p.indexrelid = h.inhparent
  WHERE i.indrelid = :'bp'::regclass;
+-- ... and statistics from the start: the recompute analyzed it (a manual
+-- ANALYZE; autovacuum's would set last_autoanalyze), so the planner sees
+-- its rows and its one generation, not default guesses
+SELECT count(*) AS partition_rows FROM :bp \gset
+SELECT s.last_analyze IS NOT NULL AS analyzed, c.reltuples = :partition_rows AS rows_known,
+       EXISTS (SELECT FROM pg_stats WHERE schemaname || '.' || tablename = :'bp' AND attname = 'gen') AS gen_stats
+  FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+ WHERE s.relid = :'bp'::regclass;
 SELECT lv_diff('sales_by_region', :'q') AS differing_rows;
 SELECT lambda_views.fold('sales_by_region');
 SELECT speed_rows() AS speed_rows_after_fold, batch_partitions() AS batch_partitions_after_fold;
