@@ -189,3 +189,21 @@ SELECT lambda_views.merge('arr_max(int[])'::regprocedure, u.s, u.f, u.b ORDER BY
 DROP AGGREGATE arr_max(int[]);
 SELECT lambda_views.drop_view('orders2_by_shop');
 DROP TABLE orders2;
+
+-- The first fold of 1000 or more source rows into a speed table that has no
+-- statistics yet analyzes it (autovacuum's would set last_autoanalyze)
+CREATE TABLE bulk (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, g int NOT NULL);
+SELECT lambda_views.create_view('bulk_by_g', 'SELECT g, count(*) AS n FROM bulk GROUP BY g') IS NOT NULL AS created;
+SELECT format('%I.%I', storage_schema, 'v' || view_id || '_speed') AS bulk_speed
+  FROM lambda_views.views WHERE view_name = 'bulk_by_g' \gset
+INSERT INTO bulk (g) SELECT i % 500 FROM generate_series(1, 999) i;
+SELECT lambda_views.fold('bulk_by_g');
+SELECT last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables WHERE relid = :'bulk_speed'::regclass;
+INSERT INTO bulk (g) SELECT i % 500 FROM generate_series(1, 1000) i;
+SELECT lambda_views.fold('bulk_by_g');
+SELECT coalesce(last_analyze, last_autoanalyze) IS NOT NULL AS analyzed,
+       (SELECT reltuples FROM pg_class WHERE oid = :'bulk_speed'::regclass) AS speed_rows
+  FROM pg_stat_user_tables WHERE relid = :'bulk_speed'::regclass;
+SELECT lv_diff('bulk_by_g', 'SELECT g, count(*) AS n FROM bulk GROUP BY g') AS differing_rows;
+SELECT lambda_views.drop_view('bulk_by_g');
+DROP TABLE bulk;

@@ -55,6 +55,7 @@ PG_FUNCTION_INFO_V1(lv_upgrade_1_1_attach);
 PG_FUNCTION_INFO_V1(lv_upgrade_1_1_state);
 PG_FUNCTION_INFO_V1(lv_upgrade_1_2_move);
 PG_FUNCTION_INFO_V1(lv_upgrade_1_4_route);
+PG_FUNCTION_INFO_V1(lv_upgrade_1_6_relation);
 PG_FUNCTION_INFO_V1(lv_store_product);
 PG_FUNCTION_INFO_V1(lv_store_check);
 PG_FUNCTION_INFO_V1(lv_delete_check);
@@ -491,6 +492,15 @@ lv_upgrade_1_4_route(PG_FUNCTION_ARGS)
 {
 	require_superuser_update();
 	lv_upgrade_1_4_route_view(PG_GETARG_INT32(0));
+	PG_RETURN_VOID();
+}
+
+/* lv_upgrade_1_6_relation is lambda_views.upgrade_1_6_relation(view_id) (upgrade.c). */
+Datum
+lv_upgrade_1_6_relation(PG_FUNCTION_ARGS)
+{
+	require_superuser_update();
+	lv_upgrade_1_6_relation_view(PG_GETARG_INT32(0));
 	PG_RETURN_VOID();
 }
 

@@ -109,8 +109,27 @@ keys(StringInfo buf, LvDefinition *def, const char *p, bool leading_comma)
 }
 
 /*
+ * untouched appends the condition that batch row b's group is in neither
+ * the speed rows after the batch nor the tail: an anti join against each.
+ * One anti join against both together hides the speed table's statistics
+ * behind the union, and the planner then takes a hash of the touched keys
+ * for so costly that it walks the batch's key index for a merge, one heap
+ * page per batch row (a full read with folds pending: 2.5-3x the time of
+ * the two hash anti joins).
+ */
+static void
+untouched(StringInfo buf, LvDefinition *def, const char *speed_name)
+{
+	appendStringInfo(buf, "NOT EXISTS (SELECT 1 FROM %s s WHERE %s AND ", speed_name, SPEED_GEN);
+	key_match(buf, def, "s.", "b.");
+	appendStringInfoString(buf, ") AND NOT EXISTS (SELECT 1 FROM lv_tail t WHERE ");
+	key_match(buf, def, "t.", "b.");
+	appendStringInfoChar(buf, ')');
+}
+
+/*
  * appends the subquery of the keys after the batch that match batch row b:
- * one anti or semi join over the speed rows and the tail together
+ * one semi join over the speed rows and the tail together
  */
 static void
 touched(StringInfo buf, LvDefinition *def, const char *speed_name)
@@ -320,9 +339,8 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 		batch_finals(&buf, def, batch_name, QUIET_GEN, false);
 		appendStringInfoString(&buf, " UNION ALL ");
 		batch_finals(&buf, def, batch_name, BUSY_GEN, true);
-		appendStringInfoString(&buf, " AND NOT EXISTS (");
-		touched(&buf, def, speed_name);
-		appendStringInfoString(&buf, ")");
+		appendStringInfoString(&buf, " AND ");
+		untouched(&buf, def, speed_name);
 		appendStringInfoString(&buf, " UNION ALL ");
 
 		/* groups the speed layer or the tail touched: combine and finalize */

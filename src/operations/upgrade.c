@@ -400,3 +400,32 @@ lv_upgrade_1_4_route_view(int32 view_id)
 	lv_unpin_settings(nestlevel);
 	SPI_finish();
 }
+
+/*
+ * lv_upgrade_1_6_relation_view (1.5 -> 1.6) replaces the relation of a
+ * local version by the one 1.6 builds: the batch groups nobody touched are
+ * those with no speed row after the batch and no tail row, two anti joins
+ * where there was one over both (serving.c: untouched).  A version over a
+ * Citus distributed table keeps its routed read, which 1.6 does not change.
+ */
+void
+lv_upgrade_1_6_relation_view(int32 view_id)
+{
+	LvView	   *view = lv_view_by_id(view_id, false);
+	LvDefinition *def;
+	int			nestlevel;
+
+	if (view->distributed || !OidIsValid(view->relid))
+		return;
+	SPI_connect();
+	def = parse_definition(view);
+	nestlevel = lv_pin_search_path();
+	outside_script(run_sql,
+				   psprintf("CREATE OR REPLACE VIEW %s AS %s",
+							quote_qualified_identifier(view->view_schema, view->view_name),
+							lv_view_sql(def, view->view_id, view->batch_table,
+										lv_storage_name(view, "batch"),
+										lv_storage_name(view, "speed"))));
+	lv_unpin_settings(nestlevel);
+	SPI_finish();
+}
