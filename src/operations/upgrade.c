@@ -72,6 +72,22 @@ run_sql(const void *sql)
 }
 
 /*
+ * replace_relation builds a version's relation again, as this library
+ * builds it (serving.c), as work outside the update's script.  The caller
+ * is connected to SPI.
+ */
+static void
+replace_relation(LvView *view, LvDefinition *def)
+{
+	outside_script(run_sql,
+				   psprintf("CREATE OR REPLACE VIEW %s AS %s",
+							quote_qualified_identifier(view->view_schema, view->view_name),
+							lv_view_sql(def, view->view_id, view->batch_table,
+										lv_storage_name(view, "batch"),
+										lv_storage_name(view, "speed"))));
+}
+
+/*
  * parse_definition parses a version's definition as its owner, under its
  * pinned settings.  The caller is connected to SPI.
  */
@@ -391,12 +407,7 @@ lv_upgrade_1_4_route_view(int32 view_id)
 	 * coordinator, which holds the catalog)
 	 */
 	nestlevel = lv_pin_settings(list_make1("citus.enable_ddl_propagation=off"));
-	outside_script(run_sql,
-				   psprintf("CREATE OR REPLACE VIEW %s AS %s",
-							quote_qualified_identifier(view->view_schema, view->view_name),
-							lv_view_sql(def, view->view_id, view->batch_table,
-										lv_storage_name(view, "batch"),
-										lv_storage_name(view, "speed"))));
+	replace_relation(view, def);
 	lv_unpin_settings(nestlevel);
 	SPI_finish();
 }
@@ -420,12 +431,7 @@ lv_upgrade_1_6_relation_view(int32 view_id)
 	SPI_connect();
 	def = parse_definition(view);
 	nestlevel = lv_pin_search_path();
-	outside_script(run_sql,
-				   psprintf("CREATE OR REPLACE VIEW %s AS %s",
-							quote_qualified_identifier(view->view_schema, view->view_name),
-							lv_view_sql(def, view->view_id, view->batch_table,
-										lv_storage_name(view, "batch"),
-										lv_storage_name(view, "speed"))));
+	replace_relation(view, def);
 	lv_unpin_settings(nestlevel);
 	SPI_finish();
 }
