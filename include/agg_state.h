@@ -66,9 +66,8 @@ typedef struct LvTransValue
 
 extern LvAggInfo *lv_agg_info(Oid aggfnoid, Oid *argtypes, int nargs,
 							  Oid collation, MemoryContext mcxt);
-extern MemoryContext lv_state_work_context(LvAggInfo *info,
-										   MemoryContext parent);
 extern MemoryContext lv_state_workcxt(LvAggInfo *info);
+extern void lv_state_drop_workcxt(LvAggInfo *info);
 extern void lv_trans_init(LvAggInfo *info, LvTransValue *tv,
 						  MemoryContext aggcontext);
 extern void lv_trans_advance(LvAggInfo *info, LvTransValue *tv,

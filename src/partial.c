@@ -76,8 +76,7 @@ typedef struct LvMergeState
 /* Per-call-site cache for the scalar functions. */
 typedef struct LvScalarCache
 {
-	LvAggInfo  *info;
-	MemoryContext workcxt;		/* reset after every call */
+	LvAggInfo  *info;			/* its work context is reset after every call */
 	AggState   *aggcontext;
 } LvScalarCache;
 
@@ -96,16 +95,8 @@ declared_info(FmgrInfo *flinfo, Oid aggfnoid, Oid collation)
 	if (info != NULL && info->aggfnoid == aggfnoid &&
 		info->collation == collation)
 		return info;
-	/*
-	 * a call site whose aggregate changes row by row keeps one work context
-	 * (groups begun with the old one make it again if they need it: it
-	 * holds nothing between two combines)
-	 */
-	if (info != NULL && info->workcxt != NULL)
-	{
-		MemoryContextDelete(info->workcxt);
-		info->workcxt = NULL;
-	}
+	if (info != NULL)
+		lv_state_drop_workcxt(info);
 	lv_check_aggregate_oid(aggfnoid);
 	get_func_signature(aggfnoid, &argtypes, &nargs);
 	info = lv_agg_info(aggfnoid, argtypes, nargs, collation, flinfo->fn_mcxt);
@@ -333,20 +324,20 @@ merge_combine_stored(LvMergeState *state, struct varlena *stored, bool from_batc
 	Datum		value;
 	bool		isnull;
 
+	MemoryContext workcxt;
+
 	/*
 	 * A state that is there is checked and read either way, into a context
 	 * reset once it is combined (nodeAgg deserializes into its per-input
-	 * context too: combine functions copy what they keep).
-	 */
-	MemoryContext workcxt = lv_state_workcxt(state->info);
-
-	/*
-	 * except for an internal state whose combine function was made strict
-	 * after CREATE AGGREGATE (which refuses that): its first combine keeps
-	 * the deserialized state itself
+	 * context too: combine functions copy what they keep); but for an
+	 * internal state whose combine function was made strict after CREATE
+	 * AGGREGATE (which refuses that), whose first combine keeps the
+	 * deserialized state itself.
 	 */
 	if (state->info->transtype == INTERNALOID && state->info->combinefn.fn_strict)
 		workcxt = aggcontext;
+	else
+		workcxt = lv_state_workcxt(state->info);
 
 	lv_trans_deserialize(state->info, stored, context, workcxt,
 						 &value, &isnull);
@@ -482,20 +473,16 @@ scalar_cache(FunctionCallInfo fcinfo, Oid aggfnoid)
 	if (cache != NULL && cache->info->aggfnoid == aggfnoid &&
 		cache->info->collation == PG_GET_COLLATION())
 		return cache;
-	/* a call site whose aggregate changes row by row keeps one work context */
 	if (cache != NULL)
-		MemoryContextDelete(cache->workcxt);
+		lv_state_drop_workcxt(cache->info);
 	lv_check_aggregate_oid(aggfnoid);
 	cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
 								   sizeof(LvScalarCache));
 	get_func_signature(aggfnoid, &argtypes, &nargs);
 	cache->info = lv_agg_info(aggfnoid, argtypes, nargs, PG_GET_COLLATION(),
 							  fcinfo->flinfo->fn_mcxt);
-
-	cache->workcxt = lv_state_work_context(cache->info,
-											fcinfo->flinfo->fn_mcxt);
 	cache->aggcontext = lv_standalone_agg_context(fcinfo->flinfo->fn_mcxt,
-												   cache->workcxt);
+												   lv_state_workcxt(cache->info));
 	fcinfo->flinfo->fn_extra = cache;
 	return cache;
 }
@@ -515,24 +502,26 @@ lv_finalize(PG_FUNCTION_ARGS)
 	int16		typlen;
 	bool		typbyval;
 	MemoryContext callercxt = CurrentMemoryContext;
+	MemoryContext workcxt;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	cache = scalar_cache(fcinfo, PG_GETARG_OID(0));
 	lv_check_result_type(cache->info, restype, "the witness argument");
 	get_typlenbyval(restype, &typlen, &typbyval);
+	workcxt = lv_state_workcxt(cache->info);
 
-	MemoryContextSwitchTo(cache->workcxt);
+	MemoryContextSwitchTo(workcxt);
 	lv_trans_deserialize(cache->info,
 						 PG_ARGISNULL(1) ? NULL : PG_GETARG_VARLENA_P(1),
-						 (fmNodePtr) cache->aggcontext, cache->workcxt,
+						 (fmNodePtr) cache->aggcontext, workcxt,
 						 &tv.value, &tv.isnull);
 	result = lv_trans_finalize(cache->info, &tv,
 							   (fmNodePtr) cache->aggcontext, &isnull);
 	MemoryContextSwitchTo(callercxt);
 	if (!isnull)
 		result = datumCopy(result, typbyval, typlen);
-	MemoryContextReset(cache->workcxt);
+	MemoryContextReset(workcxt);
 	if (isnull)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(result);
@@ -551,28 +540,30 @@ lv_combine_states(PG_FUNCTION_ARGS)
 	bool		other_isnull;
 	struct varlena *result;
 	MemoryContext callercxt = CurrentMemoryContext;
+	MemoryContext workcxt;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	cache = scalar_cache(fcinfo, PG_GETARG_OID(0));
+	workcxt = lv_state_workcxt(cache->info);
 
-	MemoryContextSwitchTo(cache->workcxt);
+	MemoryContextSwitchTo(workcxt);
 	lv_trans_deserialize(cache->info,
 						 PG_ARGISNULL(1) ? NULL : PG_GETARG_VARLENA_P(1),
-						 (fmNodePtr) cache->aggcontext, cache->workcxt,
+						 (fmNodePtr) cache->aggcontext, workcxt,
 						 &tv.value, &tv.isnull);
 	lv_trans_deserialize(cache->info,
 						 PG_ARGISNULL(2) ? NULL : PG_GETARG_VARLENA_P(2),
-						 (fmNodePtr) cache->aggcontext, cache->workcxt,
+						 (fmNodePtr) cache->aggcontext, workcxt,
 						 &other, &other_isnull);
 	lv_trans_combine(cache->info, &tv, other, other_isnull,
-					 (fmNodePtr) cache->aggcontext, cache->workcxt);
+					 (fmNodePtr) cache->aggcontext, workcxt);
 	result = lv_trans_serialize(cache->info, &tv,
 								(fmNodePtr) cache->aggcontext);
 	MemoryContextSwitchTo(callercxt);
 	if (result != NULL)
 		result = (struct varlena *) DatumGetPointer(datumCopy(PointerGetDatum(result), false, -1));
-	MemoryContextReset(cache->workcxt);
+	MemoryContextReset(workcxt);
 	if (result == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_POINTER(result);

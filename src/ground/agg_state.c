@@ -350,7 +350,7 @@ store_trans_value(LvAggInfo *info, LvTransValue *tv, Datum newval,
 }
 
 /*
- * lv_state_work_context makes a context for deserializing and combining
+ * state_work_context makes a context for deserializing and combining
  * stored states one at a time, reset after each.  An internal state's
  * deserialize function may allocate its state in one piece beyond the
  * chunk limit of an allocation set (hll's is 128 kB), which an allocation
@@ -358,8 +358,8 @@ store_trans_value(LvAggInfo *info, LvTransValue *tv, Datum newval,
  * growth and trimming that cost more than the combine.  A generation
  * context keeps its first block across resets, so such states come from it.
  */
-MemoryContext
-lv_state_work_context(LvAggInfo *info, MemoryContext parent)
+static MemoryContext
+state_work_context(LvAggInfo *info, MemoryContext parent)
 {
 	if (info->transtype == INTERNALOID)
 		return GenerationContextCreate(parent, "lambda_views state work",
@@ -374,8 +374,22 @@ MemoryContext
 lv_state_workcxt(LvAggInfo *info)
 {
 	if (info->workcxt == NULL)
-		info->workcxt = lv_state_work_context(info, info->mcxt);
+		info->workcxt = state_work_context(info, info->mcxt);
 	return info->workcxt;
+}
+
+/*
+ * lv_state_drop_workcxt frees info's work context, when a call site moves
+ * on to another aggregate: one whose aggregate changes row by row keeps
+ * one work context, not one per change.  It holds nothing between two
+ * combines, and info makes it again if it is used again.
+ */
+void
+lv_state_drop_workcxt(LvAggInfo *info)
+{
+	if (info->workcxt != NULL)
+		MemoryContextDelete(info->workcxt);
+	info->workcxt = NULL;
 }
 
 /*

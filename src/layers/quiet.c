@@ -1998,6 +1998,15 @@ ensure_merged(QuietScanState *s)
 	}
 }
 
+/* end_shared_read ends this participant's read of the shared merged rows */
+static void
+end_shared_read(QuietScanState *s)
+{
+	if (s->sts_reading)
+		sts_end_parallel_scan(s->sts);
+	s->sts_reading = false;
+}
+
 /* next_merged returns the next merged row, or NULL after the last one */
 static MinimalTuple
 next_merged(QuietScanState *s)
@@ -2132,9 +2141,7 @@ quiet_reinitialize_dsm(CustomScanState *node, ParallelContext *pcxt, void *coord
 	{
 		QuietShared *shared = coordinate;
 
-		if (s->sts_reading)
-			sts_end_parallel_scan(s->sts);
-		s->sts_reading = false;
+		end_shared_read(s);
 		sts_reinitialize(s->sts);
 		s->sts = sts_attach(quiet_sts(shared), 0, &shared->fileset);
 	}
@@ -2161,9 +2168,7 @@ quiet_end(CustomScanState *node)
 {
 	QuietScanState *s = (QuietScanState *) node;
 
-	if (s->sts_reading)
-		sts_end_parallel_scan(s->sts);
-	s->sts_reading = false;
+	end_shared_read(s);
 	if (s->store)
 		tuplestore_end(s->store);
 	s->store = NULL;
@@ -2184,9 +2189,7 @@ quiet_rescan(CustomScanState *node)
 		if (s->child->chgParam == NULL)
 			ExecReScan(s->child);
 		s->claimed = false;
-		if (s->sts_reading)
-			sts_end_parallel_scan(s->sts);
-		s->sts_reading = false;
+		end_shared_read(s);
 		/* the leader's own merged rows, without shared memory */
 		if (s->store)
 			tuplestore_rescan(s->store);

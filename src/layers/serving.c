@@ -112,8 +112,8 @@ keys(StringInfo buf, LvDefinition *def, const char *p, bool leading_comma)
  * untouched appends the condition that batch row b's group is in neither
  * the speed rows after the batch nor the tail: an anti join against each.
  * One anti join against both together hides the speed table's statistics
- * behind the union, and the planner then takes a hash of the touched keys
- * for so costly that it walks the batch's key index for a merge, one heap
+ * behind the union: the planner then costs a hash of the touched keys so
+ * high that it walks the batch's key index for a merge instead, one heap
  * page per batch row (a full read with folds pending: 2.5-3x the time of
  * the two hash anti joins).
  */

@@ -92,11 +92,10 @@ lv_create_speed_table(void *defp, const char *speed_table)
  * at the first fold of at least LV_ANALYZE_FIRST_FOLD_ROWS source rows
  * (autovacuum analyzes a table soon after its first 50 changes, and keeps
  * the statistics up to date afterwards; smaller tables gain nothing from
- * them).  Until then the planner guesses the number of distinct
- * groups in it, and a merged read that anti-joins the batch against those
- * groups took a hash of them for too costly: it walked the batch's key
- * index instead, one heap page per row (15x the materialized view's full
- * read on the benchmark's data, 6x with statistics).
+ * them).  Until then the planner guesses the number of distinct groups in
+ * it, and can cost a hash of them, for a merged read that anti-joins the
+ * batch against them, so high that it walks the batch's key index instead,
+ * one heap page per row.
  */
 #define LV_ANALYZE_FIRST_FOLD_ROWS 1000
 
