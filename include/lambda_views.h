@@ -106,6 +106,9 @@ struct _DestReceiver;
 extern int	lv_spi_exec_dest(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls,
 							 struct _DestReceiver *dest);
+extern int	lv_spi_exec_plan_dest(struct _SPI_plan *plan, int nargs, Oid *argtypes,
+								  Datum *values, const char *nulls,
+								  struct _DestReceiver *dest);
 extern struct _SPI_plan *lv_prepare_into(const char *sql, int nargs, Oid *argtypes,
 										 Oid relid);
 extern int64 lv_spi_exec_into(struct _SPI_plan *plan, const char *sql, int nargs,
@@ -232,6 +235,9 @@ extern void lv_serve_mark(int32 view_id, struct Tuplestorestate *store,
 						  struct TupleDescData *desc);
 extern char *lv_view_sql(void *def, int32 view_id, Oid batch_table,
 						 const char *batch_name, const char *speed_name);
+extern char *lv_touched_sql(void *def, int32 view_id, Oid batch_table,
+							const char *batch_name, const char *speed_name,
+							const char *tail_filter);
 
 /* layers/quiet.c */
 extern void lv_quiet_register(bool preloaded);

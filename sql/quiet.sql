@@ -63,7 +63,9 @@ CREATE VIEW clicks_7 AS SELECT * FROM clicks_daily WHERE url = '/c/7';
 SELECT pg_get_viewdef('clicks_7') ~ 'batch' AS names_storage;
 SELECT * FROM clicks_7;
 
--- the reader's own uncommitted rows: the plan was quiet, the read is merged
+-- the reader's own uncommitted rows: the plan was quiet, the read is busy
+-- (the partition but the groups read after the batch, which the merged
+-- query gives: the view's query in the reader's snapshot)
 BEGIN;
 INSERT INTO clicks (url, ts) VALUES ('/c/7', '2026-05-03 10:00+00'), ('/new', '2026-05-02 11:00+00');
 SELECT clicks_n('/c/7', '2026-05-03 00:00+00');
@@ -71,13 +73,13 @@ SELECT clicks_n('/c/7', '2026-05-03 00:00+00');
 SELECT * FROM clicks_7;
 SELECT read_kind($$EXECUTE lookup('/c/7', '2026-05-03 00:00+00')$$);
 EXECUTE lookup('/c/7', '2026-05-03 00:00+00');
--- the next execution is planned again, against the merged view
+-- the plan is kept: the next execution reads busy again
 SELECT read_kind($$EXECUTE lookup('/c/7', '2026-05-03 00:00+00')$$);
 SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
 ROLLBACK;
 
--- committed rows beyond the watermark: with realtime on the merged view is
--- planned; off, the view is quiet until a fold takes them
+-- committed rows beyond the watermark: with realtime on the view is read
+-- busy; off, it is quiet until a fold takes them
 INSERT INTO clicks (url, ts) SELECT '/c/7', '2026-05-02 12:00+00' FROM generate_series(1, 5);
 SELECT read_kind($$SELECT n FROM clicks_daily WHERE url = '/c/7' AND day = '2026-05-03 00:00+00'$$);
 SELECT n FROM clicks_daily WHERE url = '/c/7' AND day = '2026-05-03 00:00+00';
@@ -85,7 +87,7 @@ SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
 SET lambda_views.realtime = off;
 SELECT read_kind($$SELECT n FROM clicks_daily WHERE url = '/c/7' AND day = '2026-05-03 00:00+00'$$);
 SELECT n FROM clicks_daily WHERE url = '/c/7' AND day = '2026-05-03 00:00+00';
--- a fold after the batch: a statement planned quiet reads merged
+-- a fold after the batch: a statement planned quiet reads busy
 PREPARE lookup_off(text) AS SELECT day, n FROM clicks_daily WHERE url = $1 ORDER BY day;
 SELECT read_kind($$EXECUTE lookup_off('/c/7')$$);
 SELECT lambda_views.fold('clicks_daily') > 0 AS folded;
@@ -106,7 +108,7 @@ EXECUTE lookup_all;
 SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
 
 -- the batch partition is read with the view owner's rights: a reader with
--- SELECT on the view alone reads it quiet, and merged after its own insert
+-- SELECT on the view alone reads it quiet, and busy after its own insert
 CREATE ROLE quiet_reader;
 GRANT SELECT ON clicks_daily TO quiet_reader;
 GRANT SELECT, INSERT ON clicks TO quiet_reader;
@@ -129,7 +131,7 @@ RESET lambda_views.realtime;
 -- other shapes, each compared with the same query over the view's query on
 -- the source, in one statement whose plan a function keeps: planned quiet,
 -- then run again in a transaction with its own rows, where every scan of
--- the batch finds out and reads the merged view
+-- the batch finds out and reads busy
 CREATE FUNCTION shapes_differ() RETURNS bigint LANGUAGE plpgsql AS $f$
 BEGIN
   RETURN (WITH t AS MATERIALIZED (SELECT url, date_trunc('day', ts) AS day, count(*) AS n,
@@ -323,7 +325,7 @@ PREPARE wide_read AS
     SELECT CASE WHEN right(v.k, 3) = '000' THEN (SELECT backend_bytes() WHERE v.k IS NOT NULL) END AS m
       FROM wide_keys v) x;
 \set requiet_wide 'SELECT lambda_views.fold(''wide_keys'') >= 0 AS folded, lambda_views.recompute(''wide_keys'') > 0 AS recomputed'
--- one process: planned quiet, read merged
+-- one process: planned quiet, read busy (one group read after the batch)
 SET max_parallel_workers_per_gather = 0;
 :requiet_wide;
 SELECT plan_shape('EXECUTE wide_read');
@@ -332,13 +334,21 @@ INSERT INTO wide (k) VALUES ('own row');
 SELECT backend_bytes() AS base \gset
 EXECUTE wide_read \gset wide_
 SELECT :wide_groups AS groups, :wide_peak - :base < 4 * 1024 * 1024 AS bounded;
+SELECT read_kind('EXECUTE wide_read');
 ROLLBACK;
--- (the same again, to see what that read was: merged)
+-- every group read after the batch: the batch rows a busy read would skip
+-- do not fit in hash_mem (work_mem 64kB: 128kB, 21845 rows), so the read
+-- is merged, through a tuplestore
 :requiet_wide;
 SELECT count(*) > 0 AS planned FROM plan_shape('EXECUTE wide_read');
 BEGIN;
-INSERT INTO wide (k) VALUES ('own row');
+INSERT INTO wide (k) SELECT k FROM wide;
+SET LOCAL work_mem = '64kB';
+SELECT backend_bytes() AS base \gset
+EXECUTE wide_read \gset wide_
+SELECT :wide_groups AS groups, :wide_peak - :base < 4 * 1024 * 1024 AS bounded;
 SELECT read_kind('EXECUTE wide_read');
+SELECT lv_diff('wide_keys', 'SELECT k, count(*) AS n FROM wide GROUP BY k') AS differing_rows;
 ROLLBACK;
 -- parallel: the same
 SET max_parallel_workers_per_gather = 2;
@@ -383,6 +393,38 @@ SELECT count(*) AS differing_rows FROM (
   (SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN (:q) d ON d.url = v.url
    EXCEPT ALL
    SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN clicks_daily d ON d.url = v.url)) x;
+-- the same read busy (the reader's own rows): each rescan returns the
+-- groups read after the batch again, then the partition but their rows;
+-- and a correlated subquery, whose pushed key changes on each rescan
+BEGIN;
+INSERT INTO clicks (url, ts) VALUES ('/c/7', '2026-05-03 10:00+00'), ('/none', '2026-05-02 11:00+00');
+SELECT read_kind($$SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN clicks_daily d ON d.url = v.url$$);
+SELECT count(*) AS differing_rows FROM (
+  (SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN clicks_daily d ON d.url = v.url
+   EXCEPT ALL
+   SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN (:q) d ON d.url = v.url)
+  UNION ALL
+  (SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN (:q) d ON d.url = v.url
+   EXCEPT ALL
+   SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN clicks_daily d ON d.url = v.url)) x;
+RESET enable_indexscan;
+RESET enable_bitmapscan;
+SELECT read_kind($$SELECT v.url, (SELECT sum(n) FROM clicks_daily d WHERE d.url = v.url) FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url)$$);
+SELECT count(*) AS differing_rows FROM (
+  (SELECT v.url, (SELECT sum(n) FROM clicks_daily d WHERE d.url = v.url) FROM (VALUES ('/c/7'), ('/c/8'), ('/none'), (NULL)) v(url)
+   EXCEPT ALL
+   SELECT v.url, (SELECT sum(n) FROM (:q) d WHERE d.url = v.url) FROM (VALUES ('/c/7'), ('/c/8'), ('/none'), (NULL)) v(url))
+  UNION ALL
+  (SELECT v.url, (SELECT sum(n) FROM (:q) d WHERE d.url = v.url) FROM (VALUES ('/c/7'), ('/c/8'), ('/none'), (NULL)) v(url)
+   EXCEPT ALL
+   SELECT v.url, (SELECT sum(n) FROM clicks_daily d WHERE d.url = v.url) FROM (VALUES ('/c/7'), ('/c/8'), ('/none'), (NULL)) v(url))) x;
+-- a cursor read in part, then to the end
+DECLARE busy_cur CURSOR FOR SELECT url, day, n FROM clicks_daily;
+FETCH 3 FROM busy_cur;
+MOVE FORWARD ALL IN busy_cur;
+CLOSE busy_cur;
+SELECT lv_diff('clicks_daily', :'q') AS differing_rows;
+ROLLBACK;
 RESET enable_hashjoin;
 RESET enable_mergejoin;
 RESET enable_material;
@@ -401,6 +443,16 @@ SELECT (SELECT array_agg((board, n, total)) FROM taps_by_board WHERE board IS NU
        (SELECT array_agg((board, count, sum)) FROM (SELECT board, count(*), sum(v) FROM taps WHERE board IS NULL GROUP BY board) t)
   AS null_group_same;
 SELECT read_kind($$SELECT count(*) FROM taps_by_board$$);
+SELECT lv_diff('taps_by_board', $$SELECT board, count(*) AS n, sum(v) AS total FROM taps GROUP BY board$$) AS differing_rows;
+-- read busy: the NULL group and another, folded, then also in the tail
+INSERT INTO taps (board, v) VALUES (NULL, 1000), ('b1', 1000), ('new', 1);
+SELECT lambda_views.fold('taps_by_board') > 0 AS folded;
+INSERT INTO taps (board, v) VALUES (NULL, 2000), ('b2', 2000);
+SELECT read_kind($$SELECT count(*) FROM taps_by_board$$);
+SELECT read_kind($$SELECT * FROM taps_by_board WHERE board IS NULL$$);
+SELECT (SELECT array_agg((board, n, total)) FROM taps_by_board WHERE board IS NULL) =
+       (SELECT array_agg((board, count, sum)) FROM (SELECT board, count(*), sum(v) FROM taps WHERE board IS NULL GROUP BY board) t)
+  AS null_group_same;
 SELECT lv_diff('taps_by_board', $$SELECT board, count(*) AS n, sum(v) AS total FROM taps GROUP BY board$$) AS differing_rows;
 SELECT lambda_views.drop_view('taps_by_board');
 DROP TABLE taps;

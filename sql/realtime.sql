@@ -49,16 +49,22 @@ SELECT url, n FROM hits_daily WHERE url IN ('/speed-only', '/tail-only', '/u/8')
 SELECT lv_diff('hits_daily', :'q') AS differing_rows;
 
 -- A filter on the group keys reaches the batch and speed tables through
--- their indexes; the tail is a range scan on the append key.
+-- their indexes; the tail is a range scan on the append key.  So in the
+-- relation's plan (lambda_views.quiet_scan off), and in the busy read:
+-- an index scan of the batch partition, the groups read after it looked up
+-- with the same filter (busy_read).
 CREATE FUNCTION plan_uses_indexes(query text) RETURNS TABLE (batch_index bool, speed_index bool, tail_range bool)
 LANGUAGE plpgsql AS $$
 DECLARE
     plan text := '';
     line text;
+    scan text := current_setting('lambda_views.quiet_scan');
 BEGIN
+    PERFORM set_config('lambda_views.quiet_scan', 'off', true);
     FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
         plan := plan || line || E'\n';
     END LOOP;
+    PERFORM set_config('lambda_views.quiet_scan', scan, true);
     batch_index := plan ~ '(Index (Only )?Scan using|Bitmap Index Scan on) v\d+_batch_\d+_k1_k2_idx';
     speed_index := plan ~ '(Index (Only )?Scan using|Bitmap Index Scan on) v\d+_speed_k1_k2_gen_idx';
     tail_range := plan ~ 'Function Scan on tail';
@@ -66,6 +72,22 @@ BEGIN
 END $$;
 SELECT * FROM plan_uses_indexes($$SELECT * FROM hits_daily WHERE url = '/u/42' AND day = '2026-05-03 00:00+00'$$);
 SELECT * FROM plan_uses_indexes($$SELECT * FROM hits_daily WHERE url = '/u/42'$$);
+CREATE FUNCTION busy_read(query text) RETURNS TABLE (busy bool, batch_index bool, tail text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    plan text := '';
+    line text;
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query LOOP
+        plan := plan || line || E'\n';
+    END LOOP;
+    busy := plan ~ 'Lambda View Read: busy';
+    batch_index := plan ~ '(Index (Only )?Scan using|Bitmap Index Scan on) v\d+_batch_\d+_k1_k2_idx';
+    tail := substring(plan from 'Lambda View Tail: ([^\n]*)');
+    RETURN NEXT;
+END $$;
+SELECT * FROM busy_read($$SELECT * FROM hits_daily WHERE url = '/u/42' AND day = '2026-05-03 00:00+00'$$);
+SELECT * FROM busy_read($$SELECT * FROM hits_daily WHERE url = '/u/42'$$);
 -- and the tail itself is read by an index range scan on the append key
 SELECT tail_sql ~ 'id > \$1' AS tail_is_a_key_range FROM (SELECT partial_sql AS tail_sql FROM lambda_views.views WHERE view_name = 'hits_daily') s;
 
@@ -87,3 +109,4 @@ SELECT lambda_views.drop_view('hits_daily');
 SELECT lambda_views.drop_view('hits_total');
 DROP TABLE hits;
 DROP FUNCTION plan_uses_indexes(text);
+DROP FUNCTION busy_read(text);

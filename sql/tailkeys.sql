@@ -28,22 +28,42 @@ SELECT lambda_views.create_view('clicks_by_tag',
   $$SELECT tag, count(*) AS n FROM clicks GROUP BY tag$$);
 \set qt 'SELECT tag, count(*) AS n FROM clicks GROUP BY tag'
 
--- tail_called(query): the tail the plan of query calls, with the key
--- numbers it passes
+-- tail_called(query): the tail the merged plan of query calls (the view
+-- read as the relation, lambda_views.quiet_scan off), with the key numbers
+-- it passes
 CREATE FUNCTION tail_called(query text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     plan text := '';
     line text;
+    scan text := current_setting('lambda_views.quiet_scan');
 BEGIN
+    PERFORM set_config('lambda_views.quiet_scan', 'off', true);
     FOR line IN EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || query LOOP
         plan := plan || line || E'\n';
     END LOOP;
+    PERFORM set_config('lambda_views.quiet_scan', scan, true);
     IF plan ~ 'lambda_views\.tail_where\(' THEN
         RETURN 'tail_where ' || substring(plan from '''(\{[0-9,]*\})''::integer\[\]');
     ELSIF plan ~ 'lambda_views\.tail\(' THEN
         RETURN 'tail';
     END IF;
     RETURN 'no tail';
+END $$;
+
+-- busy_tail(query): the tail that the busy read of query (the batch
+-- partition but the groups read after it) aggregates, as EXPLAIN ANALYZE
+-- VERBOSE shows it; 'no busy read' when the read is not busy
+CREATE FUNCTION busy_tail(query text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+    tail text := 'no busy read';
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query LOOP
+        IF line ~ 'Lambda View Tail: ' THEN
+            tail := substring(line from 'Lambda View Tail: (.*)$');
+        END IF;
+    END LOOP;
+    RETURN tail;
 END $$;
 
 -- lv_diff_where(view, query, filter): rows in which the view and its query,
@@ -60,14 +80,16 @@ BEGIN
 END $$;
 
 -- Rows beyond the watermark: groups only in the tail, in the batch and the
--- tail, with a NULL key; the view is not quiet, its merged read runs.
+-- tail, with a NULL key; the view is not quiet: its merged read runs, or
+-- its busy read, which takes the same filters to the tail.
 INSERT INTO clicks (url, code, tag, ts) VALUES
   ('/t/new', 'c1', 'a', '2026-05-02 10:00+00'), ('/t/new', 'c1', 'a', '2026-05-02 11:00+00'),
   ('/u/1', 'c1', 'B', '2026-05-02 12:00+00'), (NULL, 'c2', 'a', '2026-05-03 00:00+00'),
   ('/u/2', 'c2', 'B', '2026-05-02 07:30+00');
 
 -- Which filters reach the tail.
-SELECT f AS filter, tail_called('SELECT * FROM clicks_daily WHERE ' || f) AS tail
+SELECT f AS filter, tail_called('SELECT * FROM clicks_daily WHERE ' || f) AS tail,
+       busy_tail('SELECT * FROM clicks_daily WHERE ' || f) AS busy
   FROM (VALUES ($$url = '/u/1' AND day = '2026-05-02 00:00-07'$$),
                ($$url = '/u/1'$$),
                ($$'/u/1' = url$$),
@@ -85,7 +107,9 @@ SELECT f AS filter, tail_called('SELECT * FROM clicks_daily WHERE ' || f) AS tai
                ($$day = date '2026-05-02'$$),
                ($$true$$)) v(f);
 SELECT tail_called($$SELECT * FROM clicks_by_tag WHERE tag = 'a'$$) AS tag_c,
-       tail_called($$SELECT * FROM clicks_by_tag WHERE tag = 'a' COLLATE "default"$$) AS tag_default;
+       tail_called($$SELECT * FROM clicks_by_tag WHERE tag = 'a' COLLATE "default"$$) AS tag_default,
+       busy_tail($$SELECT * FROM clicks_by_tag WHERE tag = 'a'$$) AS busy_tag_c,
+       busy_tail($$SELECT * FROM clicks_by_tag WHERE tag = 'a' COLLATE "default"$$) AS busy_tag_default;
 -- in a subquery, a join, an aggregate over the view
 SELECT tail_called($$SELECT * FROM (SELECT * FROM clicks_daily WHERE url = '/u/1') s$$) AS subquery,
        tail_called($$SELECT c.url, c.n, t.n FROM clicks_daily c JOIN clicks_by_tag t ON t.tag = 'a' WHERE c.url = '/u/1'$$) AS join_two,
@@ -96,6 +120,18 @@ PREPARE lookup(text, timestamptz) AS SELECT * FROM clicks_daily WHERE url = $1 A
 SELECT tail_called($$EXECUTE lookup('/u/1', '2026-05-02 00:00-07')$$) AS generic_plan;
 PREPARE lookup_expr(int, float8) AS SELECT * FROM clicks_daily WHERE url = '/u/' || $1 AND day = to_timestamp($2);
 SELECT tail_called($$EXECUTE lookup_expr(1, 1777705200)$$) AS generic_plan_expressions;
+-- (the busy read's generic plans: statements of their own, a generic plan
+-- is kept whatever lambda_views.quiet_scan is later)
+PREPARE lookup_busy(text, timestamptz) AS SELECT * FROM clicks_daily WHERE url = $1 AND day = $2;
+PREPARE lookup_expr_busy(int, float8) AS SELECT * FROM clicks_daily WHERE url = '/u/' || $1 AND day = to_timestamp($2);
+SELECT busy_tail($$EXECUTE lookup_busy('/u/1', '2026-05-02 00:00-07')$$) AS busy_generic_plan,
+       busy_tail($$EXECUTE lookup_expr_busy(1, 1777705200)$$) AS busy_generic_plan_expressions;
+CREATE TEMP TABLE got_busy AS EXECUTE lookup_busy('/u/1', '2026-05-02 00:00-07');
+SELECT count(*) AS differing_rows FROM (
+  (SELECT * FROM got_busy EXCEPT ALL SELECT * FROM (:q) q WHERE url = '/u/1' AND day = '2026-05-02 00:00-07')
+  UNION ALL
+  (SELECT * FROM (:q) q WHERE url = '/u/1' AND day = '2026-05-02 00:00-07' EXCEPT ALL SELECT * FROM got_busy)) d;
+DROP TABLE got_busy;
 RESET plan_cache_mode;
 
 -- Each filtered read equals the query under the same filter.
@@ -139,7 +175,8 @@ DROP TABLE got1, got2, got3;
 SELECT lambda_views.fold('clicks_daily') > 0 AS folded;
 INSERT INTO clicks (url, code, tag, ts) VALUES
   ('/t/new', 'c1', 'a', '2026-05-02 13:00+00'), ('/u/1', 'c1', 'a', '2026-05-02 14:00+00');
-SELECT tail_called($$SELECT * FROM clicks_daily WHERE url = '/u/1'$$) AS tail;
+SELECT tail_called($$SELECT * FROM clicks_daily WHERE url = '/u/1'$$) AS tail,
+       busy_tail($$SELECT * FROM clicks_daily WHERE url = '/u/1'$$) AS busy;
 SELECT lv_diff_where('clicks_daily', :'q', $$url = '/u/1'$$) AS u1_differing,
        lv_diff_where('clicks_daily', :'q', $$url = '/t/new' AND code = 'c1'$$) AS new_differing;
 
@@ -157,7 +194,8 @@ SELECT count(*) AS rolled_back_groups FROM clicks_daily WHERE url = '/in-xact';
 CREATE TEMP TABLE truth AS :q;
 SET TimeZone = 'Asia/Tokyo';
 SELECT current_setting('TimeZone') AS reader_zone,
-       tail_called($$SELECT * FROM clicks_daily WHERE url = '/u/1' AND day = '2026-05-02 00:00-07'$$) AS tail;
+       tail_called($$SELECT * FROM clicks_daily WHERE url = '/u/1' AND day = '2026-05-02 00:00-07'$$) AS tail,
+       busy_tail($$SELECT * FROM clicks_daily WHERE url = '/u/1' AND day = '2026-05-02 00:00-07'$$) AS busy;
 SELECT count(*) AS differing_rows FROM (
   (SELECT * FROM clicks_daily WHERE url = '/u/1' AND day = '2026-05-02 00:00-07'
    EXCEPT ALL SELECT * FROM truth WHERE url = '/u/1' AND day = '2026-05-02 00:00-07')
@@ -180,7 +218,8 @@ SELECT lambda_views.create_view('moods_by',
   $$SELECT mood, tags, count(*) AS n FROM moods GROUP BY mood, tags$$);
 INSERT INTO moods (mood, tags) VALUES ('ok', '{1,2}'), ('ok', '{1,2}'), ('happy', '{0,4}');
 \set qm 'SELECT mood, tags, count(*) AS n FROM moods GROUP BY mood, tags'
-SELECT tail_called($$SELECT * FROM moods_by WHERE mood = 'ok' AND tags = '{1,2}'$$) AS tail;
+SELECT tail_called($$SELECT * FROM moods_by WHERE mood = 'ok' AND tags = '{1,2}'$$) AS tail,
+       busy_tail($$SELECT * FROM moods_by WHERE mood = 'ok' AND tags = '{1,2}'$$) AS busy;
 SELECT n FROM moods_by WHERE mood = 'ok' AND tags = '{1,2}';
 SELECT lv_diff_where('moods_by', :'qm', $$mood = 'ok' AND tags = '{1,2}'$$) AS enum_array_differing,
        lv_diff_where('moods_by', :'qm', $$mood = 'happy'$$) AS enum_differing;
@@ -246,4 +285,5 @@ SELECT lambda_views.drop_view('clicks_daily');
 SELECT lambda_views.drop_view('clicks_by_tag');
 DROP TABLE clicks;
 DROP FUNCTION tail_called(text);
+DROP FUNCTION busy_tail(text);
 DROP FUNCTION lv_diff_where(text, text, text);

@@ -80,6 +80,7 @@
 #include "optimizer/restrictinfo.h"
 #include "optimizer/tlist.h"
 #include "parser/analyze.h"
+#include "parser/parse_coerce.h"
 #include "parser/parse_func.h"
 #include "parser/parsetree.h"
 #include "rewrite/prs2lock.h"
@@ -91,6 +92,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/fmgrprotos.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -102,6 +104,7 @@
 #include "utils/typcache.h"
 
 #include "lambda_views.h"
+#include "definition.h"
 
 
 /* what the scan needs to check a view at execution (custom_private) */
@@ -698,12 +701,14 @@ storage_nsp_of(int32 view_id)
 
 /*
  * quiet_target fills t for the view, when it is quiet in the active
- * snapshot, and locks the batch partition it would read; false otherwise.
+ * snapshot or can be read busy (busy_readable), and locks the batch
+ * partition it would read; false otherwise.
  */
 static bool
 quiet_target(int32 view_id, Oid view_relid, QuietTarget *t)
 {
 	HeapTuple	reltup;
+	bool		quiet;
 
 	memset(t, 0, sizeof(QuietTarget));
 	t->view_id = view_id;
@@ -712,12 +717,21 @@ quiet_target(int32 view_id, Oid view_relid, QuietTarget *t)
 	t->state_index = cat.state_index;
 	t->key_sequence = key_sequence_of(view_id);
 	t->batch_table = get_relname_relid(psprintf("v%d_batch", view_id), storage_nsp_of(view_id));
-	if (!OidIsValid(t->key_sequence) || !OidIsValid(t->batch_table) ||
-		!view_is_quiet(t, GetActiveSnapshot(), &t->gen, true))
+	t->gen = -1;
+	if (!OidIsValid(t->key_sequence) || !OidIsValid(t->batch_table))
+		return false;
+	/*
+	 * a view that is not quiet is read so too, but for the groups read
+	 * after its batch (a busy read, quiet_begin), when it has group keys
+	 * and is not over a Citus table
+	 */
+	quiet = view_is_quiet(t, GetActiveSnapshot(), &t->gen, true);
+	if (!quiet && (t->gen < 0 || distributed_view(t)))
 		return false;
 	t->partition = get_relname_relid(psprintf("v%d_batch_%d", view_id, t->gen),
 									 storage_nsp_of(view_id));
-	if (!OidIsValid(t->batch_table) || !OidIsValid(t->partition))
+	if (!OidIsValid(t->batch_table) || !OidIsValid(t->partition) ||
+		(!quiet && get_attnum(t->partition, "k1") == InvalidAttrNumber))
 		return false;
 	LockRelationOid(t->partition, AccessShareLock);
 	LockRelationOid(t->batch_table, AccessShareLock);
@@ -1305,8 +1319,17 @@ lv_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	/*
 	 * A parallel read of the batch: the scan runs in every participant
 	 * over the child's share of the partition, and the leader alone
-	 * decides whether the view is quiet (quiet_begin).
+	 * decides whether the view is quiet (quiet_begin).  Not for a view
+	 * that is not quiet now: a busy read runs in one process.
 	 */
+	if (partial != NIL && ActiveSnapshotSet())
+	{
+		QuietTarget t;
+
+		target_from_list(target, &t);
+		if (!load_catalog() || !view_is_quiet(&t, GetActiveSnapshot(), &t.gen, false))
+			partial = NIL;
+	}
 	if (partial != NIL)
 	{
 		/*
@@ -1443,6 +1466,17 @@ typedef struct QuietScanState
 	AttrNumber	last_att;		/* the last column the projection reads */
 	SeqScanState *seq;			/* a plain seq scan child, whose table scan
 								 * this node runs itself (quiet_begin) */
+	/* a busy read: the touched groups, then the child's other rows */
+	bool		busy;
+	bool		busy_child;		/* the touched groups are all returned */
+	ItemPointerData *tids;		/* the batch rows they replace, sorted */
+	int			ntids;
+	int			maxtids;
+	bool		tids_overflow;	/* more than hash_mem of them */
+	BlockNumber tid_block;		/* the block of tids[tid_lo..tid_hi) */
+	int			tid_lo;
+	int			tid_hi;
+	char	   *tail_read;		/* its tail's function and key numbers */
 } QuietScanState;
 
 /*
@@ -1471,6 +1505,11 @@ typedef struct QuietShared
 
 static const CustomExecMethods quiet_exec_methods;
 static TupleTableSlot *quiet_parallel_exec(PlanState *ps);
+static TupleTableSlot *busy_exec(PlanState *ps);
+static bool busy_readable(QuietScanState *s, Snapshot snapshot);
+static TupleTableSlot *quiet_next(ScanState *ss);
+static bool quiet_recheck(ScanState *ss, TupleTableSlot *slot);
+static bool touched_tid(QuietScanState *s, ItemPointer tid);
 
 static Node *
 quiet_create_state(CustomScan *cscan)
@@ -1491,6 +1530,18 @@ quiet_create_state(CustomScan *cscan)
  * merged read's rows still go through every qual of the scan, so this only
  * narrows what it reads.
  */
+/*
+ * strip_relabel: a key column under a binary coercion (varchar compared as
+ * text) is the column; a value is left as it is
+ */
+static Node *
+strip_relabel(Node *node)
+{
+	if (IsA(node, RelabelType) && IsA(((RelabelType *) node)->arg, Var))
+		return (Node *) ((RelabelType *) node)->arg;
+	return node;
+}
+
 static PushedQual *
 pushable(Expr *clause, TupleDesc desc, PlanState *ps)
 {
@@ -1509,8 +1560,8 @@ pushable(Expr *clause, TupleDesc desc, PlanState *ps)
 	{
 		OpExpr	   *op = (OpExpr *) clause;
 
-		l = linitial(op->args);
-		r = lsecond(op->args);
+		l = strip_relabel(linitial(op->args));
+		r = strip_relabel(lsecond(op->args));
 		opno = op->opno;
 		inputcollid = op->inputcollid;
 		if (IsA(r, Var) && !IsA(l, Var))
@@ -1529,7 +1580,7 @@ pushable(Expr *clause, TupleDesc desc, PlanState *ps)
 	{
 		ScalarArrayOpExpr *op = (ScalarArrayOpExpr *) clause;
 
-		l = linitial(op->args);
+		l = strip_relabel(linitial(op->args));
 		r = lsecond(op->args);
 		opno = op->opno;
 		inputcollid = op->inputcollid;
@@ -1644,6 +1695,9 @@ quiet_child_row(QuietScanState *s)
 			return ps->ps_ProjInfo ? ExecClearTuple(ps->ps_ResultTupleSlot) : slot;
 		if (is_marker(slot, s->target.nrows))
 			continue;
+		/* a busy read returned the group of this batch row combined */
+		if (s->ntids > 0 && touched_tid(s, &slot->tts_tid))
+			continue;
 		if (ps->ps_ProjInfo == NULL)
 			return slot;
 
@@ -1696,12 +1750,16 @@ quiet_begin(CustomScanState *node, EState *estate, int eflags)
 	else
 		s->quiet = load_catalog() &&
 			view_is_quiet(&s->target, estate->es_snapshot, &s->target.gen, false);
+	/* else, in one process, the groups read after the batch and the rest */
+	if (!s->quiet && !parallel)
+		s->busy = busy_readable(s, estate->es_snapshot);
 
 	/*
-	 * the child: for a quiet read, and in every participant of a parallel
-	 * one (its share of the parallel scan is set up with the plan's)
+	 * the child: for a quiet or busy read, and in every participant of a
+	 * parallel one (its share of the parallel scan is set up with the
+	 * plan's)
 	 */
-	if (s->quiet || parallel)
+	if (s->quiet || s->busy || parallel)
 	{
 		Plan	   *child = linitial(cs->custom_plans);
 
@@ -1721,9 +1779,11 @@ quiet_begin(CustomScanState *node, EState *estate, int eflags)
 			estate->es_instrument == 0 &&
 			estate->es_epq_active == NULL)
 			s->seq = (SeqScanState *) s->child;
-		node->ss.ps.ExecProcNode = parallel ? quiet_parallel_exec : quiet_exec_quiet;
+		node->ss.ps.ExecProcNode = parallel ? quiet_parallel_exec :
+			s->busy ? busy_exec : quiet_exec_quiet;
 		/* the child's rows may go up as they are, in whatever slot it has */
-		if (parallel || s->target.nrows == 0 || node->ss.ps.ps_ProjInfo == NULL)
+		if (parallel || s->busy || s->target.nrows == 0 ||
+			node->ss.ps.ps_ProjInfo == NULL)
 			node->ss.ps.resultopsfixed = false;
 	}
 	if (parallel)
@@ -1748,7 +1808,100 @@ quiet_begin(CustomScanState *node, EState *estate, int eflags)
 		if (pq)
 			s->pushed = lappend(s->pushed, pq);
 	}
-	invalidate_view_plans(s->target.view_relid);
+	/* a merged read: the next execution is planned against the view */
+	if (!s->busy)
+		invalidate_view_plans(s->target.view_relid);
+}
+
+/*
+ * remember_tid adds a batch row that a touched group replaces to those a
+ * busy read skips, as long as they fit in hash_mem
+ */
+static void
+remember_tid(QuietScanState *s, ItemPointer tid)
+{
+	if (s->tids_overflow)
+		return;
+	if (s->ntids == s->maxtids)
+	{
+		Size		bytes = sizeof(ItemPointerData) * Max(1024, (Size) s->maxtids * 2);
+
+		if (bytes > get_hash_memory_limit())
+		{
+			s->tids_overflow = true;
+			return;
+		}
+		s->maxtids = bytes / sizeof(ItemPointerData);
+		s->tids = s->tids == NULL ?
+			MemoryContextAlloc(s->css.ss.ps.state->es_query_cxt, bytes) :
+			repalloc(s->tids, bytes);
+	}
+	s->tids[s->ntids++] = *tid;
+}
+
+static int
+tid_cmp(const void *a, const void *b)
+{
+	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
+}
+
+/*
+ * touched_tid says whether a busy read skips the batch row at tid: a
+ * touched group replaces it.  The tids of the block last asked about are
+ * found once, so a scan in physical order pays one comparison per row of
+ * a block without any.
+ */
+static bool
+touched_tid(QuietScanState *s, ItemPointer tid)
+{
+	BlockNumber blk = ItemPointerGetBlockNumberNoCheck(tid);
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+	int			lo;
+	int			hi;
+
+	if (blk != s->tid_block)
+	{
+		/* the first tid of the block or after it, then the first after */
+		lo = 0;
+		hi = s->ntids;
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (ItemPointerGetBlockNumberNoCheck(&s->tids[mid]) < blk)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		s->tid_lo = lo;
+		hi = s->ntids;
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (ItemPointerGetBlockNumberNoCheck(&s->tids[mid]) <= blk)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		s->tid_hi = lo;
+		s->tid_block = blk;
+	}
+	lo = s->tid_lo;
+	hi = s->tid_hi;
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		OffsetNumber o = ItemPointerGetOffsetNumberNoCheck(&s->tids[mid]);
+
+		if (o == off)
+			return true;
+		if (o < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
 }
 
 /* merged_sql returns the view's merged rows (k.., f..) as SQL */
@@ -1803,7 +1956,9 @@ typedef struct MergedReceiver
 	Tuplestorestate *store;		/* one of these two */
 	SharedTuplestoreAccessor *sts;
 	TupleDesc	desc;			/* the partition's */
-	AttrNumber *map;			/* each result column's attribute there */
+	AttrNumber *map;			/* each result column's attribute there (0:
+								 * lv_tid) */
+	int			tid_col;		/* lv_tid's column, -1 if none */
 	AttrNumber	nrows_att;
 	Datum	   *values;
 	bool	   *nulls;
@@ -1820,8 +1975,17 @@ merged_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 
 	r->nrows_att = get_attnum(partition, "nrows");
 	r->map = palloc(sizeof(AttrNumber) * Max(typeinfo->natts, 1));
+	r->tid_col = -1;
 	for (c = 0; c < typeinfo->natts; c++)
 	{
+		/* the batch row a touched group replaces (fetch_touched) */
+		if (strcmp(NameStr(TupleDescAttr(typeinfo, c)->attname), "lv_tid") == 0 &&
+			TupleDescAttr(typeinfo, c)->atttypid == TIDOID)
+		{
+			r->map[c] = 0;
+			r->tid_col = c;
+			continue;
+		}
 		r->map[c] = get_attnum(partition, NameStr(TupleDescAttr(typeinfo, c)->attname));
 		if (r->map[c] <= 0)
 			elog(ERROR, "lambda_views: the merged read of view %d has no column %s in its batch",
@@ -1845,9 +2009,13 @@ merged_receive(TupleTableSlot *slot, DestReceiver *self)
 	}
 	for (c = 0; c < slot->tts_tupleDescriptor->natts; c++)
 	{
+		if (r->map[c] == 0)
+			continue;
 		r->values[r->map[c] - 1] = slot->tts_values[c];
 		r->nulls[r->map[c] - 1] = slot->tts_isnull[c];
 	}
+	if (r->tid_col >= 0 && !slot->tts_isnull[r->tid_col])
+		remember_tid(r->s, (ItemPointer) DatumGetPointer(slot->tts_values[r->tid_col]));
 	r->values[r->nrows_att - 1] = Int64GetDatum(1);
 	r->nulls[r->nrows_att - 1] = false;
 	if (r->store)
@@ -1876,30 +2044,14 @@ merged_nothing(DestReceiver *self)
 {
 }
 
-/*
- * fetch_merged runs the view's merged query with the quals pushed to it, in
- * the executor's snapshot, as the view's owner, and sends its rows to the
- * tuplestore or the shared tuplestore given.
- */
-static void
-fetch_merged(QuietScanState *s, Tuplestorestate *store, SharedTuplestoreAccessor *sts)
-{
-	ScanState  *ss = &s->css.ss;
-	ExprContext *econtext = ss->ps.ps_ExprContext;
-	TupleDesc	desc = RelationGetDescr(ss->ss_currentRelation);
-	int			npushed = list_length(s->pushed);
-	Datum	   *values = palloc0(sizeof(Datum) * (npushed + 1));
-	Oid		   *types = palloc0(sizeof(Oid) * (npushed + 1));
-	char	   *nulls = palloc0(npushed + 1);
-	StringInfoData sql;
-	ListCell   *lc;
-	Oid			saved_user;
-	int			saved_sec;
-	int			nestlevel;
-	int			rc;
-	MergedReceiver receiver;
 
-	s->fetched = true;
+/* pushed_values evaluates the values of the pushed quals, as the reader */
+static void
+pushed_values(QuietScanState *s, Datum *values, Oid *types, char *nulls)
+{
+	ExprContext *econtext = s->css.ss.ps.ps_ExprContext;
+	ListCell   *lc;
+
 	foreach(lc, s->pushed)
 	{
 		PushedQual *pq = lfirst(lc);
@@ -1909,6 +2061,59 @@ fetch_merged(QuietScanState *s, Tuplestorestate *store, SharedTuplestoreAccessor
 		types[foreach_current_index(lc)] = pq->valtype;
 		nulls[foreach_current_index(lc)] = isnull ? 'n' : ' ';
 	}
+}
+
+/*
+ * append_pushed appends the pushed quals to a query of alias lv, over $first
+ * onwards
+ */
+static void
+append_pushed(StringInfo sql, List *pushed, int first)
+{
+	ListCell   *lc;
+
+	foreach(lc, pushed)
+	{
+		PushedQual *pq = lfirst(lc);
+		HeapTuple	optup = SearchSysCache1(OPEROID, ObjectIdGetDatum(pq->opno));
+
+		if (!HeapTupleIsValid(optup))
+			elog(ERROR, "cache lookup failed for operator %u", pq->opno);
+		appendStringInfo(sql, " %s lv.%s", foreach_current_index(lc) == 0 ? "WHERE" : "AND",
+						 quote_identifier(pq->column));
+		if (OidIsValid(pq->collation))
+			appendStringInfo(sql, " COLLATE %s", generate_collation_name(pq->collation));
+		appendStringInfo(sql, " OPERATOR(pg_catalog.%s) %s$%d%s",
+						 NameStr(((Form_pg_operator) GETSTRUCT(optup))->oprname),
+						 pq->array == 0 ? "" : pq->array == 1 ? "ANY (" : "ALL (",
+						 foreach_current_index(lc) + first, pq->array == 0 ? "" : ")");
+		ReleaseSysCache(optup);
+	}
+}
+
+/*
+ * fetch_merged runs the view's merged query with the quals pushed to it, in
+ * the executor's snapshot, as the view's owner, and sends its rows to the
+ * tuplestore or the shared tuplestore given.
+ */
+static void
+fetch_merged(QuietScanState *s, Tuplestorestate *store, SharedTuplestoreAccessor *sts)
+{
+	ScanState  *ss = &s->css.ss;
+	TupleDesc	desc = RelationGetDescr(ss->ss_currentRelation);
+	int			npushed = list_length(s->pushed);
+	Datum	   *values = palloc0(sizeof(Datum) * (npushed + 1));
+	Oid		   *types = palloc0(sizeof(Oid) * (npushed + 1));
+	char	   *nulls = palloc0(npushed + 1);
+	StringInfoData sql;
+	Oid			saved_user;
+	int			saved_sec;
+	int			nestlevel;
+	int			rc;
+	MergedReceiver receiver;
+
+	s->fetched = true;
+	pushed_values(s, values, types, nulls);
 
 	memset(&receiver, 0, sizeof(receiver));
 	receiver.pub.receiveSlot = merged_receive;
@@ -1934,23 +2139,7 @@ fetch_merged(QuietScanState *s, Tuplestorestate *store, SharedTuplestoreAccessor
 	nestlevel = lv_pin_search_path();
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT * FROM (%s) lv", merged_sql(s->target.view_relid));
-	foreach(lc, s->pushed)
-	{
-		PushedQual *pq = lfirst(lc);
-		HeapTuple	optup = SearchSysCache1(OPEROID, ObjectIdGetDatum(pq->opno));
-
-		if (!HeapTupleIsValid(optup))
-			elog(ERROR, "cache lookup failed for operator %u", pq->opno);
-		appendStringInfo(&sql, " %s lv.%s", foreach_current_index(lc) == 0 ? "WHERE" : "AND",
-						 quote_identifier(pq->column));
-		if (OidIsValid(pq->collation))
-			appendStringInfo(&sql, " COLLATE %s", generate_collation_name(pq->collation));
-		appendStringInfo(&sql, " OPERATOR(pg_catalog.%s) %s$%d%s",
-						 NameStr(((Form_pg_operator) GETSTRUCT(optup))->oprname),
-						 pq->array == 0 ? "" : pq->array == 1 ? "ANY (" : "ALL (",
-						 foreach_current_index(lc) + 1, pq->array == 0 ? "" : ")");
-		ReleaseSysCache(optup);
-	}
+	append_pushed(&sql, s->pushed, 1);
 	in_fallback = true;
 	PG_TRY();
 	{
@@ -1974,6 +2163,315 @@ fetch_merged(QuietScanState *s, Tuplestorestate *store, SharedTuplestoreAccessor
 	MemoryContextDelete(receiver.rowcxt);
 }
 
+
+/*
+ * The definition of each view a busy read used, parsed once per backend as
+ * the view's owner (a view id's definition never changes): the query of
+ * its touched groups is built from it (lv_touched_sql).
+ */
+typedef struct TouchedDef
+{
+	int32		view_id;		/* 0: unused */
+	Oid			views_relid;	/* the catalog it was read from */
+	void	   *def;			/* NULL: the view has no busy read */
+	Oid			batch_table;
+	char	   *batch_name;
+	char	   *speed_name;
+	MemoryContext cxt;
+} TouchedDef;
+
+#define TOUCHED_DEFS 16
+static TouchedDef touched_defs[TOUCHED_DEFS];
+static int	next_touched_def = 0;
+
+/* touched_def returns the view's entry, made if need be */
+static TouchedDef *
+touched_def(int32 view_id)
+{
+	TouchedDef *d;
+	LvView	   *view;
+	int			i;
+
+	for (i = 0; i < TOUCHED_DEFS; i++)
+		if (touched_defs[i].view_id == view_id &&
+			touched_defs[i].views_relid == cat.views_relid)
+			return &touched_defs[i];
+	d = &touched_defs[next_touched_def];
+	next_touched_def = (next_touched_def + 1) % TOUCHED_DEFS;
+	if (d->cxt != NULL)
+		MemoryContextDelete(d->cxt);
+	memset(d, 0, sizeof(TouchedDef));
+	d->cxt = AllocSetContextCreate(TopMemoryContext, "lambda_views busy read",
+								   ALLOCSET_SMALL_SIZES);
+	view = lv_view_by_id(view_id, true);
+	if (view != NULL && !view->distributed)
+	{
+		Oid			saved_user;
+		int			saved_sec;
+		int			nestlevel;
+		LvDefinition *def;
+		char	   *definition;
+		MemoryContext old;
+
+		SPI_connect();
+		lv_catalog_sql("SELECT definition FROM lambda_views.views WHERE view_id = $1",
+					   1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(view_id)},
+					   NULL, true, 1);
+		if (SPI_processed == 1)
+		{
+			definition = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			old = MemoryContextSwitchTo(d->cxt);
+			nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
+			def = lv_parse_definition(definition, view->append_key);
+			lv_restore_user(saved_user, saved_sec, nestlevel);
+			if (def->keys != NIL && def->dist_key <= 0)
+			{
+				d->def = def;
+				d->batch_table = view->batch_table;
+				d->batch_name = lv_storage_name(view, "batch");
+				d->speed_name = lv_storage_name(view, "speed");
+			}
+			MemoryContextSwitchTo(old);
+		}
+		SPI_finish();
+	}
+	/* only now: an error above leaves the entry unused */
+	d->views_relid = cat.views_relid;
+	d->view_id = view_id;
+	return d;
+}
+
+/* the prepared queries of touched groups, by their text and types */
+typedef struct TouchedPlan
+{
+	char	   *sql;			/* NULL: unused */
+	int			nargs;
+	Oid		   *types;
+	SPIPlanPtr	plan;
+} TouchedPlan;
+
+#define TOUCHED_PLANS 16
+static TouchedPlan touched_plans[TOUCHED_PLANS];
+static int	next_touched_plan = 0;
+
+/*
+ * touched_plan returns the prepared plan of sql, prepared now if need be
+ * (as the caller runs: the view's owner, connected to SPI)
+ */
+static SPIPlanPtr
+touched_plan(const char *sql, int nargs, Oid *types)
+{
+	TouchedPlan *p;
+	SPIPlanPtr	plan;
+	int			i;
+
+	for (i = 0; i < TOUCHED_PLANS; i++)
+	{
+		p = &touched_plans[i];
+		if (p->sql != NULL && p->nargs == nargs &&
+			memcmp(p->types, types, sizeof(Oid) * nargs) == 0 &&
+			strcmp(p->sql, sql) == 0)
+			return p->plan;
+	}
+	plan = SPI_prepare(sql, nargs, types);
+	if (plan == NULL)
+		elog(ERROR, "lambda_views: could not prepare a busy read: %s",
+			 SPI_result_code_string(SPI_result));
+	p = &touched_plans[next_touched_plan];
+	next_touched_plan = (next_touched_plan + 1) % TOUCHED_PLANS;
+	if (p->sql != NULL)
+	{
+		SPI_freeplan(p->plan);
+		pfree(p->sql);
+		pfree(p->types);
+		p->sql = NULL;
+	}
+	SPI_keepplan(plan);
+	p->types = MemoryContextAlloc(TopMemoryContext, sizeof(Oid) * Max(nargs, 1));
+	memcpy(p->types, types, sizeof(Oid) * nargs);
+	p->nargs = nargs;
+	p->plan = plan;
+	p->sql = MemoryContextStrdup(TopMemoryContext, sql);
+	return plan;
+}
+
+/*
+ * busy_readable says whether a one-process read of a view that is not quiet
+ * can read the batch partition it was planned for but the groups read
+ * after the batch (a busy read): the batch is still the one the state row
+ * has in the snapshot, and the view has such a read.
+ */
+static bool
+busy_readable(QuietScanState *s, Snapshot snapshot)
+{
+	Datum		values[1];
+
+	if (s->target.nrows <= 0 || !load_catalog() || distributed_view(&s->target))
+		return false;
+	if (!fetch_by_id(s->target.state_relid, s->target.state_index, s->target.view_id,
+					 snapshot, 1, (AttrNumber[]) {cat.st_gen}, values) ||
+		DatumGetInt32(values[0]) != s->target.gen)
+		return false;
+	return touched_def(s->target.view_id)->def != NULL;
+}
+
+/*
+ * tail_filter returns the key numbers and values ($n) of the pushed
+ * equalities on group keys, as lambda_views.tail_where takes them after
+ * the source, so that the tail aggregates only those groups; NULL if none.
+ * Only an equality of the key's own type and collation qualifies, as in
+ * tail_key_quals.
+ */
+static char *
+tail_filter(QuietScanState *s, int first)
+{
+	TupleDesc	desc = RelationGetDescr(s->css.ss.ss_currentRelation);
+	StringInfoData nums;
+	StringInfoData vals;
+	ListCell   *lc;
+
+	initStringInfo(&nums);
+	initStringInfo(&vals);
+	foreach(lc, s->pushed)
+	{
+		PushedQual *pq = lfirst(lc);
+		int			keyno;
+		AttrNumber	att;
+		Form_pg_attribute a;
+
+		if (pq->array != 0 || sscanf(pq->column, "k%d", &keyno) != 1)
+			continue;
+		att = get_attnum(RelationGetRelid(s->css.ss.ss_currentRelation), pq->column);
+		if (att <= 0)
+			continue;
+		a = TupleDescAttr(desc, att - 1);
+		if (!IsBinaryCoercible(pq->valtype, a->atttypid) ||
+			pq->opno != lookup_type_cache(a->atttypid, TYPECACHE_EQ_OPR)->eq_opr ||
+			(OidIsValid(pq->collation) && pq->collation != a->attcollation))
+			continue;
+		appendStringInfo(&nums, "%s%d", nums.len ? "," : "", keyno);
+		appendStringInfo(&vals, ", $%d", foreach_current_index(lc) + first);
+	}
+	if (nums.len == 0)
+	{
+		s->tail_read = "tail";
+		return NULL;
+	}
+	s->tail_read = psprintf("tail_where {%s}", nums.data);
+	return psprintf("'{%s}'::pg_catalog.int4[]%s", nums.data, vals.data);
+}
+
+/*
+ * fetch_touched runs, for a busy read, the query of the view's touched
+ * groups with the quals pushed to it, in the executor's snapshot, as the
+ * view's owner: their rows go to store, and the batch rows they replace to
+ * the tids the scan skips.  When those do not fit in hash_mem, the read
+ * becomes a merged one.
+ */
+static void
+fetch_touched(QuietScanState *s, Tuplestorestate *store)
+{
+	ScanState  *ss = &s->css.ss;
+	TouchedDef *d = touched_def(s->target.view_id);
+	int			nargs = list_length(s->pushed) + 1;
+	Datum	   *values = palloc0(sizeof(Datum) * nargs);
+	Oid		   *types = palloc0(sizeof(Oid) * nargs);
+	char	   *nulls = palloc0(nargs + 1);
+	StringInfoData sql;
+	Oid			saved_user;
+	int			saved_sec;
+	int			nestlevel;
+	int			rc;
+	MergedReceiver receiver;
+
+	if (d->def == NULL)
+		elog(ERROR, "lambda_views: view %d has no busy read", s->target.view_id);
+	s->fetched = true;
+	s->ntids = 0;
+	s->tids_overflow = false;
+	s->tid_block = InvalidBlockNumber;
+	values[0] = Int32GetDatum(s->target.gen);
+	types[0] = INT4OID;
+	nulls[0] = ' ';
+	pushed_values(s, values + 1, types + 1, nulls + 1);
+
+	memset(&receiver, 0, sizeof(receiver));
+	receiver.pub.receiveSlot = merged_receive;
+	receiver.pub.rStartup = merged_startup;
+	receiver.pub.rShutdown = merged_nothing;
+	receiver.pub.rDestroy = merged_nothing;
+	receiver.pub.mydest = DestTuplestore;
+	receiver.s = s;
+	receiver.store = store;
+	receiver.desc = RelationGetDescr(ss->ss_currentRelation);
+	receiver.values = palloc(sizeof(Datum) * receiver.desc->natts);
+	receiver.nulls = palloc(sizeof(bool) * receiver.desc->natts);
+	receiver.cxt = CurrentMemoryContext;
+
+	GetUserIdAndSecContext(&saved_user, &saved_sec);
+	SetUserIdAndSecContext(s->target.owner, saved_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	nestlevel = lv_pin_search_path();
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT * FROM (%s) lv",
+					 lv_touched_sql(d->def, s->target.view_id, d->batch_table,
+									d->batch_name, d->speed_name, tail_filter(s, 2)));
+	append_pushed(&sql, s->pushed, 2);
+	in_fallback = true;
+	PG_TRY();
+	{
+		SPI_connect();
+		PushActiveSnapshot(ss->ps.state->es_snapshot);
+		rc = lv_spi_exec_plan_dest(touched_plan(sql.data, nargs, types), nargs,
+								   types, values, nulls, (DestReceiver *) &receiver);
+		PopActiveSnapshot();
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "lambda_views: the busy read of view %d failed: %s",
+				 s->target.view_id, SPI_result_code_string(rc));
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		in_fallback = false;
+	}
+	PG_END_TRY();
+	lv_unpin_settings(nestlevel);
+	SetUserIdAndSecContext(saved_user, saved_sec);
+
+	if (s->tids_overflow)
+	{
+		/* the merged rows instead, and the next execution planned merged */
+		tuplestore_clear(store);
+		s->busy = false;
+		s->ntids = 0;
+		fetch_merged(s, store, NULL);
+		invalidate_view_plans(s->target.view_relid);
+		return;
+	}
+	if (s->ntids > 1)
+		qsort(s->tids, s->ntids, sizeof(ItemPointerData), tid_cmp);
+}
+
+/*
+ * busy_exec: a busy read returns the touched groups (those through its
+ * quals), then the child's rows but the batch rows those replace
+ */
+static TupleTableSlot *
+busy_exec(PlanState *ps)
+{
+	QuietScanState *s = (QuietScanState *) ps;
+
+	if (!s->busy_child)
+	{
+		TupleTableSlot *slot = ExecScan(&s->css.ss, quiet_next, quiet_recheck);
+
+		if (!TupIsNull(slot) || !s->busy)
+			return slot;
+		s->busy_child = true;
+	}
+	return quiet_child_row(s);
+}
+
 /*
  * ensure_merged reads the merged rows of a one-process read once, for the
  * query's lifetime (again when the pushed quals' parameters change)
@@ -1993,7 +2491,10 @@ ensure_merged(QuietScanState *s)
 			s->mslot = ExecAllocTableSlot(&estate->es_tupleTable,
 										  RelationGetDescr(s->css.ss.ss_currentRelation),
 										  &TTSOpsMinimalTuple);
-		fetch_merged(s, s->store, NULL);
+		if (s->busy)
+			fetch_touched(s, s->store);
+		else
+			fetch_merged(s, s->store, NULL);
 		MemoryContextSwitchTo(old);
 	}
 }
@@ -2195,13 +2696,16 @@ quiet_rescan(CustomScanState *node)
 			tuplestore_rescan(s->store);
 		return;
 	}
-	if (s->quiet)
+	if (s->quiet || s->busy)
 	{
 		if (node->ss.ps.chgParam != NULL)
 			UpdateChangedParamSet(s->child, node->ss.ps.chgParam);
 		if (s->child->chgParam == NULL)
 			ExecReScan(s->child);
-		return;
+		if (s->quiet)
+			return;
+		s->busy_child = false;
+		s->tid_block = InvalidBlockNumber;
 	}
 	/* the pushed values may depend on parameters that changed */
 	if (node->ss.ps.chgParam != NULL)
@@ -2217,7 +2721,12 @@ quiet_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 
 	ExplainPropertyInteger("Lambda View Batch", NULL, s->target.gen, es);
 	if (es->analyze)
-		ExplainPropertyText("Lambda View Read", s->quiet ? "quiet" : "merged", es);
+	{
+		ExplainPropertyText("Lambda View Read",
+							s->quiet ? "quiet" : s->busy ? "busy" : "merged", es);
+		if (es->verbose && s->busy && s->tail_read)
+			ExplainPropertyText("Lambda View Tail", s->tail_read, es);
+	}
 }
 
 static const CustomExecMethods quiet_exec_methods = {

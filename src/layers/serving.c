@@ -281,6 +281,88 @@ routed_view_sql(LvDefinition *def, int32 view_id, Oid batch_table,
 }
 
 /*
+ * appends "lv_tail AS MATERIALIZED (...)": the view's real-time tail, of
+ * the groups that filter gives (the key numbers and values of
+ * lambda_views.tail_where), or of every group
+ */
+static void
+tail_cte(StringInfo buf, LvDefinition *def, int32 view_id, const char *filter)
+{
+	ListCell   *lc;
+
+	appendStringInfo(buf, "lv_tail AS MATERIALIZED (SELECT * FROM lambda_views.%s(%d, %s::pg_catalog.regclass%s%s) AS t(",
+					 filter ? "tail_where" : "tail", view_id,
+					 quote_literal_cstr(quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->source)),
+																   get_rel_name(def->source))),
+					 filter ? ", " : "", filter ? filter : "");
+	foreach(lc, def->keys)
+	{
+		LvKey	   *key = lfirst(lc);
+
+		appendStringInfo(buf, "k%d %s%s, ", foreach_current_index(lc) + 1,
+						 key->type_sql, key->collate_sql);
+	}
+	foreach(lc, def->aggs)
+		appendStringInfo(buf, "s%d lambda_views.state, ", foreach_current_index(lc) + 1);
+	appendStringInfoString(buf, "nrows bigint))");
+}
+
+/*
+ * touched_groups appends the select of the groups that the speed rows
+ * after the batch or the tail touch, and of the batch groups with a NULL
+ * key (equality cannot match them), combined and finalized: the batch rows
+ * that batch_gen picks, the speed rows that speed_gen picks and the tail.
+ * With tids, the batch row of each group, if any, as lv_tid.
+ */
+static void
+touched_groups(StringInfo buf, LvDefinition *def, Oid batch_table,
+			   const char *batch_name, const char *speed_name,
+			   const char *batch_gen, const char *speed_gen, bool tids)
+{
+	ListCell   *lc;
+	StringInfoData nullpred;
+	const char *batch_tid = tids ? ", b.ctid AS lv_tid" : "";
+	const char *no_tid = tids ? ", NULL::pg_catalog.tid" : "";
+
+	appendStringInfoString(buf, "SELECT ");
+	merged_groups(buf, def);
+	if (tids)
+		appendStringInfoString(buf, ", pg_catalog.max(u.lv_tid) AS lv_tid");
+	appendStringInfoString(buf, " FROM (SELECT ");
+	keys(buf, def, "b.", false);
+	states_and_finals(buf, def, "b.", false, batch_table);
+	appendStringInfo(buf, ", true AS from_batch%s FROM %s b WHERE %s",
+					 batch_tid, batch_name, batch_gen);
+	keys_not_null(buf, def, "b.");
+	appendStringInfoString(buf, " AND EXISTS (");
+	touched(buf, def, speed_name);
+	appendStringInfoChar(buf, ')');
+
+	initStringInfo(&nullpred);
+	foreach(lc, def->keys)
+		if (!((LvKey *) lfirst(lc))->notnull)
+			appendStringInfo(&nullpred, "%sb.k%d IS NULL", nullpred.len ? " OR " : "",
+							 foreach_current_index(lc) + 1);
+	if (nullpred.len > 0)
+	{
+		appendStringInfoString(buf, " UNION ALL SELECT ");
+		keys(buf, def, "b.", false);
+		states_and_finals(buf, def, "b.", false, batch_table);
+		appendStringInfo(buf, ", true%s FROM %s b WHERE %s AND (%s)",
+						 batch_tid, batch_name, batch_gen, nullpred.data);
+	}
+	appendStringInfoString(buf, " UNION ALL SELECT ");
+	keys(buf, def, "s.", false);
+	states_and_finals(buf, def, "s.", true, InvalidOid);
+	appendStringInfo(buf, ", false%s FROM %s s WHERE %s UNION ALL SELECT ",
+					 no_tid, speed_name, speed_gen);
+	keys(buf, def, "t.", false);
+	states_and_finals(buf, def, "t.", true, InvalidOid);
+	appendStringInfo(buf, ", false%s FROM lv_tail t) u GROUP BY ", no_tid);
+	keys(buf, def, "u.", false);
+}
+
+/*
  * lv_view_sql returns the query of the relation users read.  Output
  * expressions are deparsed over the batch table's columns (alias x).
  */
@@ -291,33 +373,19 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 	LvDefinition *def = defp;
 	StringInfoData buf;
 	ListCell   *lc;
-	bool		keyed = def->keys != NIL;
 
 	if (def->dist_key > 0)
 		return routed_view_sql(def, view_id, batch_table, batch_name, speed_name);
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "WITH lv_batch AS MATERIALIZED (SELECT pg_catalog.max(m.gen) AS gen "
 					 "FROM %s m WHERE m.nrows IS NULL), ", batch_name);
-	appendStringInfo(&buf, "lv_tail AS MATERIALIZED (SELECT * FROM lambda_views.tail(%d, %s::pg_catalog.regclass) AS t(",
-					 view_id,
-					 quote_literal_cstr(quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->source)),
-																   get_rel_name(def->source))));
-	foreach(lc, def->keys)
-	{
-		LvKey	   *key = lfirst(lc);
-
-		appendStringInfo(&buf, "k%d %s%s, ", foreach_current_index(lc) + 1,
-						 key->type_sql, key->collate_sql);
-	}
-	foreach(lc, def->aggs)
-		appendStringInfo(&buf, "s%d lambda_views.state, ", foreach_current_index(lc) + 1);
-	appendStringInfoString(&buf, "nrows bigint)), ");
+	tail_cte(&buf, def, view_id, NULL);
 	/*
 	 * Quiet: the state row the reader sees says no fold has gone beyond the
 	 * batch the reader uses (one index probe, however many speed rows are
 	 * still waiting for removal), and the tail is empty.
 	 */
-	appendStringInfo(&buf, "lv_quiet AS MATERIALIZED (SELECT coalesce((SELECT st.speed_watermark = st.batch_watermark "
+	appendStringInfo(&buf, ", lv_quiet AS MATERIALIZED (SELECT coalesce((SELECT st.speed_watermark = st.batch_watermark "
 					 "AND st.batch_gen = (SELECT g.gen FROM lv_batch g) "
 					 "FROM lambda_views.view_state st WHERE st.view_id = %d), false) "
 					 "AND NOT EXISTS (SELECT 1 FROM lv_tail) AS quiet) SELECT ",
@@ -326,11 +394,8 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 	outputs(&buf, def, batch_table);
 	appendStringInfoString(&buf, " FROM (");
 
-	if (keyed)
+	if (def->keys != NIL)
 	{
-		char	   *nullpred = NULL;
-		StringInfoData tmp;
-
 		/*
 		 * groups only the batch holds: finalized values as stored.  When
 		 * nothing after the batch exists (a quiet view), that is every
@@ -342,43 +407,9 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 		appendStringInfoString(&buf, " AND ");
 		untouched(&buf, def, speed_name);
 		appendStringInfoString(&buf, " UNION ALL ");
-
 		/* groups the speed layer or the tail touched: combine and finalize */
-		appendStringInfoString(&buf, "SELECT ");
-		merged_groups(&buf, def);
-		appendStringInfoString(&buf, " FROM (SELECT ");
-		keys(&buf, def, "b.", false);
-		states_and_finals(&buf, def, "b.", false, batch_table);
-		appendStringInfo(&buf, ", true AS from_batch FROM %s b WHERE %s", batch_name, BUSY_GEN);
-		keys_not_null(&buf, def, "b.");
-		appendStringInfoString(&buf, " AND EXISTS (");
-		touched(&buf, def, speed_name);
-		appendStringInfoChar(&buf, ')');
-
-		/* batch groups with a NULL key: equality cannot match them */
-		initStringInfo(&tmp);
-		foreach(lc, def->keys)
-			if (!((LvKey *) lfirst(lc))->notnull)
-				appendStringInfo(&tmp, "%sb.k%d IS NULL", tmp.len ? " OR " : "",
-								 foreach_current_index(lc) + 1);
-		nullpred = tmp.len ? tmp.data : NULL;
-		if (nullpred)
-		{
-			appendStringInfoString(&buf, " UNION ALL SELECT ");
-			keys(&buf, def, "b.", false);
-			states_and_finals(&buf, def, "b.", false, batch_table);
-			appendStringInfo(&buf, ", true FROM %s b WHERE %s AND (%s)",
-							 batch_name, BUSY_GEN, nullpred);
-		}
-		appendStringInfoString(&buf, " UNION ALL SELECT ");
-		keys(&buf, def, "s.", false);
-		states_and_finals(&buf, def, "s.", true, InvalidOid);
-		appendStringInfo(&buf, ", false FROM %s s WHERE %s AND NOT " QUIET " UNION ALL SELECT ",
-						 speed_name, SPEED_GEN);
-		keys(&buf, def, "t.", false);
-		states_and_finals(&buf, def, "t.", true, InvalidOid);
-		appendStringInfoString(&buf, ", false FROM lv_tail t) u GROUP BY ");
-		keys(&buf, def, "u.", false);
+		touched_groups(&buf, def, batch_table, batch_name, speed_name,
+					   BUSY_GEN, SPEED_GEN " AND NOT " QUIET, false);
 	}
 	else
 	{
@@ -406,6 +437,35 @@ lv_view_sql(void *defp, int32 view_id, Oid batch_table,
 	if (def->having)
 		appendStringInfo(&buf, " WHERE %s",
 						 lv_deparse_over(def->having, "x", batch_table));
+	return buf.data;
+}
+
+/*
+ * lv_touched_sql returns, for the scan of a view's batch partition that
+ * leaves out the groups read after the batch (quiet.c), the query of those
+ * groups combined and finalized, shaped like the batch's rows (k.., f..),
+ * with the batch row each one replaces (lv_tid; NULL for a new group).  $1
+ * is the batch generation the reader uses; tail_filter, if not NULL, the
+ * key numbers and values that lambda_views.tail_where takes after the
+ * source.  NULL for a view without GROUP BY or over a Citus table, which
+ * have no such read.
+ */
+char *
+lv_touched_sql(void *defp, int32 view_id, Oid batch_table,
+			   const char *batch_name, const char *speed_name,
+			   const char *tail_filter)
+{
+	LvDefinition *def = defp;
+	StringInfoData buf;
+
+	if (def->dist_key > 0 || def->keys == NIL)
+		return NULL;
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "WITH lv_batch AS MATERIALIZED (SELECT $1::pg_catalog.int4 AS gen), ");
+	tail_cte(&buf, def, view_id, tail_filter);
+	appendStringInfoChar(&buf, ' ');
+	touched_groups(&buf, def, batch_table, batch_name, speed_name,
+				   "b.gen = $1::pg_catalog.int4 AND b.nrows IS NOT NULL", SPEED_GEN, true);
 	return buf.data;
 }
 
