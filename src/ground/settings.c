@@ -36,8 +36,8 @@ lv_define_settings(void)
 							 "On, a reader sees its own committed inserts at once; off, it reads batch and speed only.",
 							 &lv_realtime, true, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("lambda_views.quiet_scan",
-							 "A lambda view that is quiet when planned is planned as a scan of its batch.",
-							 "The scan checks at execution that nothing follows the batch and reads the merged view otherwise; off always plans the merged view.",
+							 "A lambda view is planned as a scan of its batch.",
+							 "The scan checks at execution what follows the batch: nothing, or groups it reads first and skips in the batch; else it reads the merged view. Off always plans the merged view.",
 							 &lv_quiet_scan, true, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("lambda_views.fold_chunk_rows",
 							"Append keys folded per chunk.",

@@ -2222,7 +2222,17 @@ touched_def(int32 view_id)
 			definition = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 			old = MemoryContextSwitchTo(d->cxt);
 			nestlevel = lv_become_owner(view, &saved_user, &saved_sec);
-			def = lv_parse_definition(definition, view->append_key);
+			/* analyzed as it was at create_view, nothing substituted */
+			in_fallback = true;
+			PG_TRY();
+			{
+				def = lv_parse_definition(definition, view->append_key);
+			}
+			PG_FINALLY();
+			{
+				in_fallback = false;
+			}
+			PG_END_TRY();
 			lv_restore_user(saved_user, saved_sec, nestlevel);
 			if (def->keys != NIL && def->dist_key <= 0)
 			{
@@ -2330,6 +2340,10 @@ tail_filter(QuietScanState *s, int first)
 	StringInfoData vals;
 	ListCell   *lc;
 
+	s->tail_read = "tail";
+	/* a catalog older than 1.5 has no lambda_views.tail_where */
+	if (!OidIsValid(cat.tail_where_func))
+		return NULL;
 	initStringInfo(&nums);
 	initStringInfo(&vals);
 	foreach(lc, s->pushed)
@@ -2353,10 +2367,7 @@ tail_filter(QuietScanState *s, int first)
 		appendStringInfo(&vals, ", $%d", foreach_current_index(lc) + first);
 	}
 	if (nums.len == 0)
-	{
-		s->tail_read = "tail";
 		return NULL;
-	}
 	s->tail_read = psprintf("tail_where {%s}", nums.data);
 	return psprintf("'{%s}'::pg_catalog.int4[]%s", nums.data, vals.data);
 }
