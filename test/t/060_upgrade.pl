@@ -541,12 +541,19 @@ ok( wait_for(
 SELECT speed_watermark = $next_row - 1 FROM lambda_views.status WHERE view = 'public.users_by_grp'}, 60),
 	'updated: the worker folds new rows');
 # a read filtered on a group key of a view made before 1.5 aggregates that
-# group's unfolded rows alone (its relation is unchanged: the planner finds
-# the tail in it)
+# group's unfolded rows alone: planned merged (its relation is unchanged:
+# the planner finds the tail in it), and read busy (by_kind has unfolded
+# rows)
 like(
-	$node->safe_psql('app', "EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM public.by_kind WHERE kind = 'k1'"),
+	$node->safe_psql('app',
+		"SET lambda_views.quiet_scan = off; EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM public.by_kind WHERE kind = 'k1'"),
 	qr/lambda_views\.tail_where\(/,
 	'updated: a read of an old view filtered on a group key calls the tail of that group');
+like(
+	$node->safe_psql('app',
+		"EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM public.by_kind WHERE kind = 'k1'"),
+	qr/Lambda View Read: busy\n\s*Lambda View Tail: tail_where \{1\}/,
+	'updated: a busy read of an old view filtered on a group key aggregates the tail of that group');
 is( $node->safe_psql('app',
 		diff_sql("(SELECT * FROM public.by_kind WHERE kind = 'k1') v",
 			"SELECT * FROM ($q{'public.by_kind'}) q WHERE kind = 'k1'")),
