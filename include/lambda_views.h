@@ -103,12 +103,9 @@ extern int	lv_spi_exec_once(const char *sql, int nargs, Oid *argtypes,
 extern int64 lv_spi_exec_once_sum(const char *sql, int nargs, Oid *argtypes,
 								  Datum *values, const char *nulls);
 struct _DestReceiver;
-extern int	lv_spi_exec_dest(const char *sql, int nargs, Oid *argtypes,
-							 Datum *values, const char *nulls,
+extern int	lv_spi_exec_dest(const char *sql, struct _SPI_plan *plan, int nargs,
+							 Oid *argtypes, Datum *values, const char *nulls,
 							 struct _DestReceiver *dest);
-extern int	lv_spi_exec_plan_dest(struct _SPI_plan *plan, int nargs, Oid *argtypes,
-								  Datum *values, const char *nulls,
-								  struct _DestReceiver *dest);
 extern struct _SPI_plan *lv_prepare_into(const char *sql, int nargs, Oid *argtypes,
 										 Oid relid);
 extern int64 lv_spi_exec_into(struct _SPI_plan *plan, const char *sql, int nargs,

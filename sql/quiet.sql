@@ -384,29 +384,18 @@ SET enable_mergejoin = off;
 SET enable_material = off;
 SET enable_indexscan = off;
 SET enable_bitmapscan = off;
-SELECT read_kind($$SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN clicks_daily d ON d.url = v.url$$);
-SELECT count(*) AS differing_rows FROM (
-  (SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN clicks_daily d ON d.url = v.url
-   EXCEPT ALL
-   SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN (:q) d ON d.url = v.url)
-  UNION ALL
-  (SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN (:q) d ON d.url = v.url
-   EXCEPT ALL
-   SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN clicks_daily d ON d.url = v.url)) x;
+\set nl_read 'SELECT v.url, d.day, d.n FROM (VALUES (''/c/7''), (''/c/8''), (''/none'')) v(url) JOIN clicks_daily d ON d.url = v.url'
+\set nl_query 'SELECT v.url, d.day, d.n FROM (VALUES (''/c/7''), (''/c/8''), (''/none'')) v(url) JOIN (' :q ') d ON d.url = v.url'
+\set nl_differ 'SELECT count(*) AS differing_rows FROM ((' :nl_read ' EXCEPT ALL ' :nl_query ') UNION ALL (' :nl_query ' EXCEPT ALL ' :nl_read ')) x'
+SELECT read_kind(:'nl_read');
+:nl_differ;
 -- the same read busy (the reader's own rows): each rescan returns the
 -- groups read after the batch again, then the partition but their rows;
 -- and a correlated subquery, whose pushed key changes on each rescan
 BEGIN;
 INSERT INTO clicks (url, ts) VALUES ('/c/7', '2026-05-03 10:00+00'), ('/none', '2026-05-02 11:00+00');
-SELECT read_kind($$SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN clicks_daily d ON d.url = v.url$$);
-SELECT count(*) AS differing_rows FROM (
-  (SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN clicks_daily d ON d.url = v.url
-   EXCEPT ALL
-   SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN (:q) d ON d.url = v.url)
-  UNION ALL
-  (SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN (:q) d ON d.url = v.url
-   EXCEPT ALL
-   SELECT v.url, d.day, d.n FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url) JOIN clicks_daily d ON d.url = v.url)) x;
+SELECT read_kind(:'nl_read');
+:nl_differ;
 RESET enable_indexscan;
 RESET enable_bitmapscan;
 SELECT read_kind($$SELECT v.url, (SELECT sum(n) FROM clicks_daily d WHERE d.url = v.url) FROM (VALUES ('/c/7'), ('/c/8'), ('/none')) v(url)$$);

@@ -417,11 +417,13 @@ const_params(int nargs, Oid *argtypes, Datum *values, const char *nulls)
 
 /*
  * lv_spi_exec_dest runs a read-only statement in the active snapshot and
- * sends its rows to dest as they come (SPI keeps none of them).
+ * sends its rows to dest as they come (SPI keeps none of them): plan, a
+ * prepared statement whose values have the types it was prepared with,
+ * or else sql.
  */
 int
-lv_spi_exec_dest(const char *sql, int nargs, Oid *argtypes, Datum *values,
-				 const char *nulls, DestReceiver *dest)
+lv_spi_exec_dest(const char *sql, SPIPlanPtr plan, int nargs, Oid *argtypes,
+				 Datum *values, const char *nulls, DestReceiver *dest)
 {
 	SPIExecuteOptions options;
 
@@ -429,24 +431,9 @@ lv_spi_exec_dest(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	options.params = const_params(nargs, argtypes, values, nulls);
 	options.read_only = true;
 	options.dest = dest;
+	if (plan != NULL)
+		return SPI_execute_plan_extended(plan, &options);
 	return SPI_execute_extended(sql, &options);
-}
-
-/*
- * lv_spi_exec_plan_dest is lv_spi_exec_dest for a prepared statement
- * (SPI_prepare), whose values have the types it was prepared with.
- */
-int
-lv_spi_exec_plan_dest(SPIPlanPtr plan, int nargs, Oid *argtypes, Datum *values,
-					  const char *nulls, DestReceiver *dest)
-{
-	SPIExecuteOptions options;
-
-	memset(&options, 0, sizeof(options));
-	options.params = const_params(nargs, argtypes, values, nulls);
-	options.read_only = true;
-	options.dest = dest;
-	return SPI_execute_plan_extended(plan, &options);
 }
 
 /* what lv_spi_exec_once_sum's statement returns goes here: the sum of a column */

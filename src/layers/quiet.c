@@ -1510,6 +1510,7 @@ static bool busy_readable(QuietScanState *s, Snapshot snapshot);
 static TupleTableSlot *quiet_next(ScanState *ss);
 static bool quiet_recheck(ScanState *ss, TupleTableSlot *slot);
 static bool touched_tid(QuietScanState *s, ItemPointer tid);
+static SPIPlanPtr touched_plan(const char *sql, int nargs, Oid *types);
 
 static Node *
 quiet_create_state(CustomScan *cscan)
@@ -2092,28 +2093,23 @@ append_pushed(StringInfo sql, List *pushed, int first)
 }
 
 /*
- * fetch_merged runs the view's merged query with the quals pushed to it, in
- * the executor's snapshot, as the view's owner, and sends its rows to the
- * tuplestore or the shared tuplestore given.
+ * read_as_owner runs sql, a read of the view's storage, with the quals
+ * pushed to it, in the executor's snapshot, as the view's owner, and sends
+ * its rows, shaped like the partition's, to the tuplestore or the shared
+ * tuplestore given.  With prepared, it runs the plan touched_plan keeps.
  */
 static void
-fetch_merged(QuietScanState *s, Tuplestorestate *store, SharedTuplestoreAccessor *sts)
+read_as_owner(QuietScanState *s, const char *sql, bool prepared, int nargs,
+			  Oid *types, Datum *values, char *nulls,
+			  Tuplestorestate *store, SharedTuplestoreAccessor *sts)
 {
 	ScanState  *ss = &s->css.ss;
 	TupleDesc	desc = RelationGetDescr(ss->ss_currentRelation);
-	int			npushed = list_length(s->pushed);
-	Datum	   *values = palloc0(sizeof(Datum) * (npushed + 1));
-	Oid		   *types = palloc0(sizeof(Oid) * (npushed + 1));
-	char	   *nulls = palloc0(npushed + 1);
-	StringInfoData sql;
 	Oid			saved_user;
 	int			saved_sec;
 	int			nestlevel;
 	int			rc;
 	MergedReceiver receiver;
-
-	s->fetched = true;
-	pushed_values(s, values, types, nulls);
 
 	memset(&receiver, 0, sizeof(receiver));
 	receiver.pub.receiveSlot = merged_receive;
@@ -2137,19 +2133,16 @@ fetch_merged(QuietScanState *s, Tuplestorestate *store, SharedTuplestoreAccessor
 	SetUserIdAndSecContext(s->target.owner, saved_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	nestlevel = lv_pin_search_path();
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT * FROM (%s) lv", merged_sql(s->target.view_relid));
-	append_pushed(&sql, s->pushed, 1);
 	in_fallback = true;
 	PG_TRY();
 	{
 		SPI_connect();
 		PushActiveSnapshot(ss->ps.state->es_snapshot);
-		rc = lv_spi_exec_dest(sql.data, npushed, types, values, nulls,
-							  (DestReceiver *) &receiver);
+		rc = lv_spi_exec_dest(sql, prepared ? touched_plan(sql, nargs, types) : NULL,
+							  nargs, types, values, nulls, (DestReceiver *) &receiver);
 		PopActiveSnapshot();
 		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "lambda_views: the merged read of view %d failed: %s",
+			elog(ERROR, "lambda_views: the read of view %d failed: %s",
 				 s->target.view_id, SPI_result_code_string(rc));
 		SPI_finish();
 	}
@@ -2161,6 +2154,31 @@ fetch_merged(QuietScanState *s, Tuplestorestate *store, SharedTuplestoreAccessor
 	lv_unpin_settings(nestlevel);
 	SetUserIdAndSecContext(saved_user, saved_sec);
 	MemoryContextDelete(receiver.rowcxt);
+}
+
+/*
+ * fetch_merged runs the view's merged query with the quals pushed to it
+ * (read_as_owner)
+ */
+static void
+fetch_merged(QuietScanState *s, Tuplestorestate *store, SharedTuplestoreAccessor *sts)
+{
+	int			npushed = list_length(s->pushed);
+	Datum	   *values = palloc0(sizeof(Datum) * (npushed + 1));
+	Oid		   *types = palloc0(sizeof(Oid) * (npushed + 1));
+	char	   *nulls = palloc0(npushed + 1);
+	StringInfoData sql;
+	int			nestlevel;
+
+	s->fetched = true;
+	pushed_values(s, values, types, nulls);
+	initStringInfo(&sql);
+	/* written under the search path it runs under: names qualified */
+	nestlevel = lv_pin_search_path();
+	appendStringInfo(&sql, "SELECT * FROM (%s) lv", merged_sql(s->target.view_relid));
+	append_pushed(&sql, s->pushed, 1);
+	lv_unpin_settings(nestlevel);
+	read_as_owner(s, sql.data, false, npushed, types, values, nulls, store, sts);
 }
 
 
@@ -2385,18 +2403,13 @@ tail_filter(QuietScanState *s, int first)
 static void
 fetch_touched(QuietScanState *s, Tuplestorestate *store)
 {
-	ScanState  *ss = &s->css.ss;
 	TouchedDef *d = touched_def(s->target.view_id);
 	int			nargs = list_length(s->pushed) + 1;
 	Datum	   *values = palloc0(sizeof(Datum) * nargs);
 	Oid		   *types = palloc0(sizeof(Oid) * nargs);
 	char	   *nulls = palloc0(nargs + 1);
 	StringInfoData sql;
-	Oid			saved_user;
-	int			saved_sec;
 	int			nestlevel;
-	int			rc;
-	MergedReceiver receiver;
 
 	if (d->def == NULL)
 		elog(ERROR, "lambda_views: view %d has no busy read", s->target.view_id);
@@ -2408,49 +2421,15 @@ fetch_touched(QuietScanState *s, Tuplestorestate *store)
 	types[0] = INT4OID;
 	nulls[0] = ' ';
 	pushed_values(s, values + 1, types + 1, nulls + 1);
-
-	memset(&receiver, 0, sizeof(receiver));
-	receiver.pub.receiveSlot = merged_receive;
-	receiver.pub.rStartup = merged_startup;
-	receiver.pub.rShutdown = merged_nothing;
-	receiver.pub.rDestroy = merged_nothing;
-	receiver.pub.mydest = DestTuplestore;
-	receiver.s = s;
-	receiver.store = store;
-	receiver.desc = RelationGetDescr(ss->ss_currentRelation);
-	receiver.values = palloc(sizeof(Datum) * receiver.desc->natts);
-	receiver.nulls = palloc(sizeof(bool) * receiver.desc->natts);
-	receiver.cxt = CurrentMemoryContext;
-
-	GetUserIdAndSecContext(&saved_user, &saved_sec);
-	SetUserIdAndSecContext(s->target.owner, saved_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	nestlevel = lv_pin_search_path();
 	initStringInfo(&sql);
+	/* written under the search path it runs under: names qualified */
+	nestlevel = lv_pin_search_path();
 	appendStringInfo(&sql, "SELECT * FROM (%s) lv",
 					 lv_touched_sql(d->def, s->target.view_id, d->batch_table,
 									d->batch_name, d->speed_name, tail_filter(s, 2)));
 	append_pushed(&sql, s->pushed, 2);
-	in_fallback = true;
-	PG_TRY();
-	{
-		SPI_connect();
-		PushActiveSnapshot(ss->ps.state->es_snapshot);
-		rc = lv_spi_exec_plan_dest(touched_plan(sql.data, nargs, types), nargs,
-								   types, values, nulls, (DestReceiver *) &receiver);
-		PopActiveSnapshot();
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "lambda_views: the busy read of view %d failed: %s",
-				 s->target.view_id, SPI_result_code_string(rc));
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		in_fallback = false;
-	}
-	PG_END_TRY();
 	lv_unpin_settings(nestlevel);
-	SetUserIdAndSecContext(saved_user, saved_sec);
+	read_as_owner(s, sql.data, true, nargs, types, values, nulls, store, NULL);
 
 	if (s->tids_overflow)
 	{
