@@ -46,7 +46,7 @@ REGRESS_OPTS = --temp-instance=./tmp_check_regress \
 	--temp-config=$(srcdir)/test/regress.conf --inputdir=$(srcdir)
 
 # isolation specs compare the view with its query on the source (EXCEPT ALL both ways).
-ISOLATION = out_of_order_commit aborted_insert fold_during_recompute read_during_swap drop_during_fold lock_dos open_writer
+ISOLATION = out_of_order_commit aborted_insert fold_during_recompute read_during_swap drop_during_fold lock_dos open_writer busy_recheck
 ISOLATION_OPTS = --temp-instance=./tmp_check_iso \
 	--temp-config=$(srcdir)/test/regress.conf \
 	--inputdir=$(srcdir)/test/isolation --outputdir=./output_iso

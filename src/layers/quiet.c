@@ -129,6 +129,7 @@ typedef struct QuietTarget
 static List *quiet_targets = NIL;
 static bool in_fallback = false;
 static int	utility_depth = 0;
+static int	planner_depth = 0;
 
 static planner_hook_type prev_planner = NULL;
 static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
@@ -949,6 +950,31 @@ try_quiet_view(RangeTblEntry *rte)
 	rte->extraUpdatedCols = NULL;
 }
 
+/*
+ * locks_rows says whether a statement (any of its queries) locks or
+ * re-checks the rows it reads: UPDATE, DELETE and MERGE (row marks on the
+ * tables they read, for concurrent updates), FOR UPDATE/SHARE.  Such a
+ * re-check refetches a row of the partition by its ctid; a merged or busy
+ * read returns rows that have none, so such statements read the merged
+ * view, which the planner marks to copy.
+ */
+static bool
+locks_rows(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+
+		if (q->commandType == CMD_UPDATE || q->commandType == CMD_DELETE ||
+			q->commandType == CMD_MERGE || q->rowMarks != NIL)
+			return true;
+		return query_tree_walker(q, locks_rows, context, 0);
+	}
+	return expression_tree_walker(node, locks_rows, context);
+}
+
 /* RTEs after their contents: a view made a subquery is not walked again */
 static bool
 analyze_walker(Node *node, void *context)
@@ -977,9 +1003,13 @@ lv_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 {
 	if (prev_post_parse_analyze)
 		prev_post_parse_analyze(pstate, query, jstate);
-	if (!lv_quiet_scan || utility_depth > 0 || in_fallback ||
+	/*
+	 * nor inside the planner (a SQL function inlined there is analyzed
+	 * after lv_planner registered what it substituted)
+	 */
+	if (!lv_quiet_scan || utility_depth > 0 || planner_depth > 0 || in_fallback ||
 		query->commandType == CMD_UTILITY || !ActiveSnapshotSet() ||
-		IsParallelWorker())
+		IsParallelWorker() || locks_rows((Node *) query, NULL))
 		return;
 	(void) analyze_walker((Node *) query, NULL);
 }
@@ -1180,6 +1210,7 @@ lv_planner(Query *parse, const char *query_string, int cursorOptions,
 		   ParamListInfo boundParams)
 {
 	List	   *saved = quiet_targets;
+	int			saved_depth = planner_depth;
 	List	   *mine = NIL;
 	PlannedStmt *result;
 
@@ -1188,15 +1219,18 @@ lv_planner(Query *parse, const char *query_string, int cursorOptions,
 	{
 		ListCell   *lc;
 
-		bool		quiet = lv_quiet_scan && !in_fallback && ActiveSnapshotSet();
+		bool		quiet = lv_quiet_scan && !in_fallback && ActiveSnapshotSet() &&
+			!locks_rows((Node *) parse, NULL);
 
 		if (!IsParallelWorker())
 			(void) substitute_walker((Node *) parse, &quiet);
 		mine = quiet_targets;
+		planner_depth++;
 		if (prev_planner)
 			result = prev_planner(parse, query_string, cursorOptions, boundParams);
 		else
 			result = standard_planner(parse, query_string, cursorOptions, boundParams);
+		planner_depth = saved_depth;
 		/* a swap (ATTACH) or a catalog change plans the view again */
 		foreach(lc, mine)
 		{
@@ -1211,6 +1245,7 @@ lv_planner(Query *parse, const char *query_string, int cursorOptions,
 	PG_FINALLY();
 	{
 		quiet_targets = saved;
+		planner_depth = saved_depth;
 	}
 	PG_END_TRY();
 	return result;
@@ -1437,6 +1472,8 @@ static const CustomPathMethods quiet_path_methods = {
 typedef struct PushedQual
 {
 	char	   *column;			/* k<i> */
+	Oid			keytype;		/* the type the operator takes it as, when
+								 * a binary coercion of the column's (or 0) */
 	Oid			opno;
 	int			array;			/* 0: key op value; 1: op ANY (value); 2: op ALL */
 	Oid			valtype;
@@ -1477,6 +1514,10 @@ typedef struct QuietScanState
 	int			tid_lo;
 	int			tid_hi;
 	char	   *tail_read;		/* its tail's function and key numbers */
+	/* the queries of the merged and the busy read, once written */
+	char	   *merged_query;
+	char	   *touched_query;
+	MemoryContext fetchcxt;		/* what one fetch allocates */
 } QuietScanState;
 
 /*
@@ -1533,13 +1574,18 @@ quiet_create_state(CustomScan *cscan)
  */
 /*
  * strip_relabel: a key column under a binary coercion (varchar compared as
- * text) is the column; a value is left as it is
+ * text, oid as int4) is the column, taken as the type in *keytype (the
+ * pushed qual casts it back: the operator compares as that type); a value
+ * is left as it is
  */
 static Node *
-strip_relabel(Node *node)
+strip_relabel(Node *node, Oid *keytype)
 {
 	if (IsA(node, RelabelType) && IsA(((RelabelType *) node)->arg, Var))
+	{
+		*keytype = ((RelabelType *) node)->resulttype;
 		return (Node *) ((RelabelType *) node)->arg;
+	}
 	return node;
 }
 
@@ -1556,21 +1602,22 @@ pushable(Expr *clause, TupleDesc desc, PlanState *ps)
 	PushedQual *pq;
 	const char *colname;
 	int			array = 0;
+	Oid			keytype = InvalidOid;
 
 	if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
 	{
 		OpExpr	   *op = (OpExpr *) clause;
+		Oid			rtype = InvalidOid;
 
-		l = strip_relabel(linitial(op->args));
-		r = strip_relabel(lsecond(op->args));
+		l = strip_relabel(linitial(op->args), &keytype);
+		r = strip_relabel(lsecond(op->args), &rtype);
 		opno = op->opno;
 		inputcollid = op->inputcollid;
 		if (IsA(r, Var) && !IsA(l, Var))
 		{
-			Node	   *tmp = l;
-
-			l = r;
-			r = tmp;
+			/* value op key: key op' value, op' the commutator */
+			r = l;
+			l = strip_relabel(lsecond(op->args), &keytype);
 			opno = get_commutator(opno);
 			if (!OidIsValid(opno))
 				return NULL;
@@ -1581,7 +1628,7 @@ pushable(Expr *clause, TupleDesc desc, PlanState *ps)
 	{
 		ScalarArrayOpExpr *op = (ScalarArrayOpExpr *) clause;
 
-		l = strip_relabel(linitial(op->args));
+		l = strip_relabel(linitial(op->args), &keytype);
 		r = lsecond(op->args);
 		opno = op->opno;
 		inputcollid = op->inputcollid;
@@ -1610,6 +1657,7 @@ pushable(Expr *clause, TupleDesc desc, PlanState *ps)
 		return NULL;
 	pq = palloc0(sizeof(PushedQual));
 	pq->column = pstrdup(colname);
+	pq->keytype = keytype;
 	pq->opno = opno;
 	pq->array = array;
 	pq->valtype = exprType(r);
@@ -1751,8 +1799,14 @@ quiet_begin(CustomScanState *node, EState *estate, int eflags)
 	else
 		s->quiet = load_catalog() &&
 			view_is_quiet(&s->target, estate->es_snapshot, &s->target.gen, false);
-	/* else, in one process, the groups read after the batch and the rest */
-	if (!s->quiet && !parallel)
+	/*
+	 * else, in one process, the groups read after the batch and the rest;
+	 * not where a row is re-checked by its ctid (locks_rows)
+	 */
+	if (!s->quiet && !parallel && estate->es_epq_active == NULL &&
+		estate->es_plannedstmt->rowMarks == NIL &&
+		(estate->es_plannedstmt->commandType == CMD_SELECT ||
+		 estate->es_plannedstmt->commandType == CMD_INSERT))
 		s->busy = busy_readable(s, estate->es_snapshot);
 
 	/*
@@ -2082,6 +2136,8 @@ append_pushed(StringInfo sql, List *pushed, int first)
 			elog(ERROR, "cache lookup failed for operator %u", pq->opno);
 		appendStringInfo(sql, " %s lv.%s", foreach_current_index(lc) == 0 ? "WHERE" : "AND",
 						 quote_identifier(pq->column));
+		if (OidIsValid(pq->keytype))
+			appendStringInfo(sql, "::%s", format_type_be_qualified(pq->keytype));
 		if (OidIsValid(pq->collation))
 			appendStringInfo(sql, " COLLATE %s", generate_collation_name(pq->collation));
 		appendStringInfo(sql, " OPERATOR(pg_catalog.%s) %s$%d%s",
@@ -2172,13 +2228,20 @@ fetch_merged(QuietScanState *s, Tuplestorestate *store, SharedTuplestoreAccessor
 
 	s->fetched = true;
 	pushed_values(s, values, types, nulls);
-	initStringInfo(&sql);
-	/* written under the search path it runs under: names qualified */
-	nestlevel = lv_pin_search_path();
-	appendStringInfo(&sql, "SELECT * FROM (%s) lv", merged_sql(s->target.view_relid));
-	append_pushed(&sql, s->pushed, 1);
-	lv_unpin_settings(nestlevel);
-	read_as_owner(s, sql.data, false, npushed, types, values, nulls, store, sts);
+	if (s->merged_query == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(s->css.ss.ps.state->es_query_cxt);
+
+		initStringInfo(&sql);
+		/* written under the search path it runs under: names qualified */
+		nestlevel = lv_pin_search_path();
+		appendStringInfo(&sql, "SELECT * FROM (%s) lv", merged_sql(s->target.view_relid));
+		append_pushed(&sql, s->pushed, 1);
+		lv_unpin_settings(nestlevel);
+		s->merged_query = sql.data;
+		MemoryContextSwitchTo(old);
+	}
+	read_as_owner(s, s->merged_query, false, npushed, types, values, nulls, store, sts);
 }
 
 
@@ -2421,15 +2484,22 @@ fetch_touched(QuietScanState *s, Tuplestorestate *store)
 	types[0] = INT4OID;
 	nulls[0] = ' ';
 	pushed_values(s, values + 1, types + 1, nulls + 1);
-	initStringInfo(&sql);
-	/* written under the search path it runs under: names qualified */
-	nestlevel = lv_pin_search_path();
-	appendStringInfo(&sql, "SELECT * FROM (%s) lv",
-					 lv_touched_sql(d->def, s->target.view_id, d->batch_table,
-									d->batch_name, d->speed_name, tail_filter(s, 2)));
-	append_pushed(&sql, s->pushed, 2);
-	lv_unpin_settings(nestlevel);
-	read_as_owner(s, sql.data, true, nargs, types, values, nulls, store, NULL);
+	if (s->touched_query == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(s->css.ss.ps.state->es_query_cxt);
+
+		initStringInfo(&sql);
+		/* written under the search path it runs under: names qualified */
+		nestlevel = lv_pin_search_path();
+		appendStringInfo(&sql, "SELECT * FROM (%s) lv",
+						 lv_touched_sql(d->def, s->target.view_id, d->batch_table,
+										d->batch_name, d->speed_name, tail_filter(s, 2)));
+		append_pushed(&sql, s->pushed, 2);
+		lv_unpin_settings(nestlevel);
+		s->touched_query = sql.data;
+		MemoryContextSwitchTo(old);
+	}
+	read_as_owner(s, s->touched_query, true, nargs, types, values, nulls, store, NULL);
 
 	if (s->tids_overflow)
 	{
@@ -2484,6 +2554,14 @@ ensure_merged(QuietScanState *s)
 			s->mslot = ExecAllocTableSlot(&estate->es_tupleTable,
 										  RelationGetDescr(s->css.ss.ss_currentRelation),
 										  &TTSOpsMinimalTuple);
+		/* what a fetch allocates goes with the next one (rescans) */
+		if (s->fetchcxt == NULL)
+			s->fetchcxt = AllocSetContextCreate(estate->es_query_cxt,
+												"lambda_views read",
+												ALLOCSET_DEFAULT_SIZES);
+		else
+			MemoryContextReset(s->fetchcxt);
+		MemoryContextSwitchTo(s->fetchcxt);
 		if (s->busy)
 			fetch_touched(s, s->store);
 		else

@@ -29,6 +29,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_operator.h"
@@ -491,6 +492,7 @@ typedef struct TailCache
 	bool		valid;			/* watermark read, no relcache inval since */
 	Oid			key_sequence;
 	int64		watermark;
+	TransactionId xmax;			/* of the snapshot that read it */
 	bool		holes;			/* the watermark had holes (speed.c) */
 	int			distributed;	/* the source is a Citus table: 1, 0, or
 								 * -1 while not known */
@@ -796,8 +798,17 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected,
 	/* equality with NULL: no group asked for */
 	if (filter != NULL && filter->any_null)
 		return;
+	/*
+	 * The watermark remembered, in a snapshot that sees every transaction
+	 * the one that read it saw (an older one, say a cursor's, may see an
+	 * older watermark), and in a transaction that has written nothing (a
+	 * fold of its own is seen by its later commands alone): while no key
+	 * beyond it was handed out, the tail is empty
+	 */
 	tc = tail_cache(view_id, false);
-	if (tc != NULL && tc->valid && !tc->holes &&
+	if (tc != NULL && tc->valid && !tc->holes && ActiveSnapshotSet() &&
+		!TransactionIdIsValid(GetTopTransactionIdIfAny()) &&
+		TransactionIdFollowsOrEquals(GetActiveSnapshot()->xmin, tc->xmax) &&
 		lv_sequence_last_value(tc->key_sequence) <= tc->watermark)
 		return;
 	/* someone reads unfolded rows: the worker may fold early (worker.c) */
@@ -838,7 +849,8 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected,
 	tc = tail_cache(view_id, true);
 	tc->key_sequence = DatumGetObjectId(SPI_getbinval(meta, metadesc, 7, &isnull));
 	tc->watermark = watermark;
-	tc->valid = true;
+	tc->xmax = ActiveSnapshotSet() ? GetActiveSnapshot()->xmax : InvalidTransactionId;
+	tc->valid = ActiveSnapshotSet();
 	{
 		Datum		lows = SPI_getbinval(meta, metadesc, 8, &isnull);
 
