@@ -1551,7 +1551,21 @@ static bool busy_readable(QuietScanState *s, Snapshot snapshot);
 static TupleTableSlot *quiet_next(ScanState *ss);
 static bool quiet_recheck(ScanState *ss, TupleTableSlot *slot);
 static bool touched_tid(QuietScanState *s, ItemPointer tid);
-static SPIPlanPtr touched_plan(const char *sql, int nargs, Oid *types);
+/* the prepared queries of touched groups, by their text and types */
+typedef struct TouchedPlan
+{
+	char	   *sql;			/* NULL: unused */
+	int			nargs;
+	Oid		   *types;
+	SPIPlanPtr	plan;
+	int			running;		/* reads running it (nested ones too) */
+} TouchedPlan;
+
+#define TOUCHED_PLANS 16
+static TouchedPlan touched_plans[TOUCHED_PLANS];
+static int	next_touched_plan = 0;
+
+static TouchedPlan *touched_plan(const char *sql, int nargs, Oid *types);
 
 static Node *
 quiet_create_state(CustomScan *cscan)
@@ -2166,6 +2180,8 @@ read_as_owner(QuietScanState *s, const char *sql, bool prepared, int nargs,
 	int			nestlevel;
 	int			rc;
 	MergedReceiver receiver;
+	bool		was_in_fallback = in_fallback;
+	TouchedPlan *volatile plan = NULL;
 
 	memset(&receiver, 0, sizeof(receiver));
 	receiver.pub.receiveSlot = merged_receive;
@@ -2194,8 +2210,10 @@ read_as_owner(QuietScanState *s, const char *sql, bool prepared, int nargs,
 	{
 		SPI_connect();
 		PushActiveSnapshot(ss->ps.state->es_snapshot);
-		rc = lv_spi_exec_dest(sql, prepared ? touched_plan(sql, nargs, types) : NULL,
-							  nargs, types, values, nulls, (DestReceiver *) &receiver);
+		if (prepared)
+			plan = touched_plan(sql, nargs, types);
+		rc = lv_spi_exec_dest(sql, plan ? plan->plan : NULL, nargs, types, values,
+							  nulls, (DestReceiver *) &receiver);
 		PopActiveSnapshot();
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "lambda_views: the read of view %d failed: %s",
@@ -2204,7 +2222,10 @@ read_as_owner(QuietScanState *s, const char *sql, bool prepared, int nargs,
 	}
 	PG_FINALLY();
 	{
-		in_fallback = false;
+		/* a read inside another's (a view's tail reading a view) */
+		in_fallback = was_in_fallback;
+		if (plan != NULL)
+			plan->running--;
 	}
 	PG_END_TRY();
 	lv_unpin_settings(nestlevel);
@@ -2293,6 +2314,7 @@ touched_def(int32 view_id)
 		LvDefinition *def;
 		char	   *definition;
 		MemoryContext old;
+		bool		was_in_fallback = in_fallback;
 
 		SPI_connect();
 		lv_catalog_sql("SELECT definition FROM lambda_views.views WHERE view_id = $1",
@@ -2311,7 +2333,7 @@ touched_def(int32 view_id)
 			}
 			PG_FINALLY();
 			{
-				in_fallback = false;
+				in_fallback = was_in_fallback;
 			}
 			PG_END_TRY();
 			lv_restore_user(saved_user, saved_sec, nestlevel);
@@ -2332,18 +2354,6 @@ touched_def(int32 view_id)
 	return d;
 }
 
-/* the prepared queries of touched groups, by their text and types */
-typedef struct TouchedPlan
-{
-	char	   *sql;			/* NULL: unused */
-	int			nargs;
-	Oid		   *types;
-	SPIPlanPtr	plan;
-} TouchedPlan;
-
-#define TOUCHED_PLANS 16
-static TouchedPlan touched_plans[TOUCHED_PLANS];
-static int	next_touched_plan = 0;
 
 /*
  * touched_plan returns the prepared plan of sql, prepared now if need be
@@ -2352,10 +2362,10 @@ static int	next_touched_plan = 0;
  * execution, and custom plans would plan each one (a lookup under ingest:
  * 10 % of its time); the partition is pruned when the plan starts.
  */
-static SPIPlanPtr
+static TouchedPlan *
 touched_plan(const char *sql, int nargs, Oid *types)
 {
-	TouchedPlan *p;
+	TouchedPlan *p = NULL;
 	SPIPlanPtr	plan;
 	int			i;
 
@@ -2365,14 +2375,29 @@ touched_plan(const char *sql, int nargs, Oid *types)
 		if (p->sql != NULL && p->nargs == nargs &&
 			memcmp(p->types, types, sizeof(Oid) * nargs) == 0 &&
 			strcmp(p->sql, sql) == 0)
-			return p->plan;
+		{
+			p->running++;
+			return p;
+		}
 	}
 	plan = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "lambda_views: could not prepare a busy read: %s",
 			 SPI_result_code_string(SPI_result));
-	p = &touched_plans[next_touched_plan];
-	next_touched_plan = (next_touched_plan + 1) % TOUCHED_PLANS;
+	/* the next entry no read is running (one nested in its own, say) */
+	p = NULL;
+	for (i = 0; i < TOUCHED_PLANS && p == NULL; i++)
+	{
+		TouchedPlan *e = &touched_plans[(next_touched_plan + i) % TOUCHED_PLANS];
+
+		if (e->running == 0)
+		{
+			p = e;
+			next_touched_plan = (next_touched_plan + i + 1) % TOUCHED_PLANS;
+		}
+	}
+	if (p == NULL)
+		elog(ERROR, "lambda_views: busy reads nested more than %d deep", TOUCHED_PLANS);
 	if (p->sql != NULL)
 	{
 		SPI_freeplan(p->plan);
@@ -2386,7 +2411,8 @@ touched_plan(const char *sql, int nargs, Oid *types)
 	p->nargs = nargs;
 	p->plan = plan;
 	p->sql = MemoryContextStrdup(TopMemoryContext, sql);
-	return plan;
+	p->running = 1;
+	return p;
 }
 
 /*
