@@ -1,45 +1,53 @@
 /*-------------------------------------------------------------------------
  *
  * src/layers/quiet.c  (level: layer)
- *	  Serving layer, the read of a quiet view: one scan of the batch's
- *	  partition, planned as such.
+ *	  Serving layer, a view read through one scan of its batch's partition,
+ *	  planned as such: quiet, busy or merged.
  *
  * The relation users query merges batch, speed and tail (serving.c); the
  * planner pays for every branch of it even when only the batch has rows,
  * which is what a view is most of the time between a recompute and the
- * next fold.  A lambda view that is quiet in the active snapshot (the state
- * row has the speed watermark at the batch's and, with lambda_views.realtime
- * on, the key sequence has handed out no key beyond it) is read instead as
- * its outputs and HAVING over one scan of the batch partition of that
- * generation, with the view owner's rights:
+ * next fold.  A lambda view whose state row in the active snapshot has a
+ * batch (and, when it is not quiet, group keys and no Citus source) is
+ * planned instead as its outputs and HAVING over one scan of the batch
+ * partition of that generation, with the view owner's rights:
  *
  *	- at parse analysis (lv_post_parse_analyze), for a statement about to
  *	  run, so that the rewriter has nothing to expand;
  *	- in the planner (lv_planner) for views it still finds merged (inside a
  *	  utility command, without preloading).
  *
- * Each plain scan of that partition is wrapped in a custom scan
- * (LambdaViewScan) that checks, in the executor's snapshot, that the view
- * is still quiet with that batch:
+ * Not in statements that lock or re-check the rows they read (UPDATE,
+ * DELETE, MERGE, FOR UPDATE/SHARE: locks_rows), whose re-check refetches a
+ * row by its ctid.  Each plain scan of that partition is wrapped in a
+ * custom scan (LambdaViewScan) that looks, in the executor's snapshot, at
+ * what follows that batch:
  *
- *	- quiet: the child scan (the partition's seq, index or bitmap scan with
- *	  the query's quals) runs and its rows go up but the marker row, which
- *	  the scan skips by its null bit instead of a qual on every row;
- *	- not quiet (a fold or a swap committed between planning and the
- *	  snapshot, a cached plan, rows beyond the watermark, the reader's own
- *	  inserts): the merged query runs instead, in the same snapshot, as the
- *	  view's owner, with the quals on group keys it can take and every qual
- *	  of the scan checked on its rows, which pass through a tuplestore
- *	  (work_mem in memory, the rest in a temporary file); cached plans that
- *	  use the view are invalidated in this backend, so the next execution
- *	  is planned against the merged view again.
+ *	- nothing (the state row has the speed watermark at the batch's and,
+ *	  with lambda_views.realtime on, the key sequence has handed out no key
+ *	  beyond it): quiet.  The child scan (the partition's seq, index or
+ *	  bitmap scan with the query's quals) runs and its rows go up but the
+ *	  marker row, which the scan skips by its null bit instead of a qual on
+ *	  every row;
+ *	- folds or rows beyond the watermark, the batch still the same (in one
+ *	  process): busy.  One kept query returns the groups the speed rows and
+ *	  the tail touch, combined, with the ctid of the batch row each replaces
+ *	  (lv_touched_sql); then the child's rows go up but those batch rows;
+ *	- else (a swap committed since planning, a parallel plan, more replaced
+ *	  rows than hash_mem holds): merged.  The merged query runs instead, in
+ *	  the same snapshot, as the view's owner, with the quals on group keys it
+ *	  can take and every qual of the scan checked on its rows, which pass
+ *	  through a tuplestore (work_mem in memory, the rest in a temporary
+ *	  file); cached plans that use the view are invalidated in this backend,
+ *	  so the next execution is planned against the merged view again.
  *
- * A parallel plan wraps the partition's parallel scan the same way, in each
- * participant.  The leader alone checks the view and tells the workers
- * (shared memory of the parallel query); when the view is not quiet there,
- * the leader writes the merged rows into a shared tuplestore (in files,
- * as a parallel hash join keeps its batches) and the first participant to
- * ask returns them, so they appear once whoever takes part.
+ * A parallel plan, made only for a view quiet when planned, wraps the
+ * partition's parallel scan the same way, in each participant.  The leader
+ * alone checks the view and tells the workers (shared memory of the
+ * parallel query); when the view is not quiet there, the leader writes the
+ * merged rows into a shared tuplestore (in files, as a parallel hash join
+ * keeps its batches) and the first participant to ask returns them, so
+ * they appear once whoever takes part.
  *
  * Either way the rows are those of the view's query in the reader's
  * snapshot.  The state row is read in the snapshot straight from its
