@@ -387,15 +387,19 @@ remember_quiet(int32 view_id, int32 gen, int64 speed, Snapshot snapshot)
  * gen of the view: the state row has that batch and the speed watermark at
  * the batch's, and with realtime on no key beyond it was handed out (the
  * tail is empty; uncommitted and aborted keys count, which only errs
- * towards the merged read).  With want_gen, gen is set to the state row's.
+ * towards the merged read).  With want_gen, gen is set to the state row's;
+ * state_gen, if not NULL, is set to it when the row was read (-1 if not).
  */
 static bool
-view_is_quiet(const QuietTarget *t, Snapshot snapshot, int32 *gen, bool want_gen)
+view_is_quiet(const QuietTarget *t, Snapshot snapshot, int32 *gen, bool want_gen,
+			  int32 *state_gen)
 {
 	Datum		values[3];
 	int64		speed;
 	QuietProof *proof = want_gen ? NULL : proven_quiet(t->view_id, *gen, snapshot);
 
+	if (state_gen)
+		*state_gen = proof ? *gen : -1;
 	/*
 	 * Over a Citus table every node hands out keys from its own sequence:
 	 * this one cannot tell that the tail is empty, and a real-time read
@@ -410,6 +414,8 @@ view_is_quiet(const QuietTarget *t, Snapshot snapshot, int32 *gen, bool want_gen
 					 (AttrNumber[]) {cat.st_speed, cat.st_batch, cat.st_gen}, values))
 		return false;
 	speed = DatumGetInt64(values[0]);
+	if (state_gen)
+		*state_gen = DatumGetInt32(values[2]);
 	if (want_gen)
 		*gen = DatumGetInt32(values[2]);
 	else if (DatumGetInt32(values[2]) != *gen)
@@ -734,7 +740,7 @@ quiet_target(int32 view_id, Oid view_relid, QuietTarget *t)
 	 * after its batch (a busy read, quiet_begin), when it has group keys
 	 * and is not over a Citus table
 	 */
-	quiet = view_is_quiet(t, GetActiveSnapshot(), &t->gen, true);
+	quiet = view_is_quiet(t, GetActiveSnapshot(), &t->gen, true, NULL);
 	if (!quiet && (t->gen < 0 || distributed_view(t)))
 		return false;
 	t->partition = get_relname_relid(psprintf("v%d_batch_%d", view_id, t->gen),
@@ -1238,7 +1244,6 @@ lv_planner(Query *parse, const char *query_string, int cursorOptions,
 			result = prev_planner(parse, query_string, cursorOptions, boundParams);
 		else
 			result = standard_planner(parse, query_string, cursorOptions, boundParams);
-		planner_depth = saved_depth;
 		/* a swap (ATTACH) or a catalog change plans the view again */
 		foreach(lc, mine)
 		{
@@ -1370,7 +1375,7 @@ lv_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		QuietTarget t;
 
 		target_from_list(target, &t);
-		if (!load_catalog() || !view_is_quiet(&t, GetActiveSnapshot(), &t.gen, false))
+		if (!load_catalog() || !view_is_quiet(&t, GetActiveSnapshot(), &t.gen, false, NULL))
 			partial = NIL;
 	}
 	if (partial != NIL)
@@ -1555,7 +1560,7 @@ typedef struct QuietShared
 static const CustomExecMethods quiet_exec_methods;
 static TupleTableSlot *quiet_parallel_exec(PlanState *ps);
 static TupleTableSlot *busy_exec(PlanState *ps);
-static bool busy_readable(QuietScanState *s, Snapshot snapshot);
+static bool busy_readable(QuietScanState *s);
 static TupleTableSlot *quiet_next(ScanState *ss);
 static bool quiet_recheck(ScanState *ss, TupleTableSlot *slot);
 static bool touched_tid(QuietScanState *s, ItemPointer tid);
@@ -1629,21 +1634,22 @@ pushable(Expr *clause, TupleDesc desc, PlanState *ps)
 	if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
 	{
 		OpExpr	   *op = (OpExpr *) clause;
-		Oid			rtype = InvalidOid;
+		Oid			ignored;
 
-		l = strip_relabel(linitial(op->args), &keytype);
-		r = strip_relabel(lsecond(op->args), &rtype);
+		l = linitial(op->args);
+		r = lsecond(op->args);
 		opno = op->opno;
 		inputcollid = op->inputcollid;
-		if (IsA(r, Var) && !IsA(l, Var))
+		if (IsA(strip_relabel(r, &ignored), Var) && !IsA(strip_relabel(l, &ignored), Var))
 		{
 			/* value op key: key op' value, op' the commutator */
 			r = l;
-			l = strip_relabel(lsecond(op->args), &keytype);
+			l = lsecond(op->args);
 			opno = get_commutator(opno);
 			if (!OidIsValid(opno))
 				return NULL;
 		}
+		l = strip_relabel(l, &keytype);
 	}
 	else if (IsA(clause, ScalarArrayOpExpr) &&
 			 list_length(((ScalarArrayOpExpr *) clause)->args) == 2)
@@ -1810,6 +1816,7 @@ quiet_begin(CustomScanState *node, EState *estate, int eflags)
 	QuietScanState *s = (QuietScanState *) node;
 	CustomScan *cs = (CustomScan *) node->ss.ps.plan;
 	bool		parallel = cs->scan.plan.parallel_aware;
+	int32		state_gen = -1;
 	ListCell   *lc;
 
 	/*
@@ -1820,7 +1827,8 @@ quiet_begin(CustomScanState *node, EState *estate, int eflags)
 		s->quiet = true;
 	else
 		s->quiet = load_catalog() &&
-			view_is_quiet(&s->target, estate->es_snapshot, &s->target.gen, false);
+			view_is_quiet(&s->target, estate->es_snapshot, &s->target.gen, false,
+						  &state_gen);
 	/*
 	 * else, in one process, the groups read after the batch and the rest;
 	 * not where a row is re-checked by its ctid (locks_rows)
@@ -1829,7 +1837,7 @@ quiet_begin(CustomScanState *node, EState *estate, int eflags)
 		estate->es_plannedstmt->rowMarks == NIL &&
 		(estate->es_plannedstmt->commandType == CMD_SELECT ||
 		 estate->es_plannedstmt->commandType == CMD_INSERT))
-		s->busy = busy_readable(s, estate->es_snapshot);
+		s->busy = state_gen == s->target.gen && busy_readable(s);
 
 	/*
 	 * the child: for a quiet or busy read, and in every participant of a
@@ -2040,7 +2048,7 @@ typedef struct MergedReceiver
 	Datum	   *values;
 	bool	   *nulls;
 	MemoryContext rowcxt;		/* each row's tuple, for the shared store */
-	MemoryContext cxt;			/* fetch_merged's */
+	MemoryContext cxt;			/* fetch's */
 } MergedReceiver;
 
 static void
@@ -2106,7 +2114,7 @@ merged_receive(TupleTableSlot *slot, DestReceiver *self)
 
 		/*
 		 * the tuple is copied; the store opens its file on the first, which
-		 * must outlive the merged query's executor (fetch_merged's context)
+		 * must outlive the merged query's executor (fetch's context)
 		 */
 		MemoryContextSwitchTo(r->cxt);
 		sts_puttuple(r->sts, NULL, tuple);
@@ -2205,9 +2213,11 @@ read_as_owner(QuietScanState *s, const char *sql, bool prepared, int nargs,
 	receiver.values = palloc(sizeof(Datum) * desc->natts);
 	receiver.nulls = palloc(sizeof(bool) * desc->natts);
 	receiver.cxt = CurrentMemoryContext;
-	receiver.rowcxt = AllocSetContextCreate(CurrentMemoryContext,
-											"lambda_views merged row",
-											ALLOCSET_SMALL_SIZES);
+	/* each row's tuple for the shared store (a one-process store copies) */
+	if (sts != NULL)
+		receiver.rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+												"lambda_views merged row",
+												ALLOCSET_SMALL_SIZES);
 
 	GetUserIdAndSecContext(&saved_user, &saved_sec);
 	SetUserIdAndSecContext(s->target.owner, saved_sec | SECURITY_LOCAL_USERID_CHANGE |
@@ -2238,40 +2248,10 @@ read_as_owner(QuietScanState *s, const char *sql, bool prepared, int nargs,
 	PG_END_TRY();
 	lv_unpin_settings(nestlevel);
 	SetUserIdAndSecContext(saved_user, saved_sec);
-	MemoryContextDelete(receiver.rowcxt);
+	if (receiver.rowcxt != NULL)
+		MemoryContextDelete(receiver.rowcxt);
 }
 
-/*
- * fetch_merged runs the view's merged query with the quals pushed to it
- * (read_as_owner)
- */
-static void
-fetch_merged(QuietScanState *s, Tuplestorestate *store, SharedTuplestoreAccessor *sts)
-{
-	int			npushed = list_length(s->pushed);
-	Datum	   *values = palloc0(sizeof(Datum) * (npushed + 1));
-	Oid		   *types = palloc0(sizeof(Oid) * (npushed + 1));
-	char	   *nulls = palloc0(npushed + 1);
-	StringInfoData sql;
-	int			nestlevel;
-
-	s->fetched = true;
-	pushed_values(s, values, types, nulls);
-	if (s->merged_query == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(s->css.ss.ps.state->es_query_cxt);
-
-		initStringInfo(&sql);
-		/* written under the search path it runs under: names qualified */
-		nestlevel = lv_pin_search_path();
-		appendStringInfo(&sql, "SELECT * FROM (%s) lv", merged_sql(s->target.view_relid));
-		append_pushed(&sql, s->pushed, 1);
-		lv_unpin_settings(nestlevel);
-		s->merged_query = sql.data;
-		MemoryContextSwitchTo(old);
-	}
-	read_as_owner(s, s->merged_query, false, npushed, types, values, nulls, store, sts);
-}
 
 
 /*
@@ -2424,21 +2404,14 @@ touched_plan(const char *sql, int nargs, Oid *types)
 }
 
 /*
- * busy_readable says whether a one-process read of a view that is not quiet
- * can read the batch partition it was planned for but the groups read
- * after the batch (a busy read): the batch is still the one the state row
- * has in the snapshot, and the view has such a read.
+ * busy_readable says whether a one-process read of a view that is not quiet,
+ * whose state row still has the batch it was planned for, can read that
+ * batch's partition but the groups read after it (a busy read).
  */
 static bool
-busy_readable(QuietScanState *s, Snapshot snapshot)
+busy_readable(QuietScanState *s)
 {
-	Datum		values[1];
-
 	if (s->target.nrows <= 0 || !load_catalog() || distributed_view(&s->target))
-		return false;
-	if (!fetch_by_id(s->target.state_relid, s->target.state_index, s->target.view_id,
-					 snapshot, 1, (AttrNumber[]) {cat.st_gen}, values) ||
-		DatumGetInt32(values[0]) != s->target.gen)
 		return false;
 	return touched_def(s->target.view_id)->def != NULL;
 }
@@ -2491,6 +2464,70 @@ tail_filter(QuietScanState *s, int first)
 }
 
 /*
+ * read_query returns the query of a merged read, or of a busy read's
+ * touched groups ($1 the batch generation), with the quals pushed to it:
+ * written once per scan, under the search path it runs under (every name
+ * qualified)
+ */
+static const char *
+read_query(QuietScanState *s, bool touched)
+{
+	char	  **query = touched ? &s->touched_query : &s->merged_query;
+
+	if (*query == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(s->css.ss.ps.state->es_query_cxt);
+		int			nestlevel = lv_pin_search_path();
+		StringInfoData sql;
+
+		initStringInfo(&sql);
+		if (touched)
+		{
+			TouchedDef *d = touched_def(s->target.view_id);
+
+			if (d->def == NULL)
+				elog(ERROR, "lambda_views: view %d has no busy read", s->target.view_id);
+			appendStringInfo(&sql, "SELECT * FROM (%s) lv",
+							 lv_touched_sql(d->def, s->target.view_id, d->batch_table,
+											d->batch_name, d->speed_name, tail_filter(s, 2)));
+		}
+		else
+			appendStringInfo(&sql, "SELECT * FROM (%s) lv", merged_sql(s->target.view_relid));
+		append_pushed(&sql, s->pushed, touched ? 2 : 1);
+		lv_unpin_settings(nestlevel);
+		MemoryContextSwitchTo(old);
+		*query = sql.data;
+	}
+	return *query;
+}
+
+/*
+ * fetch runs the view's merged query, or a busy read's query of the
+ * touched groups, with the values of the quals pushed to it (read_as_owner)
+ */
+static void
+fetch(QuietScanState *s, bool touched, Tuplestorestate *store,
+	  SharedTuplestoreAccessor *sts)
+{
+	int			first = touched ? 1 : 0;
+	int			nargs = list_length(s->pushed) + first;
+	Datum	   *values = palloc0(sizeof(Datum) * (nargs + 1));
+	Oid		   *types = palloc0(sizeof(Oid) * (nargs + 1));
+	char	   *nulls = palloc0(nargs + 1);
+
+	s->fetched = true;
+	if (touched)
+	{
+		values[0] = Int32GetDatum(s->target.gen);
+		types[0] = INT4OID;
+		nulls[0] = ' ';
+	}
+	pushed_values(s, values + first, types + first, nulls + first);
+	read_as_owner(s, read_query(s, touched), touched, nargs, types, values, nulls,
+				  store, sts);
+}
+
+/*
  * fetch_touched runs, for a busy read, the query of the view's touched
  * groups with the quals pushed to it, in the executor's snapshot, as the
  * view's owner: their rows go to store, and the batch rows they replace to
@@ -2500,40 +2537,10 @@ tail_filter(QuietScanState *s, int first)
 static void
 fetch_touched(QuietScanState *s, Tuplestorestate *store)
 {
-	TouchedDef *d = touched_def(s->target.view_id);
-	int			nargs = list_length(s->pushed) + 1;
-	Datum	   *values = palloc0(sizeof(Datum) * nargs);
-	Oid		   *types = palloc0(sizeof(Oid) * nargs);
-	char	   *nulls = palloc0(nargs + 1);
-	StringInfoData sql;
-	int			nestlevel;
-
-	if (d->def == NULL)
-		elog(ERROR, "lambda_views: view %d has no busy read", s->target.view_id);
-	s->fetched = true;
 	s->ntids = 0;
 	s->tids_overflow = false;
 	s->tid_block = InvalidBlockNumber;
-	values[0] = Int32GetDatum(s->target.gen);
-	types[0] = INT4OID;
-	nulls[0] = ' ';
-	pushed_values(s, values + 1, types + 1, nulls + 1);
-	if (s->touched_query == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(s->css.ss.ps.state->es_query_cxt);
-
-		initStringInfo(&sql);
-		/* written under the search path it runs under: names qualified */
-		nestlevel = lv_pin_search_path();
-		appendStringInfo(&sql, "SELECT * FROM (%s) lv",
-						 lv_touched_sql(d->def, s->target.view_id, d->batch_table,
-										d->batch_name, d->speed_name, tail_filter(s, 2)));
-		append_pushed(&sql, s->pushed, 2);
-		lv_unpin_settings(nestlevel);
-		s->touched_query = sql.data;
-		MemoryContextSwitchTo(old);
-	}
-	read_as_owner(s, s->touched_query, true, nargs, types, values, nulls, store, NULL);
+	fetch(s, true, store, NULL);
 
 	if (s->tids_overflow)
 	{
@@ -2541,7 +2548,7 @@ fetch_touched(QuietScanState *s, Tuplestorestate *store)
 		tuplestore_clear(store);
 		s->busy = false;
 		s->ntids = 0;
-		fetch_merged(s, store, NULL);
+		fetch(s, false, store, NULL);
 		invalidate_view_plans(s->target.view_relid);
 		return;
 	}
@@ -2599,7 +2606,7 @@ ensure_merged(QuietScanState *s)
 		if (s->busy)
 			fetch_touched(s, s->store);
 		else
-			fetch_merged(s, s->store, NULL);
+			fetch(s, false, s->store, NULL);
 		MemoryContextSwitchTo(old);
 	}
 }
@@ -2727,7 +2734,7 @@ quiet_initialize_dsm(CustomScanState *node, ParallelContext *pcxt, void *coordin
 	SharedFileSetInit(&shared->fileset, pcxt->seg);
 	s->sts = sts_initialize(quiet_sts(shared), pcxt->nworkers + 1, 0, 0, 0,
 							&shared->fileset, "lambda_views merged");
-	fetch_merged(s, NULL, s->sts);
+	fetch(s, false, NULL, s->sts);
 	sts_end_write(s->sts);
 }
 
