@@ -47,6 +47,7 @@ typedef struct LvLagSlot
 	bool		failing;		/* its last fold failed */
 	TimestampTz caught_up_at;	/* start of the last fold that caught up */
 	TimestampTz heartbeat;		/* a worker last began a fold of it */
+	TimestampTz running_since;	/* start of the fold running now, or 0 */
 } LvLagSlot;
 
 typedef struct LvShared

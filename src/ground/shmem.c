@@ -206,6 +206,7 @@ lv_lag_fold_begins(Oid dbid, Oid source, int32 view_id, int32 period_ms)
 		}
 		slot->period_ms = period_ms;
 		slot->heartbeat = now;
+		slot->running_since = now;
 	}
 	SpinLockRelease(&lv_shared->lag_mutex);
 }
@@ -226,6 +227,7 @@ lv_lag_fold_ends(Oid dbid, int32 view_id, TimestampTz began, bool caught_up, boo
 	if (slot != NULL)
 	{
 		slot->failing = failed;
+		slot->running_since = 0;
 		if (caught_up && !failed && began > slot->caught_up_at)
 			slot->caught_up_at = began;
 	}
@@ -251,7 +253,8 @@ lv_lag_forget(Oid dbid, int32 view_id)
  * lv_lag_behind_ms returns by how much the views of a source that workers
  * are folding are behind more than max_lag_ms past their speed_interval
  * (the most of them), 0 when none is.  A view is behind by the time since
- * its last fold that caught up began; a view that has never caught up, or
+ * its last fold that caught up began, and by how long a fold of it has run
+ * now past max_lag_ms; a view that has never caught up, or
  * whose last fold failed, or that no worker has begun to fold for
  * LV_LAG_STALE_MS, does not count.  *folded says whether any view counted.
  */
@@ -279,6 +282,17 @@ lv_lag_behind_ms(Oid dbid, Oid source, int max_lag_ms, bool *folded)
 		*folded = true;
 		behind = (long) ((now - slot->caught_up_at) / 1000) - slot->period_ms - max_lag_ms;
 		worst = Max(worst, behind);
+		/*
+		 * A fold that has run longer than max_lag leaves behind every row
+		 * committed while it runs, and the longer the writers share the
+		 * cores with it, the longer it and the next one take: they wait
+		 * for it to end.
+		 */
+		if (slot->running_since != 0)
+		{
+			behind = (long) ((now - slot->running_since) / 1000) - max_lag_ms;
+			worst = Max(worst, behind);
+		}
 	}
 	SpinLockRelease(&lv_shared->lag_mutex);
 	return worst;

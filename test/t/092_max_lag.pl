@@ -16,6 +16,8 @@
 #      not waited for: the waiting INSERT goes on;
 #   6. a write with max_lag makes the workers fold its views early (as soon
 #      as fold_backlog_rows keys wait), and only such a write;
+#   7. a writer also waits while a fold of a view has run longer than
+#      max_lag, even when the view caught up lately, and goes on once it ends;
 # and every view equals its query at the end.
 use strict;
 use warnings;
@@ -236,6 +238,45 @@ ok(time() - $first_fold < 20,
 		$early, time() - $first_fold));
 is($node->safe_psql('pace', 'SET lambda_views.realtime = off; ' . diff_sql('public.e_by_k', $qe)),
 	'0', 'e_by_k folded early equals its query');
+
+# ------------------------- 7. a fold that runs longer than max_lag is waited for
+# e_by_k caught up a moment ago, far within its speed_interval (30 s): by
+# the time since its last fold that caught up it is not behind.  Its speed
+# table held, the fold a paced write asks for blocks; once that fold has run
+# longer than max_lag, a writer waits for it to end.
+my $speed_e = $node->safe_psql('pace', q{
+	SELECT format('%I.%I', storage_schema, 'v' || view_id || '_speed') FROM lambda_views.views});
+my $hold_e = $node->background_psql('pace');
+$hold_e->query_safe('BEGIN');
+$hold_e->query_safe("LOCK TABLE $speed_e IN SHARE MODE");
+$t0 = time();
+$node->safe_psql('pace',
+	"SET lambda_views.max_lag = '1s'; INSERT INTO e (k) SELECT i % 7 FROM generate_series(1, 3000) i");
+ok(time() - $t0 < 1.0, 'a write while no fold runs and the view caught up lately does not wait');
+ok( wait_for($node, 'pace', q{
+	SELECT count(*) = 1 FROM pg_stat_activity
+	 WHERE query LIKE 'lambda_views: fold public.e_by_k' AND wait_event_type = 'Lock'}, 30),
+	'the early fold it asks for runs, blocked on the held speed table');
+usleep(1_200_000);
+my $run_w = $node->background_psql('pace', extra_params => [ '-v', 'ON_ERROR_STOP=0' ]);
+$run_w->query_safe("SET application_name = 'lag_running'");
+$run_w->query_safe("SET lambda_views.max_lag = '1s'");
+$run_w->query_until(qr/sent/, "\\echo sent\nINSERT INTO e (k) VALUES (5);\n");
+usleep(1_000_000);
+ok( $node->safe_psql('pace', q{
+	SELECT coalesce(bool_or(state = 'active' AND wait_event_type = 'Extension'), false)
+	  FROM pg_stat_activity WHERE application_name = 'lag_running'}) eq 't',
+	'max_lag 1 s: a writer waits while a fold of the view has run for more than 1 s');
+$hold_e->query_safe('COMMIT');
+$hold_e->quit;
+$t0 = time();
+$run_w->query_safe('SELECT 1');
+ok(time() - $t0 < 10, sprintf('once the fold ends the writer goes on (%.1f s)', time() - $t0));
+$run_w->quit;
+ok(wait_for($node, 'pace', 'SELECT pending_keys = 0 FROM lambda_views.status', 60),
+	'e_by_k catches up');
+is($node->safe_psql('pace', 'SET lambda_views.realtime = off; ' . diff_sql('public.e_by_k', $qe)),
+	'0', 'e_by_k equals its query after the wait');
 
 # every view catches up and equals its query
 ok(wait_for($node, 'postgres', 'SELECT bool_and(pending_keys = 0) FROM lambda_views.status', 60),
