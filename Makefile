@@ -6,7 +6,7 @@ MODULE_big = lambda_views
 # Released install scripts are never edited: 1.0 is the base, every later
 # catalog change is an upgrade script (CREATE EXTENSION runs 1.0 and then
 # each step to default_version).
-DATA = lambda_views--1.0.sql lambda_views--0.1--1.0.sql lambda_views--1.0--1.1.sql lambda_views--1.1--1.2.sql lambda_views--1.2--1.3.sql lambda_views--1.3--1.4.sql lambda_views--1.4--1.5.sql lambda_views--1.5--1.6.sql
+DATA = lambda_views--1.0.sql lambda_views--0.1--1.0.sql lambda_views--1.0--1.1.sql lambda_views--1.1--1.2.sql lambda_views--1.2--1.3.sql lambda_views--1.3--1.4.sql lambda_views--1.4--1.5.sql lambda_views--1.5--1.6.sql lambda_views--1.6--1.7.sql
 
 # The Lambda diagram, bottom up; a file calls only its own level or lower
 # ones (scripts/check-layers): ground, then the layers, then the operations,

@@ -565,6 +565,15 @@ like(
 	$node->safe_psql('app', "SELECT pg_get_viewdef('public.by_kind'::regclass)"),
 	qr/NOT \(EXISTS \( SELECT 1\s+FROM lv_tail t\s+WHERE/,
 	'updated: an old view leaves out touched groups with an anti join against its tail alone');
+# 1.7 keeps speed rows inline and uncompressed up to a page: every
+# version's speed table, serving or retired, has the setting new ones get
+my $speed_opts_sql = q{
+	SELECT count(*) FILTER (WHERE 'toast_tuple_target=8160' = ANY (c.reloptions)) || ' of ' || count(*)
+	  FROM lambda_views.views v
+	  JOIN pg_class c ON c.oid = to_regclass(format('%I.%I', v.storage_schema, 'v' || v.view_id || '_speed'))};
+like($node->safe_psql('app', $speed_opts_sql),
+	qr/^([1-9][0-9]*) of \1$/,
+	'updated: every speed table keeps rows of up to a page uncompressed (toast_tuple_target 8160)');
 is( as_analyst('app', "SELECT lambda_views.fold('public.by_kind')"),
 	'700', 'updated: fold() folds new rows');
 # (the replay, which the worker drives meanwhile, is checked below)
@@ -681,6 +690,9 @@ $node11->start;
 is($node11->safe_psql('postgres', $version_sql), '1.1', 'release 1.1 under the new library: still 1.1');
 $node11->safe_psql('postgres', 'ALTER EXTENSION lambda_views UPDATE');
 is($node11->safe_psql('postgres', $version_sql), $current, "release 1.1 updates to $current");
+like($node11->safe_psql('postgres', $speed_opts_sql),
+	qr/^([1-9][0-9]*) of \1$/,
+	'release 1.1 updated: its speed tables too');
 is( $node11->safe_psql('postgres',
 		"SELECT string_agg(format('%s:%s:%s', pg_get_userbyid(owner::oid), role, storage_schema), ',' "
 		  . 'ORDER BY view_id) FROM lambda_views.views'),
