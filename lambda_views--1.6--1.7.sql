@@ -14,14 +14,20 @@
 DO $$
 DECLARE
     speed regclass;
+    distributed boolean;
 BEGIN
     FOR speed IN
         SELECT to_regclass(format('%I.%I', storage_schema, 'v' || view_id || '_speed'))
           FROM lambda_views.views ORDER BY view_id
     LOOP
         CONTINUE WHEN speed IS NULL;
-        CONTINUE WHEN to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL
-            AND EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = speed);
+        distributed := false;
+        -- (Citus' catalog exists only where Citus is installed)
+        IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+            EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
+               INTO distributed USING speed;
+        END IF;
+        CONTINUE WHEN distributed;
         EXECUTE format('ALTER TABLE %s SET (toast_tuple_target = 8160)', speed);
     END LOOP;
 END
