@@ -19,7 +19,7 @@ bool		lv_quiet_scan = true;
 int			lv_fold_chunk_rows = 1000000;
 bool		lv_workers_enabled = true;
 int			lv_naptime_ms = 1000;
-int			lv_fold_backlog_rows = 500;
+int			lv_fold_backlog_rows = 2000;
 int			lv_max_lag_ms = 0;
 int			lv_max_workers = 4;
 int			lv_fold_workers = 2;
@@ -47,7 +47,7 @@ lv_define_settings(void)
 	DefineCustomIntVariable("lambda_views.fold_backlog_rows",
 							"Unfolded append keys that make the worker fold a view before its speed_interval is up.",
 							"A realtime read aggregates the rows the speed layer has not folded; under heavy ingest this bounds them. 0 folds only every speed_interval.",
-							&lv_fold_backlog_rows, 500, 0, INT_MAX,
+							&lv_fold_backlog_rows, 2000, 0, INT_MAX,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("lambda_views.max_lag",
 							"How far behind its speed_interval a lambda view may fall before writers of its source wait.",
