@@ -201,6 +201,7 @@ extern bool lv_view_pending_rows(int32 view_id, int64 *pending);
 
 /* layers/speed.c */
 extern char *lv_fold_sql(void *def, const char *speed_table);
+extern void lv_speed_tally(int64 rows);
 extern int64 lv_fold_view(LvView *view, int max_chunks, int64 max_keys,
 						  const int64 *settled, int64 around, bool *more);
 extern void lv_create_speed_table(void *def, const char *speed_table);

@@ -56,6 +56,8 @@ PG_FUNCTION_INFO_V1(lv_upgrade_1_1_state);
 PG_FUNCTION_INFO_V1(lv_upgrade_1_2_move);
 PG_FUNCTION_INFO_V1(lv_upgrade_1_4_route);
 PG_FUNCTION_INFO_V1(lv_upgrade_1_6_relation);
+PG_FUNCTION_INFO_V1(lv_upgrade_1_7_fold);
+PG_FUNCTION_INFO_V1(lv_fold_tally);
 PG_FUNCTION_INFO_V1(lv_store_product);
 PG_FUNCTION_INFO_V1(lv_store_check);
 PG_FUNCTION_INFO_V1(lv_delete_check);
@@ -502,6 +504,30 @@ lv_upgrade_1_6_relation(PG_FUNCTION_ARGS)
 	require_superuser_update();
 	lv_upgrade_1_6_relation_view(PG_GETARG_INT32(0));
 	PG_RETURN_VOID();
+}
+
+/* lv_upgrade_1_7_fold is lambda_views.upgrade_1_7_fold(view_id) (upgrade.c). */
+Datum
+lv_upgrade_1_7_fold(PG_FUNCTION_ARGS)
+{
+	require_superuser_update();
+	lv_upgrade_1_7_fold_view(PG_GETARG_INT32(0));
+	PG_RETURN_VOID();
+}
+
+/*
+ * lv_fold_tally is lambda_views.fold_tally(rows): a fold statement passes
+ * each group's row count through it (speed.c); it returns its argument.
+ * Called elsewhere it changes only the caller's own count of a fold it is
+ * not running (fold_range resets it before its statement).
+ */
+Datum
+lv_fold_tally(PG_FUNCTION_ARGS)
+{
+	int64		rows = PG_GETARG_INT64(0);
+
+	lv_speed_tally(rows);
+	PG_RETURN_INT64(rows);
 }
 
 /*

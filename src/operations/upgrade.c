@@ -435,3 +435,28 @@ lv_upgrade_1_6_relation_view(int32 view_id)
 	lv_unpin_settings(nestlevel);
 	SPI_finish();
 }
+
+/*
+ * lv_upgrade_1_7_fold_view (1.6 -> 1.7) replaces the fold statement of a
+ * local version by the one 1.7 writes, which tallies the rows it folds as
+ * the groups go into the speed table instead of keeping the groups aside
+ * to sum them afterwards (speed.c).  A version over a Citus distributed
+ * table keeps its statement, which 1.7 does not change.
+ */
+void
+lv_upgrade_1_7_fold_view(int32 view_id)
+{
+	LvView	   *view = lv_view_by_id(view_id, false);
+	LvDefinition *def;
+
+	if (view->distributed)
+		return;
+	SPI_connect();
+	def = parse_definition(view);
+	lv_catalog_sql("UPDATE lambda_views.views SET fold_sql = $2 WHERE view_id = $1",
+				   2, (Oid[]) {INT4OID, TEXTOID},
+				   (Datum[]) {Int32GetDatum(view->view_id),
+				   CStringGetTextDatum(lv_fold_sql(def, lv_storage_name(view, "speed")))},
+				   NULL, false, 0);
+	SPI_finish();
+}
