@@ -111,6 +111,20 @@ parse_definition(LvView *view)
 }
 
 /*
+ * rewrite_fold_sql stores the fold statement the library writes for a
+ * version's definition.  The caller is connected to SPI.
+ */
+static void
+rewrite_fold_sql(LvView *view, LvDefinition *def)
+{
+	lv_catalog_sql("UPDATE lambda_views.views SET fold_sql = $2 WHERE view_id = $1",
+				   2, (Oid[]) {INT4OID, TEXTOID},
+				   (Datum[]) {Int32GetDatum(view->view_id),
+				   CStringGetTextDatum(lv_fold_sql(def, lv_storage_name(view, "speed")))},
+				   NULL, false, 0);
+}
+
+/*
  * lv_upgrade_1_1_detach_view points a version's relation at a placeholder with
  * the same columns, so its storage columns can change type.
  */
@@ -390,11 +404,7 @@ lv_upgrade_1_4_route_view(int32 view_id)
 	SPI_connect();
 	def = parse_definition(view);
 	/* the fold of every node's new keys is one statement from 1.4 on */
-	lv_catalog_sql("UPDATE lambda_views.views SET fold_sql = $2 WHERE view_id = $1",
-				   2, (Oid[]) {INT4OID, TEXTOID},
-				   (Datum[]) {Int32GetDatum(view->view_id),
-				   CStringGetTextDatum(lv_fold_sql(def, lv_storage_name(view, "speed")))},
-				   NULL, false, 0);
+	rewrite_fold_sql(view, def);
 	if (!OidIsValid(view->relid))
 	{
 		SPI_finish();
@@ -447,16 +457,10 @@ void
 lv_upgrade_1_7_fold_view(int32 view_id)
 {
 	LvView	   *view = lv_view_by_id(view_id, false);
-	LvDefinition *def;
 
 	if (view->distributed)
 		return;
 	SPI_connect();
-	def = parse_definition(view);
-	lv_catalog_sql("UPDATE lambda_views.views SET fold_sql = $2 WHERE view_id = $1",
-				   2, (Oid[]) {INT4OID, TEXTOID},
-				   (Datum[]) {Int32GetDatum(view->view_id),
-				   CStringGetTextDatum(lv_fold_sql(def, lv_storage_name(view, "speed")))},
-				   NULL, false, 0);
+	rewrite_fold_sql(view, parse_definition(view));
 	SPI_finish();
 }
