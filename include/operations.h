@@ -41,7 +41,7 @@ extern struct varlena *lv_upgrade_1_1_wrap_state(bytea *old, Oid aggfnoid);
 extern void lv_upgrade_1_2_move_view(int32 view_id);
 extern void lv_upgrade_1_4_route_view(int32 view_id);
 extern void lv_upgrade_1_6_relation_view(int32 view_id);
-extern void lv_upgrade_1_7_fold_view(int32 view_id);
+extern void lv_upgrade_1_7_speed_view(int32 view_id);
 
 /* operations/version.c */
 extern Oid	lv_alter_view_op(const char *name, const char *query,

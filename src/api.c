@@ -56,7 +56,7 @@ PG_FUNCTION_INFO_V1(lv_upgrade_1_1_state);
 PG_FUNCTION_INFO_V1(lv_upgrade_1_2_move);
 PG_FUNCTION_INFO_V1(lv_upgrade_1_4_route);
 PG_FUNCTION_INFO_V1(lv_upgrade_1_6_relation);
-PG_FUNCTION_INFO_V1(lv_upgrade_1_7_fold);
+PG_FUNCTION_INFO_V1(lv_upgrade_1_7_speed);
 PG_FUNCTION_INFO_V1(lv_fold_tally);
 PG_FUNCTION_INFO_V1(lv_store_product);
 PG_FUNCTION_INFO_V1(lv_store_check);
@@ -506,12 +506,12 @@ lv_upgrade_1_6_relation(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* lv_upgrade_1_7_fold is lambda_views.upgrade_1_7_fold(view_id) (upgrade.c). */
+/* lv_upgrade_1_7_speed is lambda_views.upgrade_1_7_speed(view_id) (upgrade.c). */
 Datum
-lv_upgrade_1_7_fold(PG_FUNCTION_ARGS)
+lv_upgrade_1_7_speed(PG_FUNCTION_ARGS)
 {
 	require_superuser_update();
-	lv_upgrade_1_7_fold_view(PG_GETARG_INT32(0));
+	lv_upgrade_1_7_speed_view(PG_GETARG_INT32(0));
 	PG_RETURN_VOID();
 }
 

@@ -32,7 +32,6 @@
 #include "utils/syscache.h"
 
 #include "lambda_views.h"
-#include "agg_state.h"
 #include "definition.h"
 
 /* key_list appends "k1, k2, ..." with a prefix. */
@@ -64,13 +63,7 @@ lv_create_speed_table(void *defp, const char *speed_table)
 	}
 	foreach(lc, def->aggs)
 		appendStringInfo(&buf, ", s%d lambda_views.state", foreach_current_index(lc) + 1);
-	/*
-	 * A fold rewrites the row of each group it touches: room on its page
-	 * for the new version (a HOT update), and no pglz on every rewrite of a
-	 * row past 2 kB (an hll state compresses little, and compressing it
-	 * cost 13 % of the folding workers' CPU under a steady ingest).
-	 */
-	appendStringInfoString(&buf, ", nrows bigint NOT NULL) WITH (fillfactor = 50, toast_tuple_target = 8160)");
+	appendStringInfoString(&buf, ", nrows bigint NOT NULL) WITH (" LV_SPEED_TABLE_OPTIONS ")");
 	lv_spi_exec(buf.data, false, 0);
 
 	resetStringInfo(&buf);

@@ -447,20 +447,24 @@ lv_upgrade_1_6_relation_view(int32 view_id)
 }
 
 /*
- * lv_upgrade_1_7_fold_view (1.6 -> 1.7) replaces the fold statement of a
- * local version by the one 1.7 writes, which tallies the rows it folds as
- * the groups go into the speed table instead of keeping the groups aside
- * to sum them afterwards (speed.c).  A version over a Citus distributed
- * table keeps its statement, which 1.7 does not change.
+ * lv_upgrade_1_7_speed_view (1.6 -> 1.7) gives the speed table of a local
+ * version the storage parameters new ones get (rows inline and
+ * uncompressed up to a page), and replaces its fold statement by the one
+ * 1.7 writes, which tallies the rows it folds as the groups go into the
+ * speed table instead of keeping them aside to sum them afterwards
+ * (speed.c).  A version over a Citus distributed table keeps both: its
+ * statement does not change, and its shards are Citus' to alter.
  */
 void
-lv_upgrade_1_7_fold_view(int32 view_id)
+lv_upgrade_1_7_speed_view(int32 view_id)
 {
 	LvView	   *view = lv_view_by_id(view_id, false);
 
 	if (view->distributed)
 		return;
 	SPI_connect();
+	lv_spi_exec(psprintf("ALTER TABLE %s SET (" LV_SPEED_TABLE_OPTIONS ")",
+						 lv_storage_name(view, "speed")), false, 0);
 	rewrite_fold_sql(view, parse_definition(view));
 	SPI_finish();
 }
