@@ -263,9 +263,7 @@ $run_w->query_safe("SET application_name = 'lag_running'");
 $run_w->query_safe("SET lambda_views.max_lag = '1s'");
 $run_w->query_until(qr/sent/, "\\echo sent\nINSERT INTO e (k) VALUES (5);\n");
 usleep(1_000_000);
-ok( $node->safe_psql('pace', q{
-	SELECT coalesce(bool_or(state = 'active' AND wait_event_type = 'Extension'), false)
-	  FROM pg_stat_activity WHERE application_name = 'lag_running'}) eq 't',
+ok(waiting('lag_running'),
 	'max_lag 1 s: a writer waits while a fold of the view has run for more than 1 s');
 $hold_e->query_safe('COMMIT');
 $hold_e->quit;
