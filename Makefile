@@ -41,7 +41,7 @@ PG_CPPFLAGS = -I$(srcdir)/include -Wall -Werror -DLV_EXTENSION_VERSION='"$(LV_EX
 PG_CONFIG ?= pg_config
 
 # pg_regress: one file per feature, on a temp instance that preloads the library.
-REGRESS = create appendkey reject aggregates fold recompute realtime tailkeys quiet immutable lifecycle privileges alter products security battery
+REGRESS = create appendkey reject aggregates fold recompute realtime tailkeys tailrange quiet immutable lifecycle privileges alter products security battery
 REGRESS_OPTS = --temp-instance=./tmp_check_regress \
 	--temp-config=$(srcdir)/test/regress.conf --inputdir=$(srcdir)
 
