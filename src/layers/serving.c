@@ -983,11 +983,7 @@ check_tail_columns(TupleDesc expected, TupleDesc actual, int32 view_id)
 
 /* the catalog queries of the tail and of the read mark */
 #define TAIL_META_SQL "SELECT v.view_schema, v.view_name, v.owner, s.speed_watermark, " \
-	"v.settings, v.partial_sql, v.key_sequence, " \
-	"(SELECT pg_catalog.array_agg(pg_catalog.lower(r) ORDER BY 1) " \
-	" FROM pg_catalog.unnest(s.speed_holes) r), " \
-	"(SELECT pg_catalog.array_agg(pg_catalog.upper(r) ORDER BY 1) " \
-	" FROM pg_catalog.unnest(s.speed_holes) r) " \
+	"v.settings, v.partial_sql, v.key_sequence, s.speed_holes::pg_catalog.text " \
 	"FROM lambda_views.views v " \
 	"JOIN lambda_views.view_state s USING (view_id) WHERE v.view_id = $1"
 #define MARK_META_SQL "SELECT v.view_schema, v.view_name, s.batch_gen::pg_catalog.int8, " \
@@ -1075,8 +1071,7 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected,
 	uint64		row;
 	SPIPlanPtr	plan;
 	TailCache  *tc;
-	List	   *holes_lo = NIL;
-	List	   *holes_hi = NIL;
+	List	   *holes;
 	Datum	   *args;
 	bool		sort_groups;
 
@@ -1136,33 +1131,9 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected,
 	tc->watermark = watermark;
 	tc->xmax = ActiveSnapshotSet() ? GetActiveSnapshot()->xmax : InvalidTransactionId;
 	tc->valid = ActiveSnapshotSet();
-	{
-		Datum		lows = SPI_getbinval(meta, metadesc, 8, &isnull);
-
-		if (!isnull)
-		{
-			Datum		highs = SPI_getbinval(meta, metadesc, 9, &isnull);
-			Datum	   *elems;
-			int			n;
-
-			deconstruct_array(DatumGetArrayTypeP(lows), INT8OID, 8, FLOAT8PASSBYVAL,
-							  TYPALIGN_DOUBLE, &elems, NULL, &n);
-			for (i = 0; i < n; i++)
-			{
-				holes_lo = lappend(holes_lo, palloc(sizeof(int64)));
-				*(int64 *) llast(holes_lo) = DatumGetInt64(elems[i]);
-			}
-			deconstruct_array(DatumGetArrayTypeP(highs), INT8OID, 8, FLOAT8PASSBYVAL,
-							  TYPALIGN_DOUBLE, &elems, NULL, &n);
-			for (i = 0; i < n; i++)
-			{
-				holes_hi = lappend(holes_hi, palloc(sizeof(int64)));
-				*(int64 *) llast(holes_hi) = DatumGetInt64(elems[i]);
-			}
-		}
-	}
-	tc->holes = holes_lo != NIL;
-	if (holes_lo == NIL && lv_sequence_last_value(tc->key_sequence) <= watermark)
+	holes = lv_parse_holes(SPI_getvalue(meta, metadesc, 8));
+	tc->holes = holes != NIL;
+	if (holes == NIL && lv_sequence_last_value(tc->key_sequence) <= watermark)
 	{
 		SPI_finish();
 		return;
@@ -1184,7 +1155,7 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected,
 		plan = tail_where_plan(tc, plan, tc->partial_sql,
 							   quote_qualified_identifier(SPI_getvalue(meta, metadesc, 1),
 														  SPI_getvalue(meta, metadesc, 2)),
-							   filter, tail_form(tc, holes_lo != NIL, watermark),
+							   filter, tail_form(tc, holes != NIL, watermark),
 							   &sort_groups);
 		memcpy(args + 2, filter->values, filter->n * sizeof(Datum));
 	}
@@ -1197,10 +1168,11 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected,
 	 * by a fold that could not see their rows yet (speed.c); a group may
 	 * come in several rows, which the view combines
 	 */
-	for (i = -1; i < list_length(holes_lo); i++)
+	for (i = -1; i < list_length(holes); i++)
 	{
-		int64		lo = i < 0 ? watermark : *(int64 *) list_nth(holes_lo, i) - 1;
-		int64		hi = i < 0 ? PG_INT64_MAX : *(int64 *) list_nth(holes_hi, i) - 1;
+		LvKeyRange *hole = i < 0 ? NULL : list_nth(holes, i);
+		int64		lo = hole ? hole->lo - 1 : watermark;
+		int64		hi = hole ? hole->hi - 1 : PG_INT64_MAX;
 
 		args[0] = Int64GetDatum(lo);
 		args[1] = Int64GetDatum(hi);
