@@ -783,16 +783,18 @@ typedef enum TailForm
 #define TAIL_SCAN_KEYS 300
 
 /*
- * tail_form picks the form of a filtered tail.  A Citus source keeps the
- * plain form: its planner routes a filter on the distribution column to
- * one shard, which neither the scan's filters nor the ranges may change.
+ * tail_form picks the form of a filtered tail for a range of span keys (the
+ * keys beyond the watermark handed out so far, or a hole's).  A Citus
+ * source keeps the plain form: its planner routes a filter on the
+ * distribution column to one shard, which neither the scan's filters nor
+ * the ranges may change.
  */
 static TailForm
-tail_form(TailCache *tc, bool holes, int64 watermark)
+tail_form(TailCache *tc, int64 span)
 {
 	if (tc->distributed == 1)
 		return TAIL_PLAIN;
-	if (!holes && lv_sequence_last_value(tc->key_sequence) - watermark <= TAIL_SCAN_KEYS)
+	if (span <= TAIL_SCAN_KEYS)
 		return TAIL_SCAN;
 	return TAIL_RANGE;
 }
@@ -1074,6 +1076,8 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected,
 	List	   *holes;
 	Datum	   *args;
 	bool		sort_groups;
+	SPIPlanPtr *plans;
+	const char *view_name = NULL;
 
 	/* equality with NULL: no group asked for */
 	if (filter != NULL && filter->any_null)
@@ -1150,24 +1154,35 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected,
 	plan = tail_plan(tc, SPI_getvalue(meta, metadesc, 6));
 	sort_groups = tc->sort_groups;
 	args = palloc0(((filter ? filter->n : 0) + 2) * sizeof(Datum));
-	if (filter != NULL && filter->n > 0)
-	{
-		plan = tail_where_plan(tc, plan, tc->partial_sql,
-							   quote_qualified_identifier(SPI_getvalue(meta, metadesc, 1),
-														  SPI_getvalue(meta, metadesc, 2)),
-							   filter, tail_form(tc, holes != NIL, watermark),
-							   &sort_groups);
-		memcpy(args + 2, filter->values, filter->n * sizeof(Datum));
-	}
-	/* hll_add_agg & co. sorted, as for folds (run.c) */
-	if (sort_groups)
-		lv_sort_groups();
 
 	/*
 	 * the rows beyond the watermark, and those of its holes: keys passed
 	 * by a fold that could not see their rows yet (speed.c); a group may
-	 * come in several rows, which the view combines
+	 * come in several rows, which the view combines.  A filtered tail
+	 * picks its form for each range by the keys in it.
 	 */
+	plans = palloc((list_length(holes) + 1) * sizeof(SPIPlanPtr));
+	for (i = -1; i < list_length(holes); i++)
+	{
+		LvKeyRange *hole = i < 0 ? NULL : list_nth(holes, i);
+
+		plans[i + 1] = plan;
+		if (filter != NULL && filter->n > 0)
+		{
+			if (view_name == NULL)
+				view_name = quote_qualified_identifier(SPI_getvalue(meta, metadesc, 1),
+													   SPI_getvalue(meta, metadesc, 2));
+			plans[i + 1] = tail_where_plan(tc, plan, tc->partial_sql, view_name, filter,
+										   tail_form(tc, hole ? hole->hi - hole->lo :
+													 lv_sequence_last_value(tc->key_sequence) - watermark),
+										   &sort_groups);
+		}
+	}
+	if (filter != NULL && filter->n > 0)
+		memcpy(args + 2, filter->values, filter->n * sizeof(Datum));
+	/* hll_add_agg & co. sorted, as for folds (run.c) */
+	if (sort_groups)
+		lv_sort_groups();
 	for (i = -1; i < list_length(holes); i++)
 	{
 		LvKeyRange *hole = i < 0 ? NULL : list_nth(holes, i);
@@ -1176,7 +1191,7 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected,
 
 		args[0] = Int64GetDatum(lo);
 		args[1] = Int64GetDatum(hi);
-		if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+		if (SPI_execute_plan(plans[i + 1], args, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "lambda_views: the tail of view %d failed", view_id);
 		check_tail_columns(expected, SPI_tuptable->tupdesc, view_id);
 		for (row = 0; row < SPI_processed; row++)
