@@ -572,12 +572,35 @@ tail_cache(int32 view_id, bool create)
  * rows: the key's own equality still decides.
  */
 
-/* the longest span, in microseconds, of one bucket of a date_trunc unit */
+/* the longest span, in microseconds, of one bucket of each date_trunc unit */
+static const struct
+{
+	int			unit;			/* DTK_* */
+	int64		span;
+}			unit_spans[] =
+{
+	{DTK_MICROSEC, 1},
+	{DTK_MILLISEC, 1000},
+	{DTK_SECOND, USECS_PER_SEC},
+	{DTK_MINUTE, USECS_PER_MINUTE},
+	{DTK_HOUR, USECS_PER_HOUR},
+	{DTK_DAY, USECS_PER_DAY},
+	{DTK_WEEK, 7 * USECS_PER_DAY},
+	{DTK_MONTH, 31 * USECS_PER_DAY},
+	{DTK_QUARTER, 92 * USECS_PER_DAY},
+	{DTK_YEAR, 366 * USECS_PER_DAY},
+	{DTK_DECADE, 3653 * USECS_PER_DAY},
+	{DTK_CENTURY, 36525 * USECS_PER_DAY},
+	{DTK_MILLENNIUM, 365250 * USECS_PER_DAY}
+};
+
+/* trunc_unit_span: the span of a date_trunc unit, 0 for none known */
 static int64
 trunc_unit_span(Const *unit)
 {
 	char	   *lowunits;
 	int			val;
+	int			i;
 	text	   *t;
 
 	if (unit->constisnull || unit->consttype != TEXTOID)
@@ -586,35 +609,9 @@ trunc_unit_span(Const *unit)
 	lowunits = downcase_truncate_identifier(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), false);
 	if (DecodeUnits(0, lowunits, &val) != UNITS)
 		return 0;
-	switch (val)
-	{
-		case DTK_MICROSEC:
-			return 1;
-		case DTK_MILLISEC:
-			return 1000;
-		case DTK_SECOND:
-			return USECS_PER_SEC;
-		case DTK_MINUTE:
-			return USECS_PER_MINUTE;
-		case DTK_HOUR:
-			return USECS_PER_HOUR;
-		case DTK_DAY:
-			return USECS_PER_DAY;
-		case DTK_WEEK:
-			return 7 * USECS_PER_DAY;
-		case DTK_MONTH:
-			return 31 * USECS_PER_DAY;
-		case DTK_QUARTER:
-			return 92 * USECS_PER_DAY;
-		case DTK_YEAR:
-			return 366 * USECS_PER_DAY;
-		case DTK_DECADE:
-			return 3653 * USECS_PER_DAY;
-		case DTK_CENTURY:
-			return 36525 * USECS_PER_DAY;
-		case DTK_MILLENNIUM:
-			return 365250 * USECS_PER_DAY;
-	}
+	for (i = 0; i < lengthof(unit_spans); i++)
+		if (unit_spans[i].unit == val)
+			return unit_spans[i].span;
 	return 0;
 }
 
