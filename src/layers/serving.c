@@ -488,6 +488,22 @@ lv_touched_sql(void *defp, int32 view_id, Oid batch_table,
 static SPIPlanPtr meta_plan = NULL;
 
 /*
+ * A plan of a filtered tail, kept for the filter's shape (the key numbers
+ * and the values' types) and the partial query it was made from; plan is
+ * NULL until one is prepared.  A lookup of the same shape finds it without
+ * building its query again.
+ */
+typedef struct TailWhere
+{
+	char	   *partial_sql;
+	int			n;
+	int		   *keyno;
+	Oid		   *types;
+	SPIPlanPtr	plan;
+	bool		sort_groups;
+} TailWhere;
+
+/*
  * What lv_tail keeps per backend and view: the prepared partial query, and
  * the key sequence and last speed watermark it read.  Watermarks only grow,
  * so while the sequence has not handed out a key beyond the one remembered
@@ -499,13 +515,7 @@ typedef struct TailCache
 	char	   *partial_sql;	/* NULL until a plan is prepared */
 	SPIPlanPtr	plan;
 	bool		sort_groups;	/* the plan aggregates large states sorted */
-	/*
-	 * the filtered tail's plans, by TailForm: query text (with the
-	 * parameter types: the key) NULL until one is prepared
-	 */
-	char	   *where_key[3];
-	SPIPlanPtr	where_plan[3];
-	bool		where_sort_groups[3];
+	TailWhere	where[3];		/* the filtered tail's plans, by TailForm */
 	bool		valid;			/* watermark read, no relcache inval since */
 	Oid			key_sequence;
 	int64		watermark;
@@ -754,9 +764,9 @@ with_source_quals(const char *partial_sql, const char *quals)
 
 /*
  * The forms of a filtered tail's query.  TAIL_PLAIN: the view's partial
- * query under the key equalities, plans as plancache chooses (a view whose
- * filtered keys are no buckets).  TAIL_RANGE: with the ranges of its bucket
- * keys added (key_range), planned for each call's values: only they tell
+ * query under the key equalities, plans as plancache chooses.  TAIL_RANGE:
+ * with the ranges of its bucket keys added (key_range; the plain query when
+ * no filtered key is a bucket), planned for each call's values: only they tell
  * whether the rows of the group's bucket (an index on the bucket's column)
  * or the unfolded rows (the append key's index) are fewer.  A plan for any
  * value would take the bucket's rows, and a lookup of a busy group in the
@@ -841,10 +851,20 @@ tail_where_plan(TailCache *tc, SPIPlanPtr plan, const char *partial_sql,
 	StringInfoData key;
 	char	   *ranged = NULL;
 	SPIPlanPtr	p;
-	Oid		   *types = palloc((filter->n + 2) * sizeof(Oid));
+	TailWhere  *w = &tc->where[form];
+	Oid		   *types;
 	int			nkeys = 0;
 	int			i;
 
+	if (w->plan != NULL && w->n == filter->n &&
+		memcmp(w->keyno, filter->keyno, filter->n * sizeof(int)) == 0 &&
+		memcmp(w->types, filter->types, filter->n * sizeof(Oid)) == 0 &&
+		strcmp(w->partial_sql, partial_sql) == 0)
+	{
+		*sort_groups = w->sort_groups;
+		return w->plan;
+	}
+	types = palloc((filter->n + 2) * sizeof(Oid));
 	while (nkeys < desc->natts &&
 		   strcmp(NameStr(TupleDescAttr(desc, nkeys)->attname), psprintf("k%d", nkeys + 1)) == 0)
 		nkeys++;
@@ -925,33 +945,41 @@ tail_where_plan(TailCache *tc, SPIPlanPtr plan, const char *partial_sql,
 	}
 	if (ranges.len > 0)
 		ranged = with_source_quals(partial_sql, ranges.data);
-	if (form == TAIL_RANGE && ranged == NULL)
-		form = TAIL_PLAIN;
 	initStringInfo(&key);
 	appendStringInfo(&key, "SELECT * FROM (%s) p WHERE %s",
 					 ranged ? ranged : partial_sql, buf.data);
-	if (tc->where_key[form] != NULL && strcmp(tc->where_key[form], key.data) == 0)
-	{
-		*sort_groups = tc->where_sort_groups[form];
-		return tc->where_plan[form];
-	}
-	if (tc->where_key[form] != NULL)
-	{
-		SPI_freeplan(tc->where_plan[form]);
-		pfree(tc->where_key[form]);
-		tc->where_key[form] = NULL;
-	}
 	p = SPI_prepare_cursor(key.data, filter->n + 2, types,
-						   form == TAIL_PLAIN ? 0 :
-						   form == TAIL_RANGE ? CURSOR_OPT_CUSTOM_PLAN : CURSOR_OPT_GENERIC_PLAN);
+						   form == TAIL_SCAN ? CURSOR_OPT_GENERIC_PLAN :
+						   ranged != NULL ? CURSOR_OPT_CUSTOM_PLAN : 0);
 	if (p == NULL)
 		elog(ERROR, "lambda_views: could not prepare the filtered tail of view %d: %s",
 			 tc->view_id, SPI_result_code_string(SPI_result));
+	*sort_groups = lv_wants_sorted_groups(p);
+
+	/*
+	 * kept for the next lookup of the shape, but a ranged form made without
+	 * its ranges because the partial query's plan was being replaced (freed
+	 * with this call's SPI connection)
+	 */
+	if (form == TAIL_RANGE && query == NULL)
+		return p;
 	SPI_keepplan(p);
-	tc->where_plan[form] = p;
-	tc->where_sort_groups[form] = lv_wants_sorted_groups(p);
-	tc->where_key[form] = MemoryContextStrdup(TopMemoryContext, key.data);
-	*sort_groups = tc->where_sort_groups[form];
+	if (w->plan != NULL)
+	{
+		SPI_freeplan(w->plan);
+		pfree(w->partial_sql);
+		pfree(w->keyno);
+		pfree(w->types);
+		w->plan = NULL;
+	}
+	w->plan = p;
+	w->sort_groups = *sort_groups;
+	w->n = filter->n;
+	w->keyno = MemoryContextAlloc(TopMemoryContext, Max(filter->n, 1) * sizeof(int));
+	memcpy(w->keyno, filter->keyno, filter->n * sizeof(int));
+	w->types = MemoryContextAlloc(TopMemoryContext, Max(filter->n, 1) * sizeof(Oid));
+	memcpy(w->types, filter->types, filter->n * sizeof(Oid));
+	w->partial_sql = MemoryContextStrdup(TopMemoryContext, partial_sql);
 	return p;
 }
 
@@ -1075,6 +1103,7 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected,
 	bool		sort_groups;
 	SPIPlanPtr *plans;
 	const char *view_name = NULL;
+	int64		last_key;
 
 	/* equality with NULL: no group asked for */
 	if (filter != NULL && filter->any_null)
@@ -1134,7 +1163,8 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected,
 	tc->valid = ActiveSnapshotSet();
 	holes = lv_parse_holes(SPI_getvalue(meta, metadesc, 8));
 	tc->holes = holes != NIL;
-	if (holes == NIL && lv_sequence_last_value(tc->key_sequence) <= watermark)
+	last_key = lv_sequence_last_value(tc->key_sequence);
+	if (holes == NIL && last_key <= watermark)
 	{
 		SPI_finish();
 		return;
@@ -1171,7 +1201,7 @@ lv_serve_tail(int32 view_id, Tuplestorestate *store, TupleDesc expected,
 													   SPI_getvalue(meta, metadesc, 2));
 			plans[i + 1] = tail_where_plan(tc, plan, tc->partial_sql, view_name, filter,
 										   tail_form(tc, hole ? hole->hi - hole->lo :
-													 lv_sequence_last_value(tc->key_sequence) - watermark),
+													 last_key - watermark),
 										   &sort_groups);
 		}
 	}
